@@ -1,0 +1,64 @@
+"""Settings: one frozen dataclass, built once by the CLI and passed down; nothing reads the environment later."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from .errors import UsageError
+
+DEFAULT_BASE_URI = "https://w3id.org/tieslod/"
+ONTOLOGY_NS = "https://w3id.org/tieslod/ontology#"
+ONTOLOGY_IRI = "https://w3id.org/tieslod/ontology"
+
+_HERE = Path(__file__).resolve().parent
+
+
+def project_dir(name: str) -> Path:
+    """A top-level folder shipped with the package: `data`, `ontology` or `shapes`.
+
+    An installed wheel carries them under `tieslod/bundled/`; a source checkout has them at the repo root.
+    """
+    for candidate in (_HERE / "bundled" / name, _HERE.parent.parent / name):
+        if candidate.is_dir():
+            return candidate
+    raise UsageError(f"cannot find the bundled {name}/ folder next to {_HERE}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a build or a server needs to know, in one place."""
+
+    data_dir: Path = field(default_factory=lambda: project_dir("data"))
+    out_dir: Path = Path("build")
+    base_uri: str = DEFAULT_BASE_URI
+    ontology_dir: Path = field(default_factory=lambda: project_dir("ontology"))
+    shapes_dir: Path = field(default_factory=lambda: project_dir("shapes"))
+    release_name: str = "unreleased"
+    # server
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 2
+    timeout: float = 10.0
+    max_body_bytes: int = 1_000_000
+    max_result_bytes: int = 100_000_000
+    public_url: str | None = None      # the server's own origin, when entity URIs live elsewhere
+
+    def __post_init__(self) -> None:
+        if not self.base_uri.endswith(("/", "#")):
+            raise UsageError(f"--base-uri must end with '/' (got {self.base_uri!r})")
+        if not self.base_uri.startswith(("http://", "https://")):
+            raise UsageError(f"--base-uri must be an http(s) URI (got {self.base_uri!r})")
+        if self.timeout <= 0:
+            raise UsageError("--timeout must be positive")
+        if self.workers < 1:
+            raise UsageError("--workers must be at least 1")
+
+    def with_(self, **changes: object) -> "Settings":
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    # derived IRIs
+    def iri(self, path: str) -> str:
+        return self.base_uri + path
+
+    def graph_iri(self, key: str) -> str:
+        return self.base_uri + "graph/" + key

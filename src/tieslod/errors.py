@@ -1,0 +1,81 @@
+"""One exception hierarchy, mapped to exit codes in one place (see README, "Exit codes")."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class TiesError(Exception):
+    """Base of every error tieslod raises on purpose."""
+
+    exit_code = 3
+
+
+class UsageError(TiesError):
+    """A bad option, an unknown format, a missing file: the caller's to fix."""
+
+    exit_code = 2
+
+
+class InputError(TiesError):
+    """Input data that cannot be read, with the file and position it comes from."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, path: Path | str | None = None,
+                 line: int | None = None, column: int | None = None) -> None:
+        self.path, self.line, self.column = path, line, column
+        where = ""
+        if path is not None:
+            where = str(path)
+            if line is not None:
+                where += f":{line}"
+                if column is not None:
+                    where += f":{column}"
+            where += ": "
+        super().__init__(where + message)
+
+
+class QuoteError(InputError):
+    """A claim's quote is not found exactly once in its source text."""
+
+
+class NonConformance(TiesError):
+    """The data was read but does not conform to the shapes."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, report: object | None = None) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+class QueryError(TiesError):
+    """A SPARQL query that cannot be parsed or evaluated."""
+
+    exit_code = 2
+
+
+class QueryTimeout(TiesError):
+    """A query ran past its deadline and was stopped."""
+
+    exit_code = 3
+
+
+class ResultTooLarge(TiesError):
+    """A query result exceeded the configured size limit."""
+
+    exit_code = 3
+
+
+class InternalError(TiesError):
+    """A bug: anything unexpected."""
+
+    exit_code = 3
+
+
+EXIT_OK = 0
+
+
+def exit_code_for(exc: BaseException) -> int:
+    """The process exit code for an exception (3 for anything unexpected)."""
+    return exc.exit_code if isinstance(exc, TiesError) else InternalError.exit_code

@@ -1,0 +1,50 @@
+"""Namespace IRIs used by the code (the ontology itself lives in ontology/tieslod.ttl)."""
+from __future__ import annotations
+
+import pyoxigraph as ox
+
+from .config import ONTOLOGY_NS
+
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+OWL = "http://www.w3.org/2002/07/owl#"
+SKOS = "http://www.w3.org/2004/02/skos/core#"
+DCT = "http://purl.org/dc/terms/"
+PROV = "http://www.w3.org/ns/prov#"
+SCHEMA = "http://schema.org/"
+OA = "http://www.w3.org/ns/oa#"
+ORG = "http://www.w3.org/ns/org#"
+FOAF = "http://xmlns.com/foaf/0.1/"
+VOID = "http://rdfs.org/ns/void#"
+DCAT = "http://www.w3.org/ns/dcat#"
+SD = "http://www.w3.org/ns/sparql-service-description#"
+SPDX = "http://spdx.org/rdf/terms#"
+TL = ONTOLOGY_NS
+
+PREFIXES: dict[str, str] = {
+    "tl": TL, "rdf": RDF, "rdfs": RDFS, "xsd": XSD, "owl": OWL, "skos": SKOS, "dct": DCT,
+    "prov": PROV, "schema": SCHEMA, "oa": OA, "org": ORG, "foaf": FOAF, "void": VOID, "dcat": DCAT,
+}
+
+
+def n(ns: str, local: str) -> ox.NamedNode:
+    return ox.NamedNode(ns + local)
+
+
+TYPE = n(RDF, "type")
+LABEL = n(RDFS, "label")
+ALT_LABEL = n(SKOS, "altLabel")
+
+# Classes whose instances are entities (people, organisations, events, places, pages).
+ENTITY_CLASSES: tuple[str, ...] = tuple(SCHEMA + c for c in (
+    "Person", "Organization", "PoliticalParty", "GovernmentOrganization", "NewsMediaOrganization",
+    "Event", "Place", "Country", "City", "AdministrativeArea", "LandmarksOrHistoricalBuildings",
+    "WebPage", "WebSite", "CreativeWork",
+))
+
+
+def prefix_block(extra: dict[str, str] | None = None) -> str:
+    """SPARQL PREFIX lines for our namespaces (used by the bundled queries)."""
+    items = {**PREFIXES, **(extra or {})}
+    return "".join(f"PREFIX {k}: <{v}>\n" for k, v in items.items())
