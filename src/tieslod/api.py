@@ -1,0 +1,47 @@
+"""The library API behind the CLI: one function per command."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .build import DUMP_NAMES, ensure_built
+from .config import Settings
+from .formats import export_format
+from .graph import assemble
+from .sources import read_inputs
+from .store import open_read_only, query_kind, run_query
+from .table import render_table
+from .validation import Report, validate
+
+Progress = Callable[[str], None]
+GRAPH_FORMATS = ("turtle", "jsonld", "ntriples", "nquads", "trig", "rdfxml")
+RESULT_FORMATS = ("json", "csv", "tsv", "xml")
+
+
+def validate_data(settings: Settings) -> Report:
+    """SHACL and quote checks over the data as it is now (no build needed)."""
+    return validate(assemble(read_inputs(settings), settings), settings)
+
+
+def export_bytes(settings: Settings, format_name: str, progress: Progress | None = None) -> bytes:
+    """One dump of the current (validated) build, building it first if the inputs changed."""
+    fmt = export_format(format_name)
+    release = ensure_built(settings, progress)
+    name = next(n for n, f in DUMP_NAMES if f is fmt or f.name == fmt.name)
+    return (release / "dumps" / name).read_bytes()
+
+
+def query_text(settings: Settings, sparql: str, format_name: str, progress: Progress | None = None) -> bytes:
+    """Run a query on the built store; `table` renders SELECT results for a terminal."""
+    from .errors import UsageError
+    if format_name not in ("table", *GRAPH_FORMATS, *RESULT_FORMATS):
+        raise UsageError(f"unknown query output format {format_name!r}; expected table, "
+                         + ", ".join((*RESULT_FORMATS, *GRAPH_FORMATS)))
+    kind = query_kind(sparql)
+    release = ensure_built(settings, progress)
+    store = open_read_only(release)
+    if kind == "graph":
+        graph_fmt = format_name if format_name in GRAPH_FORMATS else "turtle"
+        return run_query(store, sparql, graph_fmt=graph_fmt).body
+    result_fmt = format_name if format_name in RESULT_FORMATS else "json"
+    answer = run_query(store, sparql, result_fmt=result_fmt)
+    return render_table(answer.body).encode("utf-8") if format_name == "table" else answer.body

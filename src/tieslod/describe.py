@@ -1,0 +1,93 @@
+"""The VoID/DCAT description of the dataset and its distributions (written next to the dumps)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyoxigraph as ox
+
+from .config import ONTOLOGY_IRI, Settings
+from .graph import Dataset
+from .vocab import DCAT, DCT, FOAF, OWL, RDFS, SD, SPDX, TL, TYPE, VOID, XSD, n
+
+LICENSE = "https://creativecommons.org/licenses/by/4.0/"
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    name: str           # file name under dumps/
+    media_type: str
+    size: int
+    sha256: str
+    encoding: str = ""  # "gzip" for compressed copies
+
+
+def _lit(value: object, dtype: str | None = None) -> ox.Literal:
+    return ox.Literal(str(value), datatype=n(XSD, dtype)) if dtype else ox.Literal(str(value))
+
+
+def _counts(dataset: Dataset) -> dict[str, int]:
+    quads = dataset.quads()
+    types: dict[str, set[str]] = {}
+    for q in quads:
+        if q.predicate == TYPE:
+            types.setdefault(q.object.value, set()).add(q.subject.value)
+    ties = set().union(*(v for k, v in types.items() if k.startswith(TL) and k[len(TL):] in TIE_CLASSES)) \
+        if types else set()
+    return {"quads": len(quads), "triples": len({(q.subject, q.predicate, q.object) for q in quads}),
+            "claims": len(types.get(TL + "Claim", ())), "sources": len(types.get(TL + "Source", ())),
+            "ties": len(ties), "entities": len({q.subject.value for q in dataset.parts["entities"].quads})
+            if "entities" in dataset.parts else 0}
+
+
+TIE_CLASSES = ("Funding", "Meeting", "Leadership", "Membership", "Founding", "Attendance", "Organizing", "Hosting",
+               "Travel", "Collaboration", "Operation", "Targeting", "Support", "Display", "Sanction",
+               "MediaCoverage", "Association")
+
+
+def describe(dataset: Dataset, files: list[FileInfo], version: str, settings: Settings) -> list[ox.Triple]:
+    base = settings.base_uri
+    ds = ox.NamedNode(base + "dataset")
+    counts = _counts(dataset)
+    t = [
+        (ds, TYPE, n(VOID, "Dataset")), (ds, TYPE, n(DCAT, "Dataset")),
+        (ds, n(DCT, "title"), ox.Literal("tieslod: reported ties between people and organisations", language="en")),
+        (ds, n(DCT, "description"), ox.Literal(
+            "What news reporting says about ties between US secessionist and white-nationalist groups and Russian "
+            "actors: every entity and every claim, each with its speaker, outlet and verbatim quote.", language="en")),
+        (ds, n(DCT, "license"), ox.NamedNode(LICENSE)),
+        (ds, n(DCT, "rights"), ox.Literal("Quoted article text remains the copyright of its publishers; it is "
+                                          "included as evidence for the claims.", language="en")),
+        (ds, n(OWL, "versionInfo"), _lit(version)),
+        (ds, n(DCAT, "version"), _lit(settings.release_name)),
+        (ds, n(VOID, "uriSpace"), _lit(base + "id/")),
+        (ds, n(VOID, "vocabulary"), ox.NamedNode(ONTOLOGY_IRI)),
+        (ds, n(VOID, "sparqlEndpoint"), ox.NamedNode(base + "sparql")),
+        (ds, n(VOID, "triples"), _lit(counts["triples"], "integer")),
+        (ds, n(VOID, "entities"), _lit(counts["entities"], "integer")),
+        (ds, n(TL, "claimCount"), _lit(counts["claims"], "integer")),
+        (ds, n(TL, "tieCount"), _lit(counts["ties"], "integer")),
+        (ds, n(TL, "sourceCount"), _lit(counts["sources"], "integer")),
+        (ds, n(FOAF, "homepage"), ox.NamedNode(base)),
+    ]
+    for key, part in sorted(dataset.parts.items()):
+        sub = ox.NamedNode(f"{base}dataset/{key}")
+        t += [(ds, n(VOID, "subset"), sub), (sub, TYPE, n(VOID, "Dataset")),
+              (sub, n(SD, "name"), part.graph), (sub, n(VOID, "triples"), _lit(len(part.quads), "integer")),
+              (sub, n(RDFS, "label"), _lit(f"named graph {key}"))]
+    for info in files:
+        dist = ox.NamedNode(f"{base}dumps/{info.name}")
+        checksum = ox.NamedNode(f"{base}dumps/{info.name}#sha256")
+        t += [(ds, n(DCAT, "distribution"), dist), (ds, n(VOID, "dataDump"), dist),
+              (dist, TYPE, n(DCAT, "Distribution")), (dist, n(DCAT, "downloadURL"), dist),
+              (dist, n(DCAT, "mediaType"), _lit(info.media_type)),
+              (dist, n(DCAT, "byteSize"), _lit(info.size, "nonNegativeInteger")),
+              (dist, n(SPDX, "checksum"), checksum), (checksum, TYPE, n(SPDX, "Checksum")),
+              (checksum, n(SPDX, "algorithm"), n(SPDX, "checksumAlgorithm_sha256")),
+              (checksum, n(SPDX, "checksumValue"), _lit(info.sha256, "hexBinary"))]
+        if info.encoding:
+            t.append((dist, n(DCAT, "compressFormat"), _lit("application/gzip")))
+    return sorted((ox.Triple(*x) for x in t), key=lambda x: (str(x.subject), str(x.predicate), str(x.object)))
+
+
+def counts(dataset: Dataset) -> dict[str, int]:
+    return _counts(dataset)
