@@ -22,6 +22,7 @@ from .dumps import dump_prefixes, ordered_quads, serialize, write_atomic
 from .errors import NonConformance
 from .formats import CSV_DUMP, Format, rdf_format
 from .graph import Dataset, assemble
+from .ledger import enforce as enforce_ledger
 from .sources import read_inputs
 from .validation import Report, validate
 
@@ -163,6 +164,8 @@ def build(settings: Settings, progress: Progress | None = None, force: bool = Fa
                                [FileInfo(**f) for f in manifest["files"]], reused=True)
         say("read")
         dataset = assemble(read_inputs(settings), settings)
+        say("ledger")
+        enforce_ledger(dataset, settings, say)   # a published URI may never silently disappear
         say("validate")
         report = validate(dataset, settings)
         if not report.conforms:

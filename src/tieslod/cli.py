@@ -137,6 +137,25 @@ def query(sparql: Annotated[Optional[str], typer.Argument(help="The SPARQL query
     sys.stdout.flush()
 
 
+@app.command()
+@handle_errors
+def ledger(check: Annotated[bool, typer.Option("--check", help="Only check; exit 1 if the ledger is out of date.")] = False,
+           data: DataOpt = None, base_uri: BaseOpt = DEFAULT_BASE_URI) -> None:
+    """Append every newly published URI to data/uris.txt (the ledger never loses a line)."""
+    from .ledger import check as check_ledger, ledger_path, read_ledger, update
+    from .graph import assemble
+    from .sources import read_inputs
+    settings = make_settings(data, Path("build"), base_uri)
+    dataset = assemble(read_inputs(settings), settings)
+    path = ledger_path(settings)
+    report = check_ledger(dataset, read_ledger(path)) if check else update(dataset, settings)
+    if report.as_text():
+        err(report.as_text())
+    verb = "not listed" if check else "added"
+    err(f"tieslod: {len(report.unlisted)} URI(s) {verb}; {len(report.missing)} missing; ledger {path}")
+    raise typer.Exit(1 if not report.ok or (check and report.unlisted) else 0)
+
+
 def main() -> None:
     app()
 

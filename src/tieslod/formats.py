@@ -39,6 +39,12 @@ RESULT_FORMATS: tuple[Format, ...] = (
 # The claim table (one row per claim) is a dump format of its own, not an RDF serialization.
 CSV_DUMP = Format("csv", "csv", "text/csv", None, None, "table")
 
+# The human-readable page of a resource: negotiated alongside the RDF formats (see server/conneg.py).
+HTML_PAGE = Format("html", "html", "text/html", None, None, "page", ("htm", "application/xhtml+xml"))
+
+# What a dereferenced entity URI offers machines, in the server's order of preference.
+ENTITY_FORMATS: tuple[str, ...] = ("turtle", "jsonld", "ntriples", "rdfxml")
+
 # Media types that mean the same as one of ours.
 MEDIA_ALIASES: dict[str, str] = {
     "application/x-turtle": "text/turtle",

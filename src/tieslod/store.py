@@ -33,7 +33,7 @@ def query_kind(query: str, base_iri: str | None = None) -> str:
     try:
         result = ox.Store().query(query, base_iri=base_iri, prefixes=PREFIXES)
     except SyntaxError as exc:
-        raise QueryError(str(exc)) from exc
+        raise QueryError(f"SPARQL syntax error: {exc}") from exc
     if isinstance(result, ox.QueryBoolean):
         return "boolean"
     if isinstance(result, ox.QuerySolutions):
@@ -54,7 +54,7 @@ def run_query(store: ox.Store, query: str, result_fmt: str = "json", graph_fmt: 
                              use_default_graph_as_union=not default_graph_uris,
                              default_graph=_graphs(default_graph_uris), named_graphs=_graphs(named_graph_uris))
     except SyntaxError as exc:
-        raise QueryError(str(exc)) from exc
+        raise QueryError(f"SPARQL syntax error: {exc}") from exc
     except (OSError, ValueError) as exc:
         raise QueryError(f"query evaluation failed: {exc}") from exc
     try:

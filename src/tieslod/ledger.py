@@ -1,0 +1,136 @@
+"""URI persistence: `data/uris.txt` lists every URI ever published, relative to the base URI.
+
+The build checks that each listed URI is still described by the data, or is accounted for in
+`data/lifecycle.ttl` (renamed or merged: `dct:isReplacedBy` / `owl:sameAs`, answered with 301;
+withdrawn: `owl:deprecated true`, answered with 410). A URI may never silently disappear.
+URIs that are new since the ledger was last updated only produce a notice: `tieslod ledger`
+appends them, and a test keeps the committed ledger complete."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from .config import Settings
+from .errors import NonConformance
+from .graph import Dataset
+from .vocab import DCT, OWL
+
+LEDGER_NAME = "uris.txt"
+HEADER = (
+    "# tieslod URI ledger: every URI ever published, relative to the base URI (one per line).\n"
+    "# Append-only: never delete a line. Rename, merge or withdraw a URI in data/lifecycle.ttl instead.\n"
+    "# `tieslod ledger` appends new URIs; `tieslod build` fails if a listed URI is no longer accounted for.\n"
+)
+
+
+class LedgerError(NonConformance):
+    """A URI in the ledger is neither published nor accounted for in the lifecycle file."""
+
+
+@dataclass
+class LedgerReport:
+    listed: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)     # in the ledger, gone without a lifecycle record
+    unlisted: list[str] = field(default_factory=list)    # published now, not yet in the ledger
+    conflicts: list[str] = field(default_factory=list)   # both published and replaced/withdrawn
+
+    @property
+    def ok(self) -> bool:
+        return not self.missing and not self.conflicts
+
+    def as_text(self) -> str:
+        lines = [f"URI {u} disappeared: describe it again or record it in data/lifecycle.ttl"
+                 for u in self.missing]
+        lines += [f"URI {u} is published and also renamed or withdrawn in data/lifecycle.ttl"
+                  for u in self.conflicts]
+        return "\n".join(lines)
+
+
+def ledger_path(settings: Settings) -> Path:
+    return settings.data_dir / LEDGER_NAME
+
+
+def read_ledger(path: Path) -> list[str]:
+    if not path.is_file():
+        return []
+    lines = (line.strip() for line in path.read_text(encoding="utf-8").splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def _relative(iri: str, base: str) -> str | None:
+    """'id/x' for base + 'id/x#frag'; None for IRIs outside our URI space (base + 'id/')."""
+    if not iri.startswith(base + "id/"):
+        return None
+    return iri[len(base):].split("#", 1)[0]
+
+
+def published(dataset: Dataset) -> set[str]:
+    """Every document URI the data describes (subjects under base + 'id/', fragments dropped)."""
+    out = set()
+    for key, part in dataset.parts.items():
+        if key == "lifecycle":
+            continue
+        for q in part.quads:
+            if isinstance(q.subject, ox.NamedNode):
+                rel = _relative(q.subject.value, dataset.base_uri)
+                if rel:
+                    out.add(rel)
+    return out
+
+
+def lifecycle(dataset: Dataset) -> dict[str, str]:
+    """URI (relative) -> 'replaced' or 'withdrawn', from the lifecycle graph."""
+    part = dataset.parts.get("lifecycle")
+    records: dict[str, str] = {}
+    for q in part.quads if part else []:
+        rel = _relative(q.subject.value, dataset.base_uri) if isinstance(q.subject, ox.NamedNode) else None
+        if rel is None:
+            continue
+        if q.predicate.value in (DCT + "isReplacedBy", OWL + "sameAs"):
+            records[rel] = "replaced"
+        elif q.predicate.value == OWL + "deprecated" and q.object.value in ("true", "1"):
+            records.setdefault(rel, "withdrawn")
+    return records
+
+
+def check(dataset: Dataset, listed: list[str]) -> LedgerReport:
+    live, records = published(dataset), lifecycle(dataset)
+    report = LedgerReport(listed=listed)
+    report.missing = sorted(u for u in set(listed) if u not in live and u not in records)
+    report.unlisted = sorted((live | set(records)) - set(listed))
+    report.conflicts = sorted(u for u in records if u in live)
+    return report
+
+
+def enforce(dataset: Dataset, settings: Settings, say: object = None) -> LedgerReport | None:
+    """The build's hook: fail if a listed URI vanished; mention new ones. No ledger, no check
+    (throwaway datasets such as test fixtures have none)."""
+    path = ledger_path(settings)
+    if not path.is_file():
+        return None
+    report = check(dataset, read_ledger(path))
+    if not report.ok:
+        raise LedgerError(f"{path}: {len(report.missing) + len(report.conflicts)} URI(s) not accounted for:\n"
+                          + report.as_text())
+    if report.unlisted and callable(say):
+        say(f"ledger: {len(report.unlisted)} new URI(s) not yet in {path.name}; run `tieslod ledger`")
+    return report
+
+
+def write_ledger(path: Path, uris: list[str]) -> None:
+    """Sorted, with the header; written atomically so a crash never truncates the ledger."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(HEADER + "".join(f"{u}\n" for u in sorted(set(uris))), encoding="utf-8")
+    tmp.replace(path)
+
+
+def update(dataset: Dataset, settings: Settings) -> LedgerReport:
+    """Append every new URI to the ledger (never removes one); the report says what was added."""
+    path = ledger_path(settings)
+    listed = read_ledger(path)
+    report = check(dataset, listed)
+    if report.unlisted or not path.is_file():
+        write_ledger(path, listed + report.unlisted)
+    return report

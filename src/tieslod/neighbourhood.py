@@ -1,0 +1,151 @@
+"""The neighbourhood of an entity (its ties to depth 1 or 2) as an inline SVG drawn on the server.
+
+Layout is networkx's spring layout started from a shell layout (the entity in the middle, its
+direct neighbours on the first ring), with the entity pinned to the centre and a fixed seed, so the
+same data always gives the same picture. Each node is a link to its page."""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from html import escape
+
+import networkx as nx
+import pyoxigraph as ox
+
+from .vocab import SCHEMA, prefix_block
+
+MAX_NODES = 28        # beyond this a depth-2 picture stops being readable: fall back to depth 1
+MAX_LABEL = 26
+WIDTH, HEIGHT, MARGIN = 760, 520, 70
+
+_COLOURS = {"Person": "#1f77b4", "Organization": "#d62728", "Event": "#2ca02c", "Place": "#9467bd",
+            "WebPage": "#8c564b"}
+_KIND_OF = {"PoliticalParty": "Organization", "GovernmentOrganization": "Organization",
+            "NewsMediaOrganization": "Organization", "Country": "Place", "City": "Place",
+            "AdministrativeArea": "Place", "LandmarksOrHistoricalBuildings": "Place", "WebSite": "WebPage"}
+
+
+def neighbourhood_query(iri: str, limit: int = 500) -> str:
+    """Every tie within two steps of iri, with both ends' labels and types."""
+    e = str(ox.NamedNode(iri))
+    return prefix_block() + f"""
+SELECT DISTINCT ?tie ?s ?o ?kind ?sl ?ol ?st ?ot WHERE {{
+  {{ ?tie tl:subject|tl:object {e} }}
+  UNION {{ ?t1 tl:subject|tl:object {e} . ?t1 tl:subject|tl:object ?mid .
+           FILTER (?mid != {e}) ?tie tl:subject|tl:object ?mid }}
+  ?tie tl:subject ?s ; tl:object ?o ; a ?type .
+  OPTIONAL {{ ?type rdfs:label ?kind0 }} BIND (COALESCE(STR(?kind0), "tie") AS ?kind)
+  OPTIONAL {{ ?s rdfs:label ?sl }} OPTIONAL {{ ?o rdfs:label ?ol }}
+  OPTIONAL {{ ?s a ?st }} OPTIONAL {{ ?o a ?ot }}
+}} LIMIT {limit}"""
+
+
+@dataclass
+class Edge:
+    kinds: list[str] = field(default_factory=list)
+
+
+def _kind(type_iri: str | None) -> str:
+    local = (type_iri or "").removeprefix(SCHEMA)
+    return _KIND_OF.get(local, local if local in _COLOURS else "Other")
+
+
+def graph_from_results(body: bytes) -> nx.Graph:
+    """An undirected graph: node attrs label/kind, edge attr kinds (one per tie between the pair)."""
+    graph = nx.Graph()
+    for row in json.loads(body)["results"]["bindings"]:
+        s, o = row["s"]["value"], row["o"]["value"]
+        for node, lab, typ in ((s, "sl", "st"), (o, "ol", "ot")):
+            if node not in graph:
+                graph.add_node(node, label=row.get(lab, {}).get("value", node.rsplit("/", 1)[-1]), kind="Other")
+            kind = _kind(row.get(typ, {}).get("value"))
+            if kind != "Other":
+                graph.nodes[node]["kind"] = kind
+        if s == o:
+            continue
+        if not graph.has_edge(s, o):
+            graph.add_edge(s, o, kinds=[])
+        kind = row["kind"]["value"]
+        if kind not in graph.edges[s, o]["kinds"]:
+            graph.edges[s, o]["kinds"].append(kind)
+    return graph
+
+
+def limit_depth(graph: nx.Graph, center: str) -> tuple[nx.Graph, int]:
+    """Depth 2 when it stays readable, else depth 1 (the most connected neighbours first)."""
+    if center not in graph:
+        return graph.subgraph([]).copy(), 0
+    dist = nx.single_source_shortest_path_length(graph, center, cutoff=2)
+    if len(dist) <= MAX_NODES:
+        return graph.subgraph(dist).copy(), 2
+    ring = sorted((n for n, d in dist.items() if d == 1), key=lambda n: (-graph.degree(n), n))
+    keep = [center, *ring[:MAX_NODES - 1]]
+    sub = nx.Graph(graph.subgraph(keep))
+    sub.remove_edges_from([(a, b) for a, b in list(sub.edges) if center not in (a, b)])
+    return sub, 1
+
+
+def layout(graph: nx.Graph, center: str) -> dict[str, tuple[float, float]]:
+    """Pixel positions inside the SVG box."""
+    if len(graph) == 1:
+        return {center: (WIDTH / 2, HEIGHT / 2)}
+    dist = nx.single_source_shortest_path_length(graph, center)
+    shells = [[center]] + [sorted(n for n, d in dist.items() if d == k) for k in (1, 2)]
+    shells = [s for s in shells if s]
+    start = nx.shell_layout(graph, nlist=shells)
+    pos = nx.spring_layout(graph, pos=start, fixed=[center], seed=7, iterations=60,
+                           k=1.6 / max(len(graph) ** 0.5, 1))
+    xs, ys = [p[0] for p in pos.values()], [p[1] for p in pos.values()]
+    cx, cy = pos[center]
+    span = max(max(abs(x - cx) for x in xs), 1e-9), max(max(abs(y - cy) for y in ys), 1e-9)
+    half_w, half_h = WIDTH / 2 - MARGIN, HEIGHT / 2 - MARGIN / 2
+    return {n: (WIDTH / 2 + (x - cx) / span[0] * half_w, HEIGHT / 2 + (y - cy) / span[1] * half_h)
+            for n, (x, y) in pos.items()}
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= MAX_LABEL else text[:MAX_LABEL - 1] + "…"
+
+
+def render_svg(graph: nx.Graph, center: str, href: Callable[[str], str], depth: int) -> str:
+    """The SVG markup; every piece of data text is escaped here, so it is safe to inline."""
+    pos = layout(graph, center)
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="neighbourhood" viewBox="0 0 {WIDTH} {HEIGHT}" '
+           f'role="img" aria-labelledby="nb-title"><title id="nb-title">Ties of '
+           f'{escape(graph.nodes[center]["label"])} to depth {depth}</title>']
+    for a, b, data in sorted(graph.edges(data=True)):
+        (x1, y1), (x2, y2) = pos[a], pos[b]
+        kinds = escape(", ".join(data["kinds"]))
+        near = center in (a, b)
+        out.append(f'<g class="edge{" near" if near else ""}"><title>{escape(graph.nodes[a]["label"])} – {kinds}'
+                   f' – {escape(graph.nodes[b]["label"])}</title><line x1="{x1:.1f}" y1="{y1:.1f}" '
+                   f'x2="{x2:.1f}" y2="{y2:.1f}"/>')
+        if near:
+            out.append(f'<text class="edge-label" x="{(x1 + x2) / 2:.1f}" y="{(y1 + y2) / 2:.1f}">'
+                       f'{escape(_short(", ".join(data["kinds"])))}</text>')
+        out.append("</g>")
+    for node in sorted(graph.nodes, key=lambda n: n == center):
+        x, y = pos[node]
+        attrs = graph.nodes[node]
+        colour = _COLOURS.get(attrs["kind"], "#7f7f7f")
+        radius = 13 if node == center else 8
+        out.append(f'<a href="{escape(href(node))}" class="node{" center" if node == center else ""}">'
+                   f'<title>{escape(attrs["label"])} ({escape(attrs["kind"])})</title>'
+                   f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{radius}" fill="{colour}"/>'
+                   f'<text x="{x:.1f}" y="{y + radius + 13:.1f}">{escape(_short(attrs["label"]))}</text></a>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+def picture(body: bytes, center: str, label: str, type_iri: str | None,
+            href: Callable[[str], str]) -> tuple[str, int, int]:
+    """(svg, depth, node count) from the neighbourhood query's JSON results."""
+    graph, depth = limit_depth(graph_from_results(body), center)
+    if center not in graph:   # an entity with no ties still gets its own dot
+        graph.add_node(center, label=label, kind=_kind(type_iri))
+    return render_svg(graph, center, href, depth), depth, len(graph)
+
+
+def legend() -> list[tuple[str, str]]:
+    return [(kind, colour) for kind, colour in _COLOURS.items()] + [("Other", "#7f7f7f")]

@@ -1,0 +1,1 @@
+"""The web side: SPARQL endpoint, linked-data pages and downloads on one Starlette app."""

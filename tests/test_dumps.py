@@ -1,0 +1,108 @@
+"""Every dump round-trips: parsed by rdflib and by pyoxigraph (and JSON-LD by PyLD) it is the same graph."""
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import json
+
+import pyoxigraph as ox
+import pytest
+import rdflib
+from pyld import jsonld
+
+from tieslod.build import DUMP_NAMES, BuildResult
+from tieslod.dumps import CSV_COLUMNS
+
+RDF_DUMPS = {"tieslod.ttl": ("turtle", ox.RdfFormat.TURTLE, False),
+             "tieslod.nt": ("nt", ox.RdfFormat.N_TRIPLES, False),
+             "tieslod.nq": ("nquads", ox.RdfFormat.N_QUADS, True),
+             "tieslod.trig": ("trig", ox.RdfFormat.TRIG, True),
+             "tieslod.jsonld": ("json-ld", ox.RdfFormat.JSON_LD, True)}
+
+
+def _reference(build: BuildResult) -> set[ox.Quad]:
+    return set(ox.parse(path=str(build.release_dir / "dumps" / "tieslod.nq"), format=ox.RdfFormat.N_QUADS))
+
+
+def _triples(quads: set[ox.Quad]) -> set[ox.Triple]:
+    return {ox.Triple(q.subject, q.predicate, q.object) for q in quads}
+
+
+def _from_rdflib(data: bytes, fmt: str, quads: bool) -> set:
+    """Parse with rdflib, hand back through canonical N-Quads so terms compare exactly."""
+    if quads:
+        dataset = rdflib.Dataset()
+        dataset.parse(data=data, format=fmt)
+        text = dataset.serialize(format="nquads")
+        return set(ox.parse(text.encode(), format=ox.RdfFormat.N_QUADS))
+    graph = rdflib.Graph().parse(data=data, format=fmt)
+    return {ox.Triple(q.subject, q.predicate, q.object)
+            for q in ox.parse(graph.serialize(format="nt").encode(), format=ox.RdfFormat.N_TRIPLES)}
+
+
+def test_dump_names_cover_every_export_format() -> None:
+    assert sorted(f.name for _, f in DUMP_NAMES) == sorted(["turtle", "jsonld", "ntriples", "nquads", "trig", "csv"])
+
+
+@pytest.mark.parametrize("name", sorted(RDF_DUMPS))
+def test_dump_round_trips_in_pyoxigraph(real_build: BuildResult, name: str) -> None:
+    _, fmt, quads = RDF_DUMPS[name]
+    parsed = set(ox.parse(path=str(real_build.release_dir / "dumps" / name), format=fmt))
+    reference = _reference(real_build)
+    assert (parsed if quads else _triples(parsed)) == (reference if quads else _triples(reference))
+
+
+@pytest.mark.parametrize("name", sorted(RDF_DUMPS))
+def test_dump_round_trips_in_rdflib(real_build: BuildResult, name: str) -> None:
+    fmt, _, quads = RDF_DUMPS[name]
+    parsed = _from_rdflib((real_build.release_dir / "dumps" / name).read_bytes(), fmt, quads)
+    reference = _reference(real_build)
+    assert parsed == (reference if quads else _triples(reference))
+
+
+def _no_remote(url: str, options: dict | None = None) -> dict:
+    raise AssertionError(f"PyLD tried to fetch {url}: the dump must embed its context")
+
+
+def test_jsonld_round_trips_through_pyld_offline(real_build: BuildResult) -> None:
+    doc = json.loads((real_build.release_dir / "dumps" / "tieslod.jsonld").read_text(encoding="utf-8"))
+    assert isinstance(doc["@context"], dict), "context must be embedded, not a remote URL"
+    nquads = jsonld.to_rdf(doc, {"format": "application/n-quads", "documentLoader": _no_remote})
+    assert set(ox.parse(nquads.encode(), format=ox.RdfFormat.N_QUADS)) == _reference(real_build)
+
+
+def test_jsonld_is_compacted_with_our_terms(real_build: BuildResult) -> None:
+    text = (real_build.release_dir / "dumps" / "tieslod.jsonld").read_text(encoding="utf-8")
+    assert '"stance": "tl:Asserts"' in text or '"stance": "tl:Asserts",' in text
+    assert '"quote":' in text and "http://www.w3.org/2000/01/rdf-schema#label" not in text
+
+
+def test_csv_has_the_columns_in_order_and_one_row_per_claim(real_build: BuildResult) -> None:
+    raw = (real_build.release_dir / "dumps" / "tieslod-claims.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf"), "a BOM lets spreadsheets detect UTF-8"
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
+    assert tuple(rows[0]) == CSV_COLUMNS == (
+        "claim", "subject", "subject_label", "relation", "relation_label", "object", "object_label", "stance",
+        "speaker_label", "date", "source", "source_title", "quote", "details")
+    assert len(rows) - 1 == real_build.counts["claims"]
+    assert all(len(r) == len(CSV_COLUMNS) for r in rows)
+    grant = [r for r in rows if "amount=55000 USD" in r[13] and r[8] == "Alexander Ionov"]
+    assert len(grant) == 1 and "reported_by=Los Angeles Times" in grant[0][13]
+    assert grant[0][4] == "funding" and grant[0][7] == "asserts" and "$55,000" in grant[0][12]
+
+
+def test_gzip_copies_and_checksums_match(real_build: BuildResult) -> None:
+    dumps = real_build.release_dir / "dumps"
+    sums = dict(reversed(line.split("  ")) for line in (dumps / "SHA256SUMS").read_text().splitlines())
+    for name, _ in DUMP_NAMES:
+        assert gzip.decompress((dumps / f"{name}.gz").read_bytes()) == (dumps / name).read_bytes()
+        assert sums[name] == hashlib.sha256((dumps / name).read_bytes()).hexdigest()
+
+
+def test_void_describes_every_distribution(real_build: BuildResult) -> None:
+    void = rdflib.Graph().parse(real_build.release_dir / "dumps" / "void.ttl")
+    dcat = rdflib.Namespace("http://www.w3.org/ns/dcat#")
+    urls = {str(u).rsplit("/", 1)[-1] for u in void.objects(None, dcat.downloadURL)}
+    assert {name for name, _ in DUMP_NAMES} <= urls
