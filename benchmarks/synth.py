@@ -246,7 +246,7 @@ def _article(key: str, index: int, rng: random.Random, pool: dict[str, list[Enti
             if speaker is None and rng.random() < 0.5:
                 extra += '\n    tl:speakerText "officials of the movement" ;'
             if rng.random() < 0.2:
-                extra += f'\n    tl:statedWhen "In a {rng.choice(WHENS)} interview" ;'
+                extra += f'\n    tl:statedWhen "in an interview {rng.choice(WHENS)}" ;'
             if "bad-stance" in defects and j == 4 and k == 0:
                 stance = "Maybe"
                 out.append(Defect("bad-stance", key, f"{BASE}id/claim/{key}-{w.claims + 1:02d}"))

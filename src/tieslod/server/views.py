@@ -1,0 +1,180 @@
+"""What the HTML templates show, computed from a Description: claims grouped by tie with stance,
+speaker, outlet, quote and a link to the quote in its source page; the source text cut into
+highlighted evidence spans. Templates get plain data; jinja2 escapes every string."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pyoxigraph as ox
+
+from ..describe_entity import Description
+from ..vocab import DCT, OA, PROV, SCHEMA, SKOS, TL, TYPE
+
+Href = Callable[[str], str]
+
+TIE_ROLES = ("subject", "object", "participant", "onBehalfOf", "event")
+CLAIM_ROLES = {"speaker": "as speaker", "reportedBy": "as the outlet", "firstReportedIn": "as first outlet"}
+TIE_DETAILS = (("when", TL + "when"), ("year", TL + "year"), ("status", TL + "status"), ("role", TL + "role"),
+               ("purpose", TL + "purpose"), ("item", TL + "item"), ("as printed", TL + "relationText"),
+               ("event", TL + "event"), ("place", SCHEMA + "location"), ("on behalf of", TL + "onBehalfOf"),
+               ("with", TL + "participant"))
+
+
+@dataclass
+class Link:
+    href: str
+    label: str
+
+
+@dataclass
+class ClaimView:
+    iri: str
+    key: str
+    stance: str
+    stance_class: str
+    speakers: list[Link]
+    speaker_text: str
+    outlet: list[Link]
+    first_outlet: list[Link]
+    stated_when: str
+    summary: str
+    quotes: list[str]
+    source: Link | None
+    quote_href: str          # the source page at this claim's highlighted quote
+    reviews: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class TieView:
+    iri: str
+    label: str
+    category: str
+    subject: Link | None
+    obj: Link | None
+    details: list[tuple[str, list[Link | str]]]
+    claims: list[ClaimView]
+
+
+def local_key(iri: str) -> str:
+    return iri.rsplit("/", 1)[-1].split("#", 1)[0]
+
+
+def link(desc: Description, href: Href, iri: str) -> Link:
+    return Link(href(iri), desc.label(iri))
+
+
+def _links(desc: Description, href: Href, node: str, pred: str) -> list[Link]:
+    return [link(desc, href, o.value) for o in desc.all(node, pred) if isinstance(o, ox.NamedNode)]
+
+
+def _value(desc: Description, href: Href, term: ox.Term) -> Link | str:
+    if isinstance(term, ox.NamedNode):
+        return link(desc, href, term.value)
+    return term.value
+
+
+def claim_view(desc: Description, href: Href, claim: str) -> ClaimView:
+    stance = desc.one(claim, TL + "stance")
+    source = desc.one(claim, PROV + "wasDerivedFrom")
+    key = local_key(claim)
+    reviews = []
+    for review in desc.subjects(SCHEMA + "itemReviewed", claim):
+        verdict = desc.one(review, TL + "verdict")
+        reviews.append({"verdict": desc.label(verdict.value) if verdict else "reviewed",
+                        "quote": desc.text(review, TL + "quote"), "href": href(review),
+                        "quote_href": (href(source.value) + "#review-" + local_key(review)) if source else ""})
+    return ClaimView(
+        iri=claim, key=key,
+        stance=desc.label(stance.value) if stance else "states",
+        stance_class=local_key(stance.value).split("#")[-1] if stance else "Statement",
+        speakers=_links(desc, href, claim, TL + "speaker"), speaker_text=desc.text(claim, TL + "speakerText"),
+        outlet=_links(desc, href, claim, TL + "reportedBy"),
+        first_outlet=_links(desc, href, claim, TL + "firstReportedIn"),
+        stated_when=desc.text(claim, TL + "statedWhen"), summary=desc.text(claim, TL + "summary"),
+        quotes=[q.value for q in desc.all(claim, TL + "quote")],
+        source=link(desc, href, source.value) if source else None,
+        quote_href=(href(source.value) + "#claim-" + key) if source else "",
+        reviews=reviews)
+
+
+def _amount(desc: Description, tie: str) -> str:
+    node = desc.one(tie, SCHEMA + "amount")
+    if node is None:
+        return ""
+    value, currency = desc.text(node.value, SCHEMA + "value"), desc.text(node.value, SCHEMA + "currency")
+    return f"{value} {currency}".strip()
+
+
+def tie_view(desc: Description, href: Href, tie: str, claims: list[str]) -> TieView:
+    types = [t for t in desc.types(tie) if t.startswith(TL)]
+    subj, obj = desc.one(tie, TL + "subject"), desc.one(tie, TL + "object")
+    details: list[tuple[str, list[Link | str]]] = []
+    amount = _amount(desc, tie)
+    if amount:
+        details.append(("amount", [amount]))
+    for name, pred in TIE_DETAILS:
+        values = [_value(desc, href, v) for v in desc.all(tie, pred)]
+        if values:
+            details.append((name, values))
+    ordered = sorted(claims, key=lambda c: (desc.text(c, PROV + "wasDerivedFrom"), c))
+    return TieView(tie, desc.label(tie), desc.label(types[0]) if types else "tie",
+                   link(desc, href, subj.value) if subj else None, link(desc, href, obj.value) if obj else None,
+                   details, [claim_view(desc, href, c) for c in ordered])
+
+
+def ties_of(desc: Description, node: str) -> list[str]:
+    found: set[str] = set()
+    for role in TIE_ROLES:
+        found.update(desc.subjects(TL + role, node))
+    found.update(desc.subjects(SCHEMA + "location", node))
+    return sorted(t for t in found if desc.subjects(TL + "tie", t) or desc.types(t))
+
+
+def entity_groups(desc: Description, href: Href) -> list[TieView]:
+    """Every tie the entity takes part in, each with all its claims (best-attested first)."""
+    groups = [tie_view(desc, href, t, desc.subjects(TL + "tie", t)) for t in ties_of(desc, desc.iri)]
+    return sorted(groups, key=lambda g: (-len(g.claims), g.label))
+
+
+def other_claims(desc: Description, href: Href) -> list[tuple[str, list[ClaimView]]]:
+    """Statement claims about the entity, and claims on other ties it made or relayed."""
+    out = [("Statements about it", [claim_view(desc, href, c) for c in desc.subjects(TL + "about", desc.iri)])]
+    own_ties = set(ties_of(desc, desc.iri))
+    for prop, title in CLAIM_ROLES.items():
+        claims = [c for c in desc.subjects(TL + prop, desc.iri) if desc.text(c, TL + "tie") not in own_ties]
+        out.append((f"Claims on other ties, {title}", [claim_view(desc, href, c) for c in claims]))
+    return [(title, claims) for title, claims in out if claims]
+
+
+def related(desc: Description, href: Href, base_id: str) -> list[Link]:
+    """Every entity the description links to, except the resource itself and our claims/ties/sources."""
+    nodes: set[str] = set()
+    for t in desc.triples:
+        for term in (t.subject, t.object):
+            if isinstance(term, ox.NamedNode) and term.value.startswith(base_id) and "#" not in term.value:
+                nodes.add(term.value)
+    own = ("tie/", "claim/", "review/", "source/")
+    keep = [n for n in nodes if n != desc.iri and not n[len(base_id):].startswith(own)]
+    return sorted((link(desc, href, n) for n in keep), key=lambda lk: lk.label.lower())
+
+
+def facts(desc: Description, href: Href, node: str) -> list[tuple[Link, list[Link | str]]]:
+    """The node's own triples, for the generic part of every page."""
+    rows = []
+    for pred in sorted(desc.props.get(node, {})):
+        if pred in (SCHEMA + "text",):
+            continue
+        values = [_value(desc, href, v) for v in desc.all(node, pred)]
+        rows.append((Link(href(pred), pred.replace(SCHEMA, "schema:").replace(TL, "tl:")
+                          .replace(DCT, "dct:").replace(SKOS, "skos:").replace(PROV, "prov:")
+                          .replace(OA, "oa:").replace(TYPE.value, "rdf:type")), values))
+    return rows
+
+
+def aliases(desc: Description) -> list[str]:
+    return sorted(v.value for v in desc.all(desc.iri, SKOS + "altLabel"))
+
+
+def type_names(desc: Description) -> list[str]:
+    return [t.rsplit("/", 1)[-1].rsplit("#", 1)[-1] for t in desc.types(desc.iri)]
