@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,14 +18,18 @@ import pyoxigraph as ox
 
 from . import __version__
 from .config import Settings
-from .describe import FileInfo, counts, describe
-from .dumps import dump_prefixes, ordered_quads, serialize, write_atomic
+from . import shards
+from .cache import Cache
+from .describe import TIE_CLASSES, FileInfo, counts, describe
+from .dumps import DUMP_KINDS, csv_from_facts, dump_prefixes, duplicate_triples, ordered_quads, serialize, write_chunked
+from .pipeline import Made, Plan, bodies, file_digests, make_all, nq_bodies, plan, shared_subjects, validate_all, write_store as _store_update
 from .errors import NonConformance
 from .formats import CSV_DUMP, Format, rdf_format
 from .graph import Dataset, assemble
 from .ledger import enforce as enforce_ledger
 from .sources import read_inputs
 from .validation import Report, validate
+from .vocab import TL
 
 DUMP_NAMES: tuple[tuple[str, Format], ...] = tuple(
     [(f"tieslod.{rdf_format(name).extension}", rdf_format(name))
@@ -50,13 +55,15 @@ def _files_under(root: Path) -> Iterator[Path]:
             yield path
 
 
-def input_version(settings: Settings) -> str:
+def input_version(settings: Settings, digests: dict[Path, str] | None = None) -> str:
     """A content hash of everything a build reads: same inputs, same version, same bytes out."""
+    digests = digests if digests is not None else file_digests(settings)
     digest = hashlib.sha256(f"{__version__}\n{settings.base_uri}\n{settings.release_name}\n".encode())
     for root in (settings.data_dir, settings.ontology_dir, settings.shapes_dir):
         for path in _files_under(root):
             digest.update(f"{path.relative_to(root)}\n".encode())
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
+            digest.update(bytes.fromhex(digests[path]) if path in digests
+                          else hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()[:16]
 
 
@@ -150,39 +157,125 @@ def load_manifest(release: Path) -> dict:
     return json.loads((release / "manifest.json").read_text(encoding="utf-8"))
 
 
+class _Stages:
+    """Names each stage for the progress callback and records its wall time (manifest, benchmarks)."""
+
+    def __init__(self, say: Progress) -> None:
+        self.say, self.times = say, {}
+        self.start = time.monotonic()
+
+    @contextlib.contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        self.say(name)
+        began = time.monotonic()
+        yield
+        self.times[name] = round(time.monotonic() - began, 3)
+
+
+def _reuse(settings: Settings, target: Path, version: str) -> BuildResult:
+    _switch(settings.out_dir, target)
+    manifest = load_manifest(target)
+    return BuildResult(target, version, manifest["counts"], [FileInfo(**f) for f in manifest["files"]], reused=True)
+
+
 def build(settings: Settings, progress: Progress | None = None, force: bool = False) -> BuildResult:
-    """Build the dataset into settings.out_dir; on any error the previous release stays current."""
-    say = progress or (lambda _msg: None)
+    """Build the dataset into settings.out_dir; on any error the previous release stays current.
+
+    Scales by never holding the dataset in one process: each named graph becomes a cached chunk
+    (pipeline.py, chunks.py), the store is updated in place of a full load when few graphs changed,
+    validation is sharded (shards.py), and every dump is a concatenation of chunk bodies (dumps.py).
+    """
+    stage = _Stages(progress or (lambda _msg: None))
     with _lock(settings.out_dir):
-        version = input_version(settings)
-        releases = settings.out_dir / "releases"
-        target = releases / version
-        if not force and target.is_dir() and (target / "manifest.json").is_file():
-            _switch(settings.out_dir, target)
-            manifest = load_manifest(target)
-            return BuildResult(target, version, manifest["counts"],
-                               [FileInfo(**f) for f in manifest["files"]], reused=True)
-        say("read")
-        dataset = assemble(read_inputs(settings), settings)
-        say("ledger")
-        enforce_ledger(dataset, settings, say)   # a published URI may never silently disappear
-        say("validate")
-        report = validate(dataset, settings)
-        if not report.conforms:
-            raise NonConformance(f"the data does not conform: {len(report.violations)} violation(s)", report)
+        with stage("read"):
+            digests = file_digests(settings)
+            version = input_version(settings, digests)
+            releases = settings.out_dir / "releases"
+            target = releases / version
+            if not force and target.is_dir() and (target / "manifest.json").is_file():
+                return _reuse(settings, target, version)
+            work = plan(settings, digests)
+        cache = Cache(settings.out_dir / "cache")
+        with stage("chunks"):
+            made = make_all(work, cache, stage.say)
         releases.mkdir(parents=True, exist_ok=True)
         tmp = releases / f".tmp-{version}-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
         try:
-            infos = _write_release(dataset, tmp, version, settings, say)
+            result = _write_release(work, made, cache, tmp, version, settings, stage)
             shutil.rmtree(target, ignore_errors=True)
             tmp.rename(target)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+        result.release_dir = target
         _switch(settings.out_dir, target)
         _prune(releases, target)
-        say("done")
-        return BuildResult(target, version, counts(dataset), infos, report=report)
+        cache.prune()
+        stage.say("done")
+        return result
+
+
+def _write_release(work: Plan, made: Made, cache: Cache, tmp: Path, version: str, settings: Settings,
+                   stage: _Stages) -> BuildResult:
+    dumps = tmp / "dumps"
+    dumps.mkdir(parents=True)
+    graphs = [m.graph for m in made.metas]
+    with stage("dump tieslod.nq"):
+        nq_sinks, _ = write_chunked(dumps, ("nq",), graphs, nq_bodies(cache, work), {}, settings)
+    with stage("store"):
+        store_mode = _store_update(tmp / "store", made, work, cache, current_release(settings), dumps / "tieslod.nq")
+        store = ox.Store(str(tmp / "store"))
+    with stage("validate"):
+        shared = shared_subjects(made.metas)
+        shared_q = shards.shared_quads(store, shared)
+        violations = validate_all(store, made, work, cache, shared, shared_q)
+        del store
+        if violations:
+            report = Report(violations, sum(m.quads for m in made.metas))
+            raise NonConformance(f"the data does not conform: {len(violations)} violation(s)", report)
+    with stage("dumps"):
+        drop = duplicate_triples(shared_q, graphs)
+        sinks, facts = write_chunked(dumps, ("ttl", "jsonld", "nt", "trig"), graphs,
+                                     bodies(cache, work, made, set(drop)), drop, settings)
+        sinks.update(nq_sinks)
+        (dumps / "tieslod-claims.csv").write_bytes(csv := csv_from_facts(facts))
+        (dumps / "tieslod-claims.csv.gz").write_bytes(gzip.compress(csv, compresslevel=6, mtime=0))
+    infos = []
+    for name, fmt in DUMP_NAMES:
+        if fmt is CSV_DUMP:
+            infos += [_file_info(dumps / name, fmt.media_type), _file_info(dumps / f"{name}.gz", "application/gzip", "gzip")]
+            continue
+        sink = sinks[next(k for k, f in DUMP_KINDS.items() if f == fmt.name)]
+        infos += [FileInfo(name, fmt.media_type, sink.size, sink.sha.hexdigest()),
+                  FileInfo(f"{name}.gz", "application/gzip", sink.gz_size, sink.gz_sha.hexdigest(), "gzip")]
+    counts = _summary_counts(made, drop)
+    with stage("describe"):
+        summary = (counts, [(m.key, ox.NamedNode(m.graph), m.quads) for m in made.metas])
+        void = ox.serialize(describe(None, infos, version, settings, summary), format=ox.RdfFormat.TURTLE,
+                            prefixes=dump_prefixes(settings))
+        (dumps / "void.ttl").write_bytes(void)
+        infos.append(_file_info(dumps / "void.ttl", "text/turtle"))
+        (dumps / "SHA256SUMS").write_text("".join(f"{i.sha256}  {i.name}\n" for i in infos))
+    manifest = {"version": version, "release_name": settings.release_name, "base_uri": settings.base_uri,
+                "tieslod": __version__, "counts": counts,
+                "graphs": {m.key: {"iri": m.graph, "quads": m.quads, "digest": m.digest, "chunk": t.cache_key}
+                           for m, t in sorted(zip(made.metas, work.tasks), key=lambda x: x[0].key)},
+                "files": [i.__dict__ for i in infos],
+                "build": {"store": store_mode, "remade": len(made.remade), "stages": stage.times}}
+    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+    return BuildResult(tmp, version, counts, infos, report=Report([], manifest["counts"]["quads"]))
+
+
+def _summary_counts(made: Made, drop: dict[str, set[ox.Triple]]) -> dict[str, int]:
+    """The counts describe.counts() gives, from chunk metadata instead of the quads."""
+    def typed(*classes: str) -> set[str]:
+        return {s for m in made.metas for c in classes for s in m.typed.get(c, ())}
+    quads = sum(m.quads for m in made.metas)
+    ties = typed(*(TL + c for c in TIE_CLASSES))
+    entities = next((len(m.subjects) for m in made.metas if m.key == "entities"), 0)
+    return {"quads": quads, "triples": quads - sum(len(d) for d in drop.values()),
+            "claims": len(typed(TL + "Claim")), "sources": len(typed(TL + "Source")),
+            "ties": len(ties), "entities": entities}
 
 
 def ensure_built(settings: Settings, progress: Progress | None = None) -> Path:

@@ -156,6 +156,112 @@ def ledger(check: Annotated[bool, typer.Option("--check", help="Only check; exit
     raise typer.Exit(1 if not report.ok or (check and report.unlisted) else 0)
 
 
+# ---------------------------------------------------------------- issue 6: reconcile, path, release, diff, curate
+
+@app.command()
+@handle_errors
+def reconcile(file: Annotated[Path, typer.Argument(help="CSV file with a header row.")],
+              column: Annotated[Optional[str], typer.Option("--column", help="Column of names (default: the first).")] = None,
+              type: Annotated[Optional[str], typer.Option("--type", help="Only this type, e.g. Person, Organization.")] = None,
+              output: Annotated[Optional[Path], typer.Option("-o", "--output", help="CSV to write (default stdout).")] = None,
+              data: DataOpt = None, out: OutOpt = Path("build"), base_uri: BaseOpt = DEFAULT_BASE_URI) -> None:
+    """Match a column of names to our entity URIs; adds tieslod_uri (unambiguous matches only) and review columns."""
+    from .reconcile import reconcile_csv
+    result = reconcile_csv(make_settings(data, out, base_uri), file, column, type)
+    if output is None:
+        typer.echo(result.body, nl=False)
+    else:
+        output.write_text(result.body, encoding="utf-8")
+    err(f"tieslod: {result.matched} of {result.rows} name(s) matched unambiguously")
+
+
+@app.command()
+@handle_errors
+def path(start: Annotated[str, typer.Argument(metavar="FROM", help="Entity name, key or URI.")],
+         end: Annotated[str, typer.Argument(metavar="TO", help="Entity name, key or URI.")],
+         depth: Annotated[int, typer.Option("--depth", help="At most this many ties in a chain.")] = 4,
+         alternatives: Annotated[int, typer.Option("--alternatives", "-k", help="How many chains to show.")] = 3,
+         include_denied: Annotated[bool, typer.Option("--include-denied", help="Also use ties nobody asserts (marked).")] = False,
+         format: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+         data: DataOpt = None, out: OutOpt = Path("build"), base_uri: BaseOpt = DEFAULT_BASE_URI) -> None:
+    """How are two entities connected? Shortest chains of ties, each hop with its claims and quotes."""
+    from .paths import connection_paths, render_text
+    if format not in ("text", "json"):
+        raise UsageError(f"unknown format {format!r}; expected text or json")
+    answer = connection_paths(make_settings(data, out, base_uri), start, end, depth, alternatives, include_denied)
+    typer.echo(answer.to_json() if format == "json" else render_text(answer), nl=format == "json")
+
+
+@app.command()
+@handle_errors
+def release(name: Annotated[Optional[str], typer.Option("--name", help="Human release name, e.g. 2025-06.")] = None,
+            data: DataOpt = None, out: OutOpt = Path("build"), base_uri: BaseOpt = DEFAULT_BASE_URI) -> None:
+    """Build, then keep the dumps under <out>/archive/dumps/<version>/ with a changelog, index.json and feed."""
+    from .versions import release as run_release
+    result = run_release(make_settings(data, out, base_uri), progress_printer(), name)
+    if result.changelog is None:
+        err(f"tieslod: version {result.version} is already the latest release")
+    else:
+        err(f"tieslod: released {result.version} ({result.release_name}) after {result.previous or 'nothing'}")
+        err(result.changelog.as_text().rstrip())
+    typer.echo(str(result.folder))
+
+
+@app.command()
+@handle_errors
+def diff(old: Annotated[str, typer.Argument(help="Version, release directory or .nq dump.")],
+         new: Annotated[str, typer.Argument(help="Version, release directory or .nq dump.")],
+         format: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+         out: OutOpt = Path("build"), base_uri: BaseOpt = DEFAULT_BASE_URI) -> None:
+    """Entities, ties, claims and sources added, changed or withdrawn between two builds."""
+    import json as _json
+    from .versions import diff_builds
+    if format not in ("text", "json"):
+        raise UsageError(f"unknown format {format!r}; expected text or json")
+    log = diff_builds(make_settings(None, out, base_uri), old, new)
+    typer.echo(_json.dumps(log.as_json(), indent=2, ensure_ascii=False) if format == "json" else log.as_text(),
+               nl=format == "json")
+
+
+@app.command("add-source")
+@handle_errors
+def add_source(file: Annotated[Path, typer.Argument(help="The article text, UTF-8, as received.")],
+               title: Annotated[str, typer.Option("--title", help="The article's title as printed.")],
+               publisher: Annotated[Optional[str], typer.Option("--publisher", help="Outlet name or entity key.")] = None,
+               key: Annotated[Optional[str], typer.Option("--key", help="Short name (default: from the file name).")] = None,
+               data: DataOpt = None) -> None:
+    """Register a new article: copy its text to data/sources/ and write a claims file to fill in."""
+    from .curate import add_source as run_add
+    result = run_add(make_settings(data, Path("build"), DEFAULT_BASE_URI), file, title, publisher, key)
+    for written in (result.text_path, result.claims_path, result.entities_path):
+        if written is not None:
+            typer.echo(str(written))
+    err(f"tieslod: added source {result.key!r}; now fill in {result.claims_path}")
+
+
+@app.command()
+@handle_errors
+def quote(source: Annotated[str, typer.Argument(help="Source key (data/sources/<key>.txt) or a text file.")],
+          text: Annotated[str, typer.Argument(help="Words to find; quotes, dashes, spaces and case may differ.")],
+          data: DataOpt = None) -> None:
+    """Find a span of a source and print it verbatim as a tl:quote line, or say where the nearest match is."""
+    from .curate import quote as find
+    where, match = find(make_settings(data, Path("build"), DEFAULT_BASE_URI), source, text)
+    if match.found:
+        err(f"tieslod: found once in {where}, line {match.line} (characters {match.start}-{match.end})")
+        typer.echo(match.turtle())
+        return
+    if match.count:
+        err(f"tieslod: found {match.count} times in {where} (lines {', '.join(map(str, match.lines))}); "
+            "add words so that it occurs only once")
+    elif match.near:
+        err(f"tieslod: not found in {where}; nearest ({round(match.similarity * 100)}% alike) at line "
+            f"{match.line}:\n    {match.near}")
+    else:
+        err(f"tieslod: not found in {where}, nothing close")
+    raise typer.Exit(1)
+
+
 def main() -> None:
     app()
 

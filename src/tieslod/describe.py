@@ -44,10 +44,15 @@ TIE_CLASSES = ("Funding", "Meeting", "Leadership", "Membership", "Founding", "At
                "MediaCoverage", "Association")
 
 
-def describe(dataset: Dataset, files: list[FileInfo], version: str, settings: Settings) -> list[ox.Triple]:
+def describe(dataset: Dataset | None, files: list[FileInfo], version: str, settings: Settings,
+             summary: tuple[dict[str, int], list[tuple[str, ox.NamedNode, int]]] | None = None) -> list[ox.Triple]:
+    """summary = (counts, [(key, graph, quads)]) lets a build that never holds all quads describe them."""
     base = settings.base_uri
     ds = ox.NamedNode(base + "dataset")
-    counts = _counts(dataset)
+    if summary is None:
+        assert dataset is not None
+        summary = (_counts(dataset), [(k, p.graph, len(p.quads)) for k, p in sorted(dataset.parts.items())])
+    counts, graphs = summary
     t = [
         (ds, TYPE, n(VOID, "Dataset")), (ds, TYPE, n(DCAT, "Dataset")),
         (ds, n(DCT, "title"), ox.Literal("tieslod: reported ties between people and organisations", language="en")),
@@ -69,10 +74,10 @@ def describe(dataset: Dataset, files: list[FileInfo], version: str, settings: Se
         (ds, n(TL, "sourceCount"), _lit(counts["sources"], "integer")),
         (ds, n(FOAF, "homepage"), ox.NamedNode(base)),
     ]
-    for key, part in sorted(dataset.parts.items()):
+    for key, graph, size in graphs:
         sub = ox.NamedNode(f"{base}dataset/{key}")
         t += [(ds, n(VOID, "subset"), sub), (sub, TYPE, n(VOID, "Dataset")),
-              (sub, n(SD, "name"), part.graph), (sub, n(VOID, "triples"), _lit(len(part.quads), "integer")),
+              (sub, n(SD, "name"), graph), (sub, n(VOID, "triples"), _lit(size, "integer")),
               (sub, n(RDFS, "label"), _lit(f"named graph {key}"))]
     for info in files:
         dist = ox.NamedNode(f"{base}dumps/{info.name}")

@@ -6,10 +6,10 @@ import csv
 import io
 import json
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyoxigraph as ox
-import rdflib
 
 from .config import Settings
 from .formats import CSV_DUMP, Format
@@ -41,13 +41,16 @@ def ordered_quads(quads: list[ox.Quad]) -> list[ox.Quad]:
 
 
 def jsonld_bytes(quads: list[ox.Quad], settings: Settings) -> bytes:
-    """JSON-LD compacted against ontology/context.jsonld, the context embedded so it parses offline."""
-    dataset = rdflib.Dataset()
-    nq = ox.serialize(ordered_quads(quads), format=ox.RdfFormat.N_QUADS)
-    dataset.parse(data=nq, format="nquads")
-    text = dataset.serialize(format="json-ld", context=load_context(settings)["@context"], auto_compact=True,
-                             indent=1, sort_keys=True)
-    return (text + "\n").encode("utf-8")
+    """JSON-LD compacted against ontology/context.jsonld (embedded, so it parses offline): one
+    `{"@id": graph, "@graph": [...]}` object per named graph, in graph order, one node object per subject.
+    Written by our streaming writer (jsonld.py): rdflib's compaction costs a minute per million triples."""
+    from . import jsonld
+    compactor = jsonld.Compactor(load_context(settings)["@context"])
+    by_graph: dict[str, list[ox.Quad]] = defaultdict(list)
+    for q in quads:
+        by_graph[q.graph_name.value if isinstance(q.graph_name, ox.NamedNode) else ""].append(q)
+    graphs = [jsonld.graph_object(compactor, g, sorted(set(qs), key=sort_key)) for g, qs in sorted(by_graph.items())]
+    return jsonld.document(compactor.context, graphs)
 
 
 def rdf_bytes(quads: list[ox.Quad], fmt: Format, settings: Settings) -> bytes:
@@ -164,3 +167,105 @@ def write_atomic(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_bytes(data)
     tmp.replace(path)
+
+
+# ---------------------------------------------------------------- release dumps from cached chunks
+# A release's dumps are the chunks' bodies concatenated in graph-key order (gzip members concatenate
+# too), so an incremental build writes the same bytes as a full one without re-serializing the rest.
+
+class _Sink:
+    """One dump and its .gz, written in pieces, hashed as they go."""
+
+    def __init__(self, path: Path) -> None:
+        import hashlib
+        self.path, self.gz_path = path, path.with_name(path.name + ".gz")
+        self.raw, self.gz = open(path, "wb"), open(self.gz_path, "wb")
+        self.sha, self.gz_sha = hashlib.sha256(), hashlib.sha256()
+        self.size = self.gz_size = 0
+
+    def write(self, data: bytes, member: bytes | None = None) -> None:
+        import gzip
+        if not data:
+            return
+        member = member if member is not None else gzip.compress(data, compresslevel=6, mtime=0)
+        self.raw.write(data)
+        self.gz.write(member)
+        self.sha.update(data)
+        self.gz_sha.update(member)
+        self.size += len(data)
+        self.gz_size += len(member)
+
+    def close(self) -> None:
+        self.raw.close()
+        self.gz.close()
+
+
+def prefix_header(settings: Settings) -> bytes:
+    return "".join(f"@prefix {k}: <{v}> .\n" for k, v in dump_prefixes(settings).items()).encode() + b"\n"
+
+
+def duplicate_triples(shared_quads: list[ox.Quad], order: list[str]) -> dict[str, set[ox.Triple]]:
+    """Per graph, the triples an earlier graph (in dump order) already states: the union-graph dumps
+    (Turtle, N-Triples) write each triple once. Only nodes described in several graphs can repeat."""
+    rank = {g: i for i, g in enumerate(order)}
+    first: dict[ox.Triple, int] = {}
+    for q in shared_quads:
+        t = ox.Triple(q.subject, q.predicate, q.object)
+        first[t] = min(first.get(t, len(order)), rank[q.graph_name.value])
+    drop: dict[str, set[ox.Triple]] = {}
+    for q in shared_quads:
+        t = ox.Triple(q.subject, q.predicate, q.object)
+        if rank[q.graph_name.value] > first[t]:
+            drop.setdefault(q.graph_name.value, set()).add(t)
+    return drop
+
+
+DUMP_KINDS = {"ttl": "turtle", "jsonld": "jsonld", "nt": "ntriples", "nq": "nquads", "trig": "trig"}
+
+
+def write_chunked(dumps: Path, kinds: tuple[str, ...], graphs: list[str],
+                  chunks: Iterator[tuple[dict[str, bytes], dict[str, bytes], bytes]],
+                  drop: dict[str, set[ox.Triple]], settings: Settings) -> tuple[dict[str, _Sink], bytes]:
+    """Write the dumps of the given kinds from chunk bodies, in graph order; returns the sinks by kind
+    and the claim-table facts (N-Quads) gathered on the way."""
+    from . import jsonld
+    from .chunks import union_bodies
+    from .formats import rdf_format
+    sinks = {k: _Sink(dumps / f"tieslod.{rdf_format(DUMP_KINDS[k]).extension}") for k in kinds}
+    head = prefix_header(settings)
+    for kind in ("ttl", "trig"):
+        if kind in sinks:
+            sinks[kind].write(head)
+    if "jsonld" in sinks:
+        sinks["jsonld"].write(jsonld.header(load_context(settings)["@context"]))
+    sep = _gz(jsonld.SEPARATOR)
+    facts = []
+    for index, (graph, (body, gzs, fact)) in enumerate(zip(graphs, chunks)):
+        if graph in drop and "nt" in sinks:   # re-serialize without triples an earlier graph states
+            quads = [q for q in ox.parse(body["nq"], format=ox.RdfFormat.N_QUADS)
+                     if ox.Triple(q.subject, q.predicate, q.object) not in drop[graph]]
+            body = {**body, **union_bodies(quads, dump_prefixes(settings))}
+            gzs = {**gzs, "nt": _gz(body["nt"]), "ttl": _gz(body["ttl"])}
+        for kind in ("nq", "nt", "ttl", "trig"):
+            if kind in sinks:
+                sinks[kind].write(body[kind], gzs[kind])
+        if "jsonld" in sinks:
+            if index:
+                sinks["jsonld"].write(jsonld.SEPARATOR, sep)
+            sinks["jsonld"].write(body["jsonld"], gzs["jsonld"])
+        facts.append(fact)
+    if "jsonld" in sinks:
+        sinks["jsonld"].write(jsonld.FOOTER)
+    for sink in sinks.values():
+        sink.close()
+    return sinks, b"".join(facts)
+
+
+def _gz(data: bytes) -> bytes:
+    import gzip
+    return gzip.compress(data, compresslevel=6, mtime=0)
+
+
+def csv_from_facts(facts: bytes) -> bytes:
+    """The claim table from the facts every chunk keeps (claims, ties, labels: no evidence, no texts)."""
+    return csv_bytes(list(ox.parse(facts, format=ox.RdfFormat.N_QUADS)))

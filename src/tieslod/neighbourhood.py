@@ -6,6 +6,7 @@ same data always gives the same picture. Each node is a link to its page."""
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from html import escape
@@ -16,8 +17,8 @@ import pyoxigraph as ox
 from .vocab import SCHEMA, prefix_block
 
 MAX_NODES = 28        # beyond this a depth-2 picture stops being readable: fall back to depth 1
-MAX_LABEL = 26
-WIDTH, HEIGHT, MARGIN = 760, 520, 70
+MAX_LABEL = 24
+WIDTH, HEIGHT, MARGIN_X, MARGIN_Y = 920, 600, 175, 40
 
 _COLOURS = {"Person": "#1f77b4", "Organization": "#d62728", "Event": "#2ca02c", "Place": "#9467bd",
             "WebPage": "#8c564b"}
@@ -86,26 +87,46 @@ def limit_depth(graph: nx.Graph, center: str) -> tuple[nx.Graph, int]:
     return sub, 1
 
 
+def _angles(nodes: list[str], pos: dict, center: tuple[float, float], offset: float) -> dict[str, float]:
+    """Even spacing on a ring, in the angular order the spring layout found (keeps clusters together)."""
+    order = sorted(nodes, key=lambda n: (math.atan2(pos[n][1] - center[1], pos[n][0] - center[0]), n))
+    step = 2 * math.pi / max(len(order), 1)
+    return {n: offset + i * step for i, n in enumerate(order)}
+
+
 def layout(graph: nx.Graph, center: str) -> dict[str, tuple[float, float]]:
-    """Pixel positions inside the SVG box."""
+    """Pixel positions: the entity in the middle, depth-1 nodes on an inner ring, depth-2 on an
+    outer one; networkx's spring layout (seeded) decides the order around each ring."""
     if len(graph) == 1:
         return {center: (WIDTH / 2, HEIGHT / 2)}
     dist = nx.single_source_shortest_path_length(graph, center)
-    shells = [[center]] + [sorted(n for n, d in dist.items() if d == k) for k in (1, 2)]
-    shells = [s for s in shells if s]
-    start = nx.shell_layout(graph, nlist=shells)
-    pos = nx.spring_layout(graph, pos=start, fixed=[center], seed=7, iterations=60,
+    rings = [sorted(n for n, d in dist.items() if d == k) for k in (1, 2)]
+    start = nx.shell_layout(graph, nlist=[[center]] + [r for r in rings if r])
+    pos = nx.spring_layout(graph, pos=start, fixed=[center], seed=7, iterations=80,
                            k=1.6 / max(len(graph) ** 0.5, 1))
-    xs, ys = [p[0] for p in pos.values()], [p[1] for p in pos.values()]
-    cx, cy = pos[center]
-    span = max(max(abs(x - cx) for x in xs), 1e-9), max(max(abs(y - cy) for y in ys), 1e-9)
-    half_w, half_h = WIDTH / 2 - MARGIN, HEIGHT / 2 - MARGIN / 2
-    return {n: (WIDTH / 2 + (x - cx) / span[0] * half_w, HEIGHT / 2 + (y - cy) / span[1] * half_h)
-            for n, (x, y) in pos.items()}
+    radii = (1.0,) if not rings[1] else (0.5, 1.0)
+    out = {center: (WIDTH / 2, HEIGHT / 2)}
+    half_w, half_h = WIDTH / 2 - MARGIN_X, HEIGHT / 2 - MARGIN_Y
+    for ring, radius in zip([r for r in rings if r], radii):
+        offset = 0.0 if radius == 1.0 else math.pi / max(len(ring), 1)
+        for node, angle in _angles(ring, pos, pos[center], offset).items():
+            out[node] = (WIDTH / 2 + radius * half_w * math.cos(angle), HEIGHT / 2 + radius * half_h * math.sin(angle))
+    return out
 
 
 def _short(text: str) -> str:
     return text if len(text) <= MAX_LABEL else text[:MAX_LABEL - 1] + "…"
+
+
+def _label(x: float, y: float, radius: int, is_center: bool, text: str) -> str:
+    """Labels point away from the centre (left half: text ends at the dot), so rings don't collide."""
+    if is_center:
+        return f'<text x="{x:.1f}" y="{y + radius + 15:.1f}">{escape(text)}</text>'
+    left = x < WIDTH / 2 - 1
+    dx = -(radius + 4) if left else radius + 4
+    anchor = "end" if left else "start"
+    return (f'<text x="{x + dx:.1f}" y="{y + 4:.1f}" style="text-anchor:{anchor}">'
+            f'{escape(_short(text))}</text>')
 
 
 def render_svg(graph: nx.Graph, center: str, href: Callable[[str], str], depth: int) -> str:
@@ -133,7 +154,7 @@ def render_svg(graph: nx.Graph, center: str, href: Callable[[str], str], depth: 
         out.append(f'<a href="{escape(href(node))}" class="node{" center" if node == center else ""}">'
                    f'<title>{escape(attrs["label"])} ({escape(attrs["kind"])})</title>'
                    f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{radius}" fill="{colour}"/>'
-                   f'<text x="{x:.1f}" y="{y + radius + 13:.1f}">{escape(_short(attrs["label"]))}</text></a>')
+                   f'{_label(x, y, radius, node == center, attrs["label"])}</a>')
     out.append("</svg>")
     return "".join(out)
 

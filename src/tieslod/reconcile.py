@@ -171,7 +171,10 @@ def _similarity(query: str, name: str) -> float:
     chars = difflib.SequenceMatcher(None, query, name).ratio()
     q_tokens, n_tokens = set(query.split()), set(name.split())
     tokens = 2 * len(q_tokens & n_tokens) / (len(q_tokens) + len(n_tokens)) if q_tokens and n_tokens else 0.0
-    return 90.0 * max(chars, tokens)
+    score = 90.0 * max(chars, tokens)
+    if q_tokens and q_tokens <= n_tokens:      # every word of the query is a word of the name
+        score = max(score, 60.0 + 30.0 * len(q_tokens) / len(n_tokens))
+    return min(score, 90.0)
 
 
 def reconcile_one(index: EntityIndex, query: dict[str, Any]) -> list[dict[str, Any]]:

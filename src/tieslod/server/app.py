@@ -9,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from ..build import ensure_built
 from ..config import Settings
 from ..store import Answer, open_read_only, run_query
+from . import extras, pages
 from .context import AppContext, QueryRequest
 
 
@@ -23,4 +24,6 @@ def create_app(settings: Settings) -> Starlette:
 
     ctx = AppContext(settings=settings, release=lambda: release_dir, run_query=query)
     routes: list = []
+    routes += extras.routes(ctx)  # issue 6: /reconcile, /path, /dumps/<version>/, /releases/
+    routes += pages.routes(ctx)   # issue 4: linked-data pages, dumps, ontology
     return Starlette(routes=routes)

@@ -30,6 +30,7 @@ class Link:
 @dataclass
 class ClaimView:
     iri: str
+    href: str
     key: str
     stance: str
     stance_class: str
@@ -48,6 +49,7 @@ class ClaimView:
 @dataclass
 class TieView:
     iri: str
+    href: str
     label: str
     category: str
     subject: Link | None
@@ -85,7 +87,7 @@ def claim_view(desc: Description, href: Href, claim: str) -> ClaimView:
                         "quote": desc.text(review, TL + "quote"), "href": href(review),
                         "quote_href": (href(source.value) + "#review-" + local_key(review)) if source else ""})
     return ClaimView(
-        iri=claim, key=key,
+        iri=claim, href=href(claim), key=key,
         stance=desc.label(stance.value) if stance else "states",
         stance_class=local_key(stance.value).split("#")[-1] if stance else "Statement",
         speakers=_links(desc, href, claim, TL + "speaker"), speaker_text=desc.text(claim, TL + "speakerText"),
@@ -118,7 +120,7 @@ def tie_view(desc: Description, href: Href, tie: str, claims: list[str]) -> TieV
         if values:
             details.append((name, values))
     ordered = sorted(claims, key=lambda c: (desc.text(c, PROV + "wasDerivedFrom"), c))
-    return TieView(tie, desc.label(tie), desc.label(types[0]) if types else "tie",
+    return TieView(tie, href(tie), desc.label(tie), desc.label(types[0]) if types else "tie",
                    link(desc, href, subj.value) if subj else None, link(desc, href, obj.value) if obj else None,
                    details, [claim_view(desc, href, c) for c in ordered])
 

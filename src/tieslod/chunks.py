@@ -1,0 +1,135 @@
+"""Per-article build products ("chunks"), made in worker processes and cached by content hash.
+
+A chunk holds everything a release needs from one named graph: its N-Quads, TriG, JSON-LD graph
+object, N-Triples and Turtle bodies (and a gzip member of each, since gzip members concatenate), the
+facts the claim table needs, the counts, and the part's own SHACL results. A release is then a
+concatenation of chunks in a fixed order, so an incremental build only remakes the changed article.
+"""
+from __future__ import annotations
+
+import gzip
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from .config import Settings
+from .graph import Part, _plain_part, enrich_article
+from .jsonld import Compactor, graph_object
+from .sources import parse_turtle, read_article
+from .vocab import LABEL, OA, SCHEMA, TL, TYPE
+
+GZ_LEVEL = 6
+COUNTED = (TL + "Claim", TL + "Source")
+_FACT_SKIP = (TL + "evidence", SCHEMA + "text", TL + "sha256")
+
+
+@dataclass
+class Task:
+    """One part to make: an article (one .ttl + its .txt) or a plain graph from several files."""
+
+    key: str
+    kind: str                     # "article" or "plain"
+    paths: tuple[Path, ...]
+    cache_key: str
+
+
+@dataclass
+class Chunk:
+    key: str
+    graph: str
+    origin: str
+    digest: str
+    quads: int
+    subjects: list[str]                       # distinct subjects, sorted
+    typed: dict[str, list[str]]               # class IRI -> subjects typed so here
+    refs: list[str]                           # objects of tl:tie (claims on ties, maybe elsewhere)
+    labels: dict[str, str]                    # rdfs:label of this part's subjects
+    bodies: dict[str, bytes]                  # "nq", "trig", "jsonld", "nt", "ttl"
+    gz: dict[str, bytes]
+    facts: bytes                              # N-Quads of what the claim table reads
+    violations: list = field(default_factory=list)   # local SHACL results (validation.Violation)
+    origins: dict[str, str] = field(default_factory=dict)
+
+
+def strip_prefixes(data: bytes) -> bytes:
+    """Oxigraph writes @prefix lines first; the release writes them once, at the top."""
+    lines = data.split(b"\n")
+    i = 0
+    while i < len(lines) and lines[i].startswith(b"@prefix "):
+        i += 1
+    return b"\n".join(lines[i:]).lstrip(b"\n")
+
+
+def gz(data: bytes) -> bytes:
+    return gzip.compress(data, compresslevel=GZ_LEVEL, mtime=0)
+
+
+def union_bodies(quads: list[ox.Quad], prefixes: dict[str, str]) -> dict[str, bytes]:
+    """N-Triples and Turtle of quads (already sorted by subject, predicate, object), no prefix lines."""
+    triples = [ox.Triple(q.subject, q.predicate, q.object) for q in quads]
+    return {"nt": ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES),
+            "ttl": strip_prefixes(ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=prefixes))}
+
+
+def _is_fact(q: ox.Quad) -> bool:
+    p = q.predicate.value
+    if p.startswith(OA) or p in _FACT_SKIP:
+        return False
+    return not (p == TYPE.value and q.object.value.startswith(OA))
+
+
+def render(part: Part, compactor: Compactor, prefixes: dict[str, str], origins: dict[str, str]) -> Chunk:
+    quads = part.quads   # sorted by (subject, predicate, object) in graph.py
+    bodies = {"nq": ox.serialize(quads, format=ox.RdfFormat.N_QUADS),
+              "trig": strip_prefixes(ox.serialize(quads, format=ox.RdfFormat.TRIG, prefixes=prefixes)),
+              "jsonld": graph_object(compactor, part.graph.value, quads), **union_bodies(quads, prefixes)}
+    typed: dict[str, list[str]] = {}
+    for q in quads:
+        if q.predicate == TYPE:
+            typed.setdefault(q.object.value, []).append(q.subject.value)
+    return Chunk(
+        part.key, part.graph.value, str(part.origin), part.digest, len(quads),
+        sorted({q.subject.value for q in quads}), typed,
+        sorted({q.object.value for q in quads if q.predicate.value == TL + "tie"}),
+        {q.subject.value: q.object.value for q in quads if q.predicate == LABEL},
+        bodies, {name: gz(body) for name, body in bodies.items()},
+        ox.serialize([q for q in quads if _is_fact(q)], format=ox.RdfFormat.N_QUADS), origins=origins)
+
+
+# ---------------------------------------------------------------- worker side
+
+_STATE: dict[str, object] = {}
+
+
+def init_worker(settings: Settings, labels: dict[str, str], context: dict, prefixes: dict[str, str],
+                checker: Callable | None = None) -> None:
+    """Per-process state, sent once instead of with every task."""
+    _STATE.update(settings=settings, labels=labels, compactor=Compactor(context), prefixes=prefixes,
+                  checker=checker)
+
+
+def make_part(task: Task) -> tuple[Part, dict[str, str]]:
+    settings: Settings = _STATE["settings"]  # type: ignore[assignment]
+    if task.kind == "article":
+        article = read_article(settings.data_dir, task.key, settings.base_uri)
+        # every node of an article comes from its one file: chunk.origin says where
+        return enrich_article(article, _STATE["labels"], settings), {}  # type: ignore[arg-type]
+    files = [parse_turtle(p, settings.base_uri) for p in task.paths]
+    origins: dict[str, str] = {}
+    for f in files:
+        for q in f.quads:
+            origins.setdefault(q.subject.value, str(f.path))
+    return _plain_part(task.key, files, settings), origins
+
+
+def make_chunks(tasks: list[Task]) -> list[Chunk]:
+    """Worker entry point: make a batch of parts, render them, check them with pyshacl in one call."""
+    made = [make_part(task) for task in tasks]
+    chunks = [render(part, _STATE["compactor"], _STATE["prefixes"], origins)  # type: ignore[arg-type]
+              for part, origins in made]
+    checker = _STATE.get("checker")
+    if checker is not None:
+        checker([part for part, _ in made], chunks)   # fills chunk.violations
+    return chunks

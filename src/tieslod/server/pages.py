@@ -1,0 +1,199 @@
+"""The linked-data side of the server: dereferenceable URIs with content negotiation, entity and
+source pages, the landing page and search. `routes(ctx)` is what create_app includes."""
+from __future__ import annotations
+
+from markupsafe import Markup
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from ..describe_entity import Description, safe_local, serialize
+from ..errors import TiesError
+from ..formats import HTML_PAGE, Format, content_type
+from ..neighbourhood import legend, neighbourhood_query, picture
+from ..vocab import LABEL, RDFS, SCHEMA, TL
+from . import downloads, views
+from .context import AppContext, QueryRequest
+from .conneg import NotAcceptable, UnknownFormat, choose, split_suffix
+from .httpcache import is_fresh, not_modified, validator_headers
+from .site import TEMPLATES, Site, json_for_script
+from .sourcetext import segments, spans
+
+DEFAULT_QUERY = """SELECT ?entity ?name (COUNT(DISTINCT ?claim) AS ?claims) WHERE {
+  ?entity a ?type ; rdfs:label ?name .
+  ?tie tl:subject|tl:object ?entity .
+  ?claim tl:tie ?tie .
+} GROUP BY ?entity ?name ORDER BY DESC(?claims) LIMIT 20"""
+
+
+def _link_header(alternates: list[dict[str, str]]) -> str:
+    return ", ".join(f'<{a["href"]}>; rel="alternate"; type="{a["media_type"]}"' for a in alternates)
+
+
+def _doc_headers(site: Site, request: Request, stem: str, fmt: Format) -> dict[str, str]:
+    release = site.release()
+    doc = site.origin(request) + site.map.route(f"id/{stem}.{fmt.extension}")
+    headers = validator_headers(release.etag(fmt.name), release.last_modified)
+    headers.update({"Vary": "Accept", "Content-Location": doc,
+                    "Link": _link_header(site.alternates(request, stem, fmt))})
+    return headers
+
+
+def schema_org(desc: Description, page: str) -> dict:
+    """A small schema.org object for search engines (the full description is one link away)."""
+    types = [t.removeprefix(SCHEMA) for t in desc.types(desc.iri) if t.startswith(SCHEMA)]
+    data: dict = {"@context": "https://schema.org", "@id": desc.iri, "@type": types[0] if types else "Thing",
+                  "name": desc.label(desc.iri), "url": page}
+    aliases = views.aliases(desc)
+    if aliases:
+        data["alternateName"] = aliases
+    if desc.text(desc.iri, SCHEMA + "description"):
+        data["description"] = desc.text(desc.iri, SCHEMA + "description")
+    return data
+
+
+async def entity_page(site: Site, request: Request, desc: Description, stem: str, headers: dict) -> Response:
+    href = site.map.href
+    body = await site.ctx.run_query(QueryRequest(neighbourhood_query(desc.iri), result_format="json"))
+    types = desc.types(desc.iri)
+    svg, depth, count = picture(body.body, desc.iri, desc.label(desc.iri), types[0] if types else None, href)
+    page = site.origin(request) + site.map.route("id/" + stem)
+    return site.render(
+        "entity.html", request, headers=headers, title=desc.label(desc.iri), iri=desc.iri,
+        types=views.type_names(desc), aliases=views.aliases(desc),
+        description=desc.text(desc.iri, SCHEMA + "description"),
+        alternates=site.alternates(request, stem, HTML_PAGE), jsonld=json_for_script(schema_org(desc, page)),
+        svg=Markup(svg), depth=depth, node_count=count, legend=legend(),
+        groups=views.entity_groups(desc, href), others=views.other_claims(desc, href),
+        related=views.related(desc, href, site.map.base + "id/"), facts=views.facts(desc, href, desc.iri))
+
+
+def source_page(site: Site, request: Request, desc: Description, stem: str, headers: dict) -> Response:
+    text = desc.text(desc.iri, SCHEMA + "text")
+    found = spans(desc, desc.iri, text)
+    publisher = desc.one(desc.iri, SCHEMA + "publisher")
+    return site.render(
+        "source.html", request, headers=headers, title=desc.label(desc.iri), iri=desc.iri,
+        headline=desc.text(desc.iri, SCHEMA + "headline"), sha256=desc.text(desc.iri, TL + "sha256"),
+        publisher=views.link(desc, site.map.href, publisher.value) if publisher else None,
+        segments=segments(text, found), span_count=len(found),
+        claim_count=len({s.target for s in found if s.kind == "claim"}),
+        review_count=len({s.target for s in found if s.kind == "review"}),
+        alternates=site.alternates(request, stem, HTML_PAGE), facts=views.facts(desc, site.map.href, desc.iri))
+
+
+def resource_page(site: Site, request: Request, desc: Description, stem: str, headers: dict) -> Response:
+    """Ties, claims and reviews: their tie with its claims (only this one for a claim), then all facts."""
+    href = site.map.href
+    kind = stem.split("/", 1)[0]
+    groups = []
+    if kind == "tie":
+        groups = [views.tie_view(desc, href, desc.iri, desc.subjects(TL + "tie", desc.iri))]
+    else:
+        claim = desc.iri if kind == "claim" else desc.text(desc.iri, SCHEMA + "itemReviewed")
+        tie = desc.text(claim, TL + "tie") if claim else ""
+        if tie:
+            groups = [views.tie_view(desc, href, tie, [claim])]
+    return site.render("resource.html", request, headers=headers, title=desc.label(desc.iri), iri=desc.iri,
+                       types=views.type_names(desc), groups=groups,
+                       alternates=site.alternates(request, stem, HTML_PAGE), facts=views.facts(desc, href, desc.iri))
+
+
+def not_found(site: Site, request: Request, iri: str, fmt: Format | None) -> Response:
+    if fmt is not None and fmt is not HTML_PAGE:
+        return PlainTextResponse(f"404 Not Found: nothing is published at {iri}\n", 404)
+    guess = iri.rstrip("/").rsplit("/", 1)[-1].split(".", 1)[0].replace("-", " ")
+    return site.render("status.html", request, status=404, title="Not found", iri=iri, guess=guess)
+
+
+def gone(site: Site, request: Request, desc: Description, fmt: Format) -> Response:
+    """410 with a tombstone: a page for people, the lifecycle triples for machines."""
+    headers = {"Vary": "Accept", "Cache-Control": "public, max-age=300"}
+    if fmt is not HTML_PAGE:
+        return Response(serialize(desc, fmt, site.settings), 410, headers=headers, media_type=content_type(fmt))
+    return site.render("status.html", request, status=410, headers=headers, title="Withdrawn", iri=desc.iri,
+                       label=desc.text(desc.iri, LABEL.value), reason=desc.text(desc.iri, RDFS + "comment"))
+
+
+def moved(site: Site, request: Request, successor: str, fmt: Format | None) -> Response:
+    target = site.map.href(successor)
+    if target.startswith("/"):
+        target = site.origin(request) + target + (f".{fmt.extension}" if fmt is not None else "")
+    if request.url.query:
+        target += "?" + request.url.query
+    return RedirectResponse(target, status_code=301, headers={"Vary": "Accept"})
+
+
+async def resource(site: Site, request: Request) -> Response:
+    """GET /id/...: negotiate, then 301 (renamed/merged), 410 (withdrawn), 404, 304 or 200."""
+    stem, suffix = split_suffix(request.path_params["rest"])
+    iri = site.map.base + "id/" + stem
+    if not safe_local(stem):
+        return not_found(site, request, iri, suffix)
+    try:
+        fmt = choose(request.headers.get("accept"), request.query_params.get("format"), suffix)
+    except UnknownFormat as exc:
+        return PlainTextResponse(f"{exc}\n", 400)
+    except NotAcceptable as exc:
+        return PlainTextResponse(f"406 Not Acceptable: {exc}\n", 406, headers={
+            "Vary": "Accept", "Link": _link_header(site.alternates(request, stem))})
+    try:
+        desc = await site.describe(iri)
+    except TiesError as exc:
+        return PlainTextResponse(f"503 Service Unavailable: {exc}\n", 503, headers={"Retry-After": "5"})
+    if desc.successor:
+        return moved(site, request, desc.successor, suffix)
+    if desc.withdrawn:
+        return gone(site, request, desc, fmt)
+    if not desc.exists:
+        return not_found(site, request, iri, fmt)
+    headers = _doc_headers(site, request, stem, fmt)
+    if is_fresh(request, headers["ETag"], site.release().mtime):
+        return not_modified(headers)
+    if fmt is not HTML_PAGE:
+        return Response(serialize(desc, fmt, site.settings), headers=headers, media_type=content_type(fmt))
+    if stem.startswith("source/"):
+        return source_page(site, request, desc, stem, headers)
+    if stem.startswith(("tie/", "claim/", "review/")):
+        return resource_page(site, request, desc, stem, headers)
+    return await entity_page(site, request, desc, stem, headers)
+
+
+async def landing(site: Site, request: Request) -> Response:
+    release = site.release()
+    headers = validator_headers(release.etag("landing"), release.last_modified)
+    if is_fresh(request, headers["ETag"], release.mtime):
+        return not_modified(headers)
+    sources = [{"href": site.map.href(e.iri), "label": e.label} for e in await site.index()
+               if e.iri.startswith(site.map.base + "id/source/")]
+    return site.render("landing.html", request, headers=headers, title="Home", counts=release.manifest["counts"],
+                       sources=sources, examples=site.examples(), base=site.map.base, prefix=site.map.prefix,
+                       default_query=DEFAULT_QUERY)
+
+
+async def search(site: Site, request: Request) -> Response:
+    query = request.query_params.get("q", "")[:200]
+    hits = await site.search(query)
+    if len(hits) == 1 and request.query_params.get("go"):
+        return RedirectResponse(hits[0]["href"], status_code=303)
+    return site.render("search.html", request, title=f"Search: {query}" if query else "Search",
+                       query=query, hits=hits)
+
+
+def routes(ctx: AppContext) -> list[BaseRoute]:
+    site = Site(ctx)
+
+    def bind(handler):  # noqa: ANN001, ANN202 - Starlette endpoints take only the request
+        async def endpoint(request: Request) -> Response:
+            return await handler(site, request)
+        return endpoint
+
+    return [
+        Route("/", bind(landing), name="landing"),
+        Route("/search", bind(search), name="search"),
+        Route(site.map.route("id/{rest:path}"), bind(resource), name="resource"),
+        *downloads.routes(site),
+        Mount("/static", app=StaticFiles(directory=str(TEMPLATES.parent / "static")), name="static"),
+    ]
+
