@@ -16,9 +16,7 @@ from _ldserver import EVIL, make_mini_site, running_server
 from conftest import TEST_DATA
 from tieslod.build import build
 from tieslod.config import Settings
-from tieslod.graph import assemble
-from tieslod.ledger import update
-from tieslod.sources import read_inputs
+from tieslod.ledger import store_of, update
 
 W3ID = "https://w3id.org/tieslod/"
 IONOV = "/id/alexander-ionov"
@@ -37,7 +35,7 @@ def mini(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     shutil.copytree(TEST_DATA / "mini", data)
     make_mini_site(data)
     settings = Settings(data_dir=data, out_dir=root / "build")
-    update(assemble(read_inputs(settings), settings), settings)
+    update(store_of(settings), settings)
     (data / "uris.txt").write_text((data / "uris.txt").read_text() + "id/dave\nid/acme-corporation\n")
     build(settings)
     with running_server({"data_dir": data, "out_dir": root / "build"}) as origin:

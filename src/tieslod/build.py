@@ -22,7 +22,7 @@ from . import shards
 from .cache import Cache
 from .describe import TIE_CLASSES, FileInfo, counts, describe
 from .dumps import DUMP_KINDS, csv_from_facts, dump_prefixes, duplicate_triples, ordered_quads, serialize, write_chunked
-from .pipeline import Made, Plan, bodies, file_digests, make_all, nq_bodies, plan, shared_subjects, validate_all, write_store as _store_update
+from .pipeline import Made, Plan, bodies, file_digests, make_all, nq_bodies, plan, shared_subjects, validate_all, write_store
 from .errors import NonConformance
 from .formats import CSV_DUMP, Format, rdf_format
 from .graph import Dataset, assemble
@@ -89,49 +89,6 @@ def _lock(out_dir: Path) -> Iterator[None]:
 def _file_info(path: Path, media_type: str, encoding: str = "") -> FileInfo:
     data = path.read_bytes()
     return FileInfo(path.name, media_type, len(data), hashlib.sha256(data).hexdigest(), encoding)
-
-
-def write_dumps(dataset: Dataset, dumps: Path, settings: Settings, progress: Progress) -> list[FileInfo]:
-    quads = dataset.quads()
-    infos = []
-    for name, fmt in DUMP_NAMES:
-        progress(f"dump {name}")
-        data = serialize(quads, fmt, settings)
-        (dumps / name).write_bytes(data)
-        gz = dumps / f"{name}.gz"
-        gz.write_bytes(gzip.compress(data, compresslevel=6, mtime=0))
-        infos += [_file_info(dumps / name, fmt.media_type), _file_info(gz, "application/gzip", "gzip")]
-    return infos
-
-
-def write_store(dataset: Dataset, path: Path, progress: Progress) -> None:
-    progress("store")
-    store = ox.Store(str(path))
-    store.bulk_load(ox.serialize(ordered_quads(dataset.quads()), format=ox.RdfFormat.N_QUADS),
-                    format=ox.RdfFormat.N_QUADS)
-    store.flush()
-    del store
-
-
-def _write_release(dataset: Dataset, tmp: Path, version: str, settings: Settings,
-                   progress: Progress) -> list[FileInfo]:
-    dumps = tmp / "dumps"
-    dumps.mkdir(parents=True)
-    infos = write_dumps(dataset, dumps, settings, progress)
-    progress("describe")
-    void = ox.serialize(describe(dataset, infos, version, settings), format=ox.RdfFormat.TURTLE,
-                        prefixes=dump_prefixes(settings))
-    (dumps / "void.ttl").write_bytes(void)
-    infos.append(_file_info(dumps / "void.ttl", "text/turtle"))
-    (dumps / "SHA256SUMS").write_text("".join(f"{i.sha256}  {i.name}\n" for i in infos))
-    write_store(dataset, tmp / "store", progress)
-    manifest = {"version": version, "release_name": settings.release_name, "base_uri": settings.base_uri,
-                "tieslod": __version__, "counts": counts(dataset),
-                "graphs": {k: {"iri": p.graph.value, "quads": len(p.quads), "digest": p.digest}
-                           for k, p in sorted(dataset.parts.items())},
-                "files": [i.__dict__ for i in infos]}
-    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
-    return infos
 
 
 def _switch(out_dir: Path, release: Path) -> None:
@@ -223,12 +180,13 @@ def _write_release(work: Plan, made: Made, cache: Cache, tmp: Path, version: str
     with stage("dump tieslod.nq"):
         nq_sinks, _ = write_chunked(dumps, ("nq",), graphs, nq_bodies(cache, work), {}, settings)
     with stage("store"):
-        store_mode = _store_update(tmp / "store", made, work, cache, current_release(settings), dumps / "tieslod.nq")
+        store_mode = write_store(tmp / "store", made, work, cache, current_release(settings), dumps / "tieslod.nq")
         store = ox.Store(str(tmp / "store"))
     with stage("validate"):
         shared = shared_subjects(made.metas)
         shared_q = shards.shared_quads(store, shared)
         violations = validate_all(store, made, work, cache, shared, shared_q)
+        enforce_ledger(store, settings, stage.say)   # a published URI may never silently disappear
         del store
         if violations:
             report = Report(violations, sum(m.quads for m in made.metas))

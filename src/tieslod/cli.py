@@ -61,16 +61,33 @@ def make_settings(data: Path | None, out: Path, base_uri: str, **extra: Any) -> 
 
 
 def progress_printer() -> Callable[[str], None]:
-    """Stage lines on stderr: a live spinner on a terminal, plain timestamped lines otherwise."""
+    """Stage lines on stderr. On a terminal, a stage that reports "name: done/total" gets a rich
+    progress bar; elsewhere (CI, logs) every message is one plain timestamped line."""
     start = time.monotonic()
-    if sys.stderr.isatty():
-        from rich.console import Console
-        console = Console(stderr=True)
+    if not sys.stderr.isatty():
+        return lambda stage: err(f"tieslod: {time.monotonic() - start:6.1f}s {stage}")
+    import re
 
-        def live(stage: str) -> None:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    console = Console(stderr=True)
+    bars = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=console)
+    tasks: dict[str, Any] = {}
+
+    def live(stage: str) -> None:
+        found = re.match(r"(.+?): (\d+)/(\d+)", stage)
+        if found is None:
             console.print(f"[dim]{time.monotonic() - start:6.1f}s[/dim] [bold]{stage}[/bold]")
-        return live
-    return lambda stage: err(f"tieslod: {time.monotonic() - start:6.1f}s {stage}")
+            return
+        name, done, total = found[1], int(found[2]), int(found[3])
+        if name not in tasks:
+            bars.start()
+            tasks[name] = bars.add_task(name, total=total)
+        bars.update(tasks[name], completed=done)
+        if done >= total:
+            bars.stop()
+    return live
 
 
 @app.command()
@@ -140,15 +157,13 @@ def query(sparql: Annotated[Optional[str], typer.Argument(help="The SPARQL query
 @app.command()
 @handle_errors
 def ledger(check: Annotated[bool, typer.Option("--check", help="Only check; exit 1 if the ledger is out of date.")] = False,
-           data: DataOpt = None, base_uri: BaseOpt = DEFAULT_BASE_URI) -> None:
+           data: DataOpt = None, out: OutOpt = Path("build"), base_uri: BaseOpt = DEFAULT_BASE_URI) -> None:
     """Append every newly published URI to data/uris.txt (the ledger never loses a line)."""
-    from .ledger import check as check_ledger, ledger_path, read_ledger, update
-    from .graph import assemble
-    from .sources import read_inputs
-    settings = make_settings(data, Path("build"), base_uri)
-    dataset = assemble(read_inputs(settings), settings)
+    from .ledger import check as check_ledger, ledger_path, read_ledger, store_of, update
+    settings = make_settings(data, out, base_uri)
+    store = store_of(settings)   # builds first if needed; the build itself fails on a vanished URI
     path = ledger_path(settings)
-    report = check_ledger(dataset, read_ledger(path)) if check else update(dataset, settings)
+    report = check_ledger(store, settings, read_ledger(path)) if check else update(store, settings)
     if report.as_text():
         err(report.as_text())
     verb = "not listed" if check else "added"
@@ -260,6 +275,34 @@ def quote(source: Annotated[str, typer.Argument(help="Source key (data/sources/<
     else:
         err(f"tieslod: not found in {where}, nothing close")
     raise typer.Exit(1)
+
+
+@app.command()
+@handle_errors
+def push(endpoint: Annotated[str, typer.Option("--endpoint", help="Graph Store HTTP Protocol URL, e.g. http://host:7878/store.")],
+         graph_per_source: Annotated[bool, typer.Option("--graph-per-source", help="One graph per named graph of the dataset (default: the union in one graph).")] = False,
+         graph: Annotated[str, typer.Option("--graph", help="Target graph IRI for the union (default: the endpoint's default graph).")] = "",
+         auth: Annotated[Optional[str], typer.Option("--auth", help="user:password for HTTP basic auth.")] = None,
+         batch: Annotated[int, typer.Option("--batch", help="Most triples per request.")] = 20_000,
+         data: DataOpt = None, out: OutOpt = Path("build"), base_uri: BaseOpt = DEFAULT_BASE_URI) -> None:
+    """Publish the current release to a SPARQL Graph Store endpoint (resumable; verifies counts per graph)."""
+    from .push import push as run_push
+    result = run_push(make_settings(data, out, base_uri), endpoint, graph_per_source, auth, graph, batch,
+                      progress_printer())
+    err(f"tieslod: pushed {result.sent} graph(s), {result.skipped} already there, "
+        f"{sum(result.graphs.values())} triples verified in {len(result.graphs)} graph(s)")
+
+
+@app.command(hidden=True)
+@handle_errors
+def synth(out_dir: Annotated[Path, typer.Argument(help="Directory to write a data/ tree into.")],
+          articles: Annotated[int, typer.Option("--articles", help="Article count (~400 triples each).")] = 25,
+          seed: Annotated[int, typer.Option("--seed")] = 1,
+          defects: Annotated[int, typer.Option("--defects", help="Planted SHACL violations.")] = 0) -> None:
+    """Write a synthetic corpus (benchmarks/synth.py) in the authoring format."""
+    from .synthetic import generate
+    found = generate(out_dir, articles, seed, defects)
+    typer.echo("\n".join(f"{d.kind}\t{d.focus}" for d in found))
 
 
 def main() -> None:

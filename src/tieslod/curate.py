@@ -77,7 +77,7 @@ def _publisher(settings: Settings, name: str, key: str) -> tuple[str, str | None
     index = _entity_index(settings)
     entity = index.get(name)
     if entity is None:
-        found = reconcile_one(index, {"query": name, "type": NEWS, "limit": 1})
+        found = reconcile_one(index, {"query": name, "limit": 1})   # any type: never duplicate a name
         entity = index.get(found[0]["id"]) if found and found[0]["match"] else None
     if entity is not None:
         if NEWS not in entity.types:
@@ -230,18 +230,19 @@ def find_quote(text: str, wanted: str) -> QuoteMatch:
 
 
 def _nearest(text: str, wanted: str) -> QuoteMatch:
+    """The most similar window of the text, starting at a word: what the curator probably meant."""
     hay, where = _fold(text, True)
     needle = _fold(wanted.strip(), True)[0]
-    matcher = difflib.SequenceMatcher(None, hay, needle, autojunk=False)
+    matcher = difflib.SequenceMatcher(None, autojunk=False)
+    matcher.set_seq2(needle)                 # the needle is indexed once, each window compared to it
     best, best_at = 0.0, 0
-    for block in matcher.get_matching_blocks():
-        if block.size < 3:
-            continue
-        at = max(0, block.a - block.b)
-        ratio = difflib.SequenceMatcher(None, hay[at:at + len(needle)], needle, autojunk=False).ratio()
-        if ratio > best:
-            best, best_at = ratio, at
-    if best == 0.0:
+    for at in [0] + [i + 1 for i, c in enumerate(hay) if c == " "]:
+        matcher.set_seq1(hay[at:at + len(needle)])
+        if matcher.real_quick_ratio() > best and matcher.quick_ratio() > best:
+            ratio = matcher.ratio()
+            if ratio > best:
+                best, best_at = ratio, at
+    if best < 0.5:
         return QuoteMatch(False)
     start, last = where[best_at], where[min(best_at + len(needle), len(where)) - 1]
     while last + 1 < len(text) and text[last + 1].isalnum():      # show whole words

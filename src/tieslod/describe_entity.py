@@ -12,9 +12,10 @@ from collections import defaultdict
 import pyoxigraph as ox
 
 from .config import Settings
-from .dumps import rdf_bytes
+from . import jsonld
+from .dumps import load_context, rdf_bytes
 from .formats import Format
-from .vocab import DCT, LABEL, OA, OWL, PREFIXES, PROV, RDFS, SCHEMA, SKOS, TL, TYPE, prefix_block
+from .vocab import DCT, LABEL, OA, OWL, PREFIXES, PROV, RDFS, SCHEMA, SKOS, TL, TYPE, XSD, prefix_block
 
 # Keys are lower-case a-z0-9- by the authoring rules; we also allow dots and capitals so that a
 # curator's odd key still resolves, but nothing that could break out of an IRI in SPARQL text.
@@ -58,6 +59,18 @@ WHERE {{
 }}"""
 
 
+_OFFSETS = (OA + "start", OA + "end")
+_NONNEG = ox.NamedNode(XSD + "nonNegativeInteger")
+
+
+def _retype(t: ox.Triple) -> ox.Triple:
+    """Oxigraph's store keeps xsd:nonNegativeInteger as xsd:integer; give offsets back the datatype the
+    build wrote (and the dumps and our JSON-LD context have), so a description agrees with the dumps."""
+    if t.predicate.value in _OFFSETS and isinstance(t.object, ox.Literal) and t.object.datatype.value == XSD + "integer":
+        return ox.Triple(t.subject, t.predicate, ox.Literal(t.object.value, datatype=_NONNEG))
+    return t
+
+
 class Description:
     """The triples of one CONSTRUCT, indexed by subject and predicate."""
 
@@ -73,7 +86,7 @@ class Description:
 
     @classmethod
     def from_ntriples(cls, iri: str, body: bytes) -> "Description":
-        triples = sorted(ox.parse(body, format=ox.RdfFormat.N_TRIPLES),
+        triples = sorted((_retype(t) for t in ox.parse(body, format=ox.RdfFormat.N_TRIPLES)),
                          key=lambda t: (str(t.subject), str(t.predicate), str(t.object)))
         return cls(iri, triples)
 
@@ -129,8 +142,24 @@ class Description:
         return [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in self.triples]
 
 
+def jsonld_default_graph(desc: Description, settings: Settings) -> bytes:
+    """Compact JSON-LD whose node objects sit in the top-level @graph, i.e. the default graph, so that
+    rdflib's Graph().parse(uri) sees them (dumps.jsonld_bytes wraps every graph in a graph object,
+    which for the default graph would name it after the document)."""
+    compactor = jsonld.Compactor(load_context(settings)["@context"])
+    nodes: list[bytes] = []
+    by_subject: dict[ox.Term, list[tuple[str, ox.Term]]] = defaultdict(list)
+    for t in desc.triples:
+        by_subject[t.subject].append((t.predicate.value, t.object))
+    for subject in sorted(by_subject, key=str):
+        nodes.append(jsonld.node_object(compactor, subject, by_subject[subject]).encode("utf-8"))
+    return jsonld.header(compactor.context) + jsonld.SEPARATOR.join(nodes) + jsonld.FOOTER
+
+
 def serialize(desc: Description, fmt: Format, settings: Settings) -> bytes:
-    """Turtle, N-Triples, RDF/XML with our prefixes; JSON-LD compacted with our context (dumps.py)."""
+    """Turtle, N-Triples, RDF/XML with our prefixes (dumps.py); JSON-LD compacted with our context."""
+    if fmt.name == "jsonld":
+        return jsonld_default_graph(desc, settings)
     return rdf_bytes(desc.quads(), fmt, settings)
 
 

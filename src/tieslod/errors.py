@@ -24,6 +24,7 @@ class InputError(TiesError):
     def __init__(self, message: str, path: Path | str | None = None,
                  line: int | None = None, column: int | None = None) -> None:
         self.path, self.line, self.column = path, line, column
+        self.message = message
         where = ""
         if path is not None:
             where = str(path)
@@ -33,6 +34,10 @@ class InputError(TiesError):
                     where += f":{column}"
             where += ": "
         super().__init__(where + message)
+
+    def __reduce__(self) -> tuple:
+        # keep path/line/column when raised in a build worker process and re-raised in the parent
+        return (self.__class__, (self.message, self.path, self.line, self.column))
 
 
 class QuoteError(InputError):

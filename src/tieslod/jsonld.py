@@ -63,8 +63,8 @@ class Compactor:
         """The key a (predicate, object) pair is written under, and the JSON value."""
         is_iri = isinstance(obj, (ox.NamedNode, ox.BlankNode))
         for term, coerce in self.terms.get(predicate, ()):
-            if coerce == _ID and is_iri:
-                return term, _node_id(obj)
+            if coerce == _ID and is_iri:   # @id-coerced values expand compact IRIs: "tl:Asserts"
+                return term, self.compact_iri(_node_id(obj)) if isinstance(obj, ox.NamedNode) else _node_id(obj)
             if coerce not in (None, _ID) and isinstance(obj, ox.Literal) and obj.datatype.value == coerce \
                     and obj.language is None:
                 return term, obj.value
@@ -72,9 +72,10 @@ class Compactor:
                 return term, self.expanded_value(obj)
         return self.compact_iri(predicate), self.expanded_value(obj)
 
-    @staticmethod
-    def expanded_value(obj: ox.Term) -> object:
-        if isinstance(obj, (ox.NamedNode, ox.BlankNode)):
+    def expanded_value(self, obj: ox.Term) -> object:
+        if isinstance(obj, ox.NamedNode):
+            return {_ID: self.compact_iri(obj.value)}
+        if isinstance(obj, ox.BlankNode):
             return {_ID: _node_id(obj)}
         assert isinstance(obj, ox.Literal)
         if obj.language:

@@ -7,6 +7,7 @@ URIs that are new since the ledger was last updated only produce a notice: `ties
 appends them, and a test keeps the committed ledger complete."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,7 +15,6 @@ import pyoxigraph as ox
 
 from .config import Settings
 from .errors import NonConformance
-from .graph import Dataset
 from .vocab import DCT, OWL
 
 LEDGER_NAME = "uris.txt"
@@ -66,37 +66,36 @@ def _relative(iri: str, base: str) -> str | None:
     return iri[len(base):].split("#", 1)[0]
 
 
-def published(dataset: Dataset) -> set[str]:
-    """Every document URI the data describes (subjects under base + 'id/', fragments dropped)."""
-    out = set()
-    for key, part in dataset.parts.items():
-        if key == "lifecycle":
-            continue
-        for q in part.quads:
-            if isinstance(q.subject, ox.NamedNode):
-                rel = _relative(q.subject.value, dataset.base_uri)
-                if rel:
-                    out.add(rel)
-    return out
+def _rows(store: ox.Store, query: str) -> list[list[ox.Term]]:
+    return [list(row) for row in store.query(query)]   # consumed here: results are thread-bound
 
 
-def lifecycle(dataset: Dataset) -> dict[str, str]:
+def published(store: ox.Store, settings: Settings) -> set[str]:
+    """Every document URI the data describes: subjects under base + 'id/' outside the lifecycle
+    graph, fragments dropped. Asked of the release's store, so it scales with the build."""
+    base, lifecycle_graph = settings.base_uri, settings.graph_iri("lifecycle")
+    rows = _rows(store, f"""SELECT DISTINCT ?s WHERE {{ GRAPH ?g {{ ?s ?p ?o }}
+        FILTER (?g != <{lifecycle_graph}> && isIRI(?s) && STRSTARTS(STR(?s), "{base}id/")) }}""")
+    return {rel for (s,) in rows if (rel := _relative(s.value, base))}
+
+
+def lifecycle(store: ox.Store, settings: Settings) -> dict[str, str]:
     """URI (relative) -> 'replaced' or 'withdrawn', from the lifecycle graph."""
-    part = dataset.parts.get("lifecycle")
+    rows = _rows(store, f"SELECT ?s ?p ?o WHERE {{ GRAPH <{settings.graph_iri('lifecycle')}> {{ ?s ?p ?o }} }}")
     records: dict[str, str] = {}
-    for q in part.quads if part else []:
-        rel = _relative(q.subject.value, dataset.base_uri) if isinstance(q.subject, ox.NamedNode) else None
+    for s, p, o in rows:
+        rel = _relative(s.value, settings.base_uri) if isinstance(s, ox.NamedNode) else None
         if rel is None:
             continue
-        if q.predicate.value in (DCT + "isReplacedBy", OWL + "sameAs"):
+        if p.value in (DCT + "isReplacedBy", OWL + "sameAs"):
             records[rel] = "replaced"
-        elif q.predicate.value == OWL + "deprecated" and q.object.value in ("true", "1"):
+        elif p.value == OWL + "deprecated" and o.value in ("true", "1"):
             records.setdefault(rel, "withdrawn")
     return records
 
 
-def check(dataset: Dataset, listed: list[str]) -> LedgerReport:
-    live, records = published(dataset), lifecycle(dataset)
+def check(store: ox.Store, settings: Settings, listed: list[str]) -> LedgerReport:
+    live, records = published(store, settings), lifecycle(store, settings)
     report = LedgerReport(listed=listed)
     report.missing = sorted(u for u in set(listed) if u not in live and u not in records)
     report.unlisted = sorted((live | set(records)) - set(listed))
@@ -104,17 +103,17 @@ def check(dataset: Dataset, listed: list[str]) -> LedgerReport:
     return report
 
 
-def enforce(dataset: Dataset, settings: Settings, say: object = None) -> LedgerReport | None:
+def enforce(store: ox.Store, settings: Settings, say: Callable[[str], None] | None = None) -> LedgerReport | None:
     """The build's hook: fail if a listed URI vanished; mention new ones. No ledger, no check
     (throwaway datasets such as test fixtures have none)."""
     path = ledger_path(settings)
     if not path.is_file():
         return None
-    report = check(dataset, read_ledger(path))
+    report = check(store, settings, read_ledger(path))
     if not report.ok:
         raise LedgerError(f"{path}: {len(report.missing) + len(report.conflicts)} URI(s) not accounted for:\n"
                           + report.as_text())
-    if report.unlisted and callable(say):
+    if report.unlisted and say is not None:
         say(f"ledger: {len(report.unlisted)} new URI(s) not yet in {path.name}; run `tieslod ledger`")
     return report
 
@@ -126,11 +125,18 @@ def write_ledger(path: Path, uris: list[str]) -> None:
     tmp.replace(path)
 
 
-def update(dataset: Dataset, settings: Settings) -> LedgerReport:
+def update(store: ox.Store, settings: Settings) -> LedgerReport:
     """Append every new URI to the ledger (never removes one); the report says what was added."""
     path = ledger_path(settings)
     listed = read_ledger(path)
-    report = check(dataset, listed)
+    report = check(store, settings, listed)
     if report.unlisted or not path.is_file():
         write_ledger(path, listed + report.unlisted)
     return report
+
+
+def store_of(settings: Settings) -> ox.Store:
+    """The current release's store, building first if needed (the ledger is checked against it)."""
+    from .build import ensure_built
+    from .store import open_read_only
+    return open_read_only(ensure_built(settings))

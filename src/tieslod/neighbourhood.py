@@ -94,23 +94,23 @@ def _angles(nodes: list[str], pos: dict, center: tuple[float, float], offset: fl
     return {n: offset + i * step for i, n in enumerate(order)}
 
 
-def layout(graph: nx.Graph, center: str) -> dict[str, tuple[float, float]]:
+def layout(graph: nx.Graph, center: str, height: int = 600) -> dict[str, tuple[float, float]]:
     """Pixel positions: the entity in the middle, depth-1 nodes on an inner ring, depth-2 on an
     outer one; networkx's spring layout (seeded) decides the order around each ring."""
     if len(graph) == 1:
-        return {center: (WIDTH / 2, HEIGHT / 2)}
+        return {center: (WIDTH / 2, height / 2)}
     dist = nx.single_source_shortest_path_length(graph, center)
     rings = [sorted(n for n, d in dist.items() if d == k) for k in (1, 2)]
     start = nx.shell_layout(graph, nlist=[[center]] + [r for r in rings if r])
     pos = nx.spring_layout(graph, pos=start, fixed=[center], seed=7, iterations=80,
                            k=1.6 / max(len(graph) ** 0.5, 1))
     radii = (1.0,) if not rings[1] else (0.5, 1.0)
-    out = {center: (WIDTH / 2, HEIGHT / 2)}
-    half_w, half_h = WIDTH / 2 - MARGIN_X, HEIGHT / 2 - MARGIN_Y
+    out = {center: (WIDTH / 2, height / 2)}
+    half_w, half_h = WIDTH / 2 - MARGIN_X, height / 2 - MARGIN_Y
     for ring, radius in zip([r for r in rings if r], radii):
         offset = 0.0 if radius == 1.0 else math.pi / max(len(ring), 1)
         for node, angle in _angles(ring, pos, pos[center], offset).items():
-            out[node] = (WIDTH / 2 + radius * half_w * math.cos(angle), HEIGHT / 2 + radius * half_h * math.sin(angle))
+            out[node] = (WIDTH / 2 + radius * half_w * math.cos(angle), height / 2 + radius * half_h * math.sin(angle))
     return out
 
 
@@ -131,8 +131,9 @@ def _label(x: float, y: float, radius: int, is_center: bool, text: str) -> str:
 
 def render_svg(graph: nx.Graph, center: str, href: Callable[[str], str], depth: int) -> str:
     """The SVG markup; every piece of data text is escaped here, so it is safe to inline."""
-    pos = layout(graph, center)
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="neighbourhood" viewBox="0 0 {WIDTH} {HEIGHT}" '
+    height = HEIGHT if len(graph) > 8 else HEIGHT // 2   # a few dots need no tall box
+    pos = layout(graph, center, height)
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="neighbourhood" viewBox="0 0 {WIDTH} {height}" '
            f'role="img" aria-labelledby="nb-title"><title id="nb-title">Ties of '
            f'{escape(graph.nodes[center]["label"])} to depth {depth}</title>']
     for a, b, data in sorted(graph.edges(data=True)):

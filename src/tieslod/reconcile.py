@@ -20,7 +20,7 @@ from typing import Any
 
 from .config import Settings
 from .errors import UsageError
-from .vocab import LABEL, SCHEMA, SKOS, prefix_block
+from .vocab import SCHEMA, prefix_block
 
 MATCH_SCORE = 95.0        # only exact label/alias hits can be a `match`
 MIN_SCORE = 45.0          # candidates below this are noise

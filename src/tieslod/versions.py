@@ -12,11 +12,14 @@ A mirror polls feed.atom, walks `previous` back to the version it holds, and app
 version's removed.nq then added.nq; the result equals a fresh download of tieslod.nq."""
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
 import re
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -210,6 +213,18 @@ def _switch_latest(dumps: Path, version: str) -> None:
     os.replace(tmp, dumps / "latest")
 
 
+@contextlib.contextmanager
+def _locked(root: Path) -> Iterator[None]:
+    """One release at a time per archive: the index is read, extended and rewritten."""
+    (root / "dumps").mkdir(parents=True, exist_ok=True)
+    with open(root / ".lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def release(settings: Settings, progress: Progress | None = None, name: str | None = None,
             now: datetime | None = None) -> ReleaseResult:
     """`tieslod release`: build (if needed), archive the dumps under their version, publish the changes."""
@@ -217,31 +232,38 @@ def release(settings: Settings, progress: Progress | None = None, name: str | No
         settings = settings.with_(release_name=name)
     built = build(settings, progress)
     root = archive_root(settings)
-    index = read_index(root)
-    version, previous = built.version, index.get("latest")
-    folder = root / "dumps" / version
-    if folder.is_dir():
-        if version != previous:
-            raise UsageError(f"version {version} was released before; give a new --name to publish it again")
-        return ReleaseResult(version, settings.release_name, folder, None, None)
-    published = (now or datetime.now(timezone.utc)).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-    old = read_quads(root / "dumps" / previous / FULL_DUMP) if previous else set()
-    log = diff_quads(old, read_quads(built.release_dir / "dumps" / FULL_DUMP), settings.base_uri, previous, version)
-    tmp = root / "dumps" / f".tmp-{version}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    shutil.copytree(built.release_dir / "dumps", tmp)
-    shutil.copy2(built.release_dir / "manifest.json", tmp / "manifest.json")
-    _write_changes(tmp, log, settings, published)
-    tmp.rename(folder)
-    entry = {"version": version, "release_name": settings.release_name, "published": published,
-             "previous": previous, "counts": built.counts, "summary": log.summary(),
-             "changelog": f"../dumps/{version}/changes.json",
-             "patch": {"removed": f"../dumps/{version}/removed.nq", "added": f"../dumps/{version}/added.nq"},
-             "files": _file_list(folder, version)}
-    index = {"dataset": settings.base_uri + "dataset", "latest": version, "feed": "feed.atom",
-             "versions": [entry] + [v for v in index.get("versions", []) if v["version"] != version]}
+    with _locked(root):
+        index = read_index(root)
+        version, previous = built.version, index.get("latest")
+        folder = root / "dumps" / version
+        if folder.is_dir():
+            if version != previous:
+                raise UsageError(f"version {version} was released before; give a new --name to publish it again")
+            return ReleaseResult(version, settings.release_name, folder, None, None)
+        published = (now or datetime.now(timezone.utc)).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+        old = read_quads(root / "dumps" / previous / FULL_DUMP) if previous else set()
+        log = diff_quads(old, read_quads(built.release_dir / "dumps" / FULL_DUMP), settings.base_uri,
+                         previous, version)
+        tmp = root / "dumps" / f".tmp-{version}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.copytree(built.release_dir / "dumps", tmp)
+        shutil.copy2(built.release_dir / "manifest.json", tmp / "manifest.json")
+        _write_changes(tmp, log, settings, published)
+        tmp.rename(folder)
+        entry = {"version": version, "release_name": settings.release_name, "published": published,
+                 "previous": previous, "counts": built.counts, "summary": log.summary(),
+                 "changelog": f"../dumps/{version}/changes.json",
+                 "patch": {"removed": f"../dumps/{version}/removed.nq", "added": f"../dumps/{version}/added.nq"},
+                 "files": _file_list(folder, version)}
+        _publish_index(root, settings, entry, index)
+        return ReleaseResult(version, settings.release_name, folder, previous, log)
+
+
+def _publish_index(root: Path, settings: Settings, entry: dict, index: dict) -> None:
+    """index.json and feed.atom with the new entry first, then `latest` moves: readers see old or new."""
+    index = {"dataset": settings.base_uri + "dataset", "latest": entry["version"], "feed": "feed.atom",
+             "versions": [entry] + [v for v in index.get("versions", []) if v["version"] != entry["version"]]}
     (root / "releases").mkdir(parents=True, exist_ok=True)
     write_atomic(root / "releases" / "feed.atom", feeds.atom(index, settings.base_uri))
     write_atomic(root / "releases" / "index.json", (json.dumps(index, indent=2, ensure_ascii=False) + "\n").encode())
-    _switch_latest(root / "dumps", version)
-    return ReleaseResult(version, settings.release_name, folder, previous, log)
+    _switch_latest(root / "dumps", entry["version"])

@@ -72,9 +72,11 @@ def media_types(fmt: Format) -> tuple[str, ...]:
 def _score(fmt: Format, ranges: list[MediaRange]) -> tuple[float, int]:
     """(q, specificity) of fmt under the ranges: the most specific range matching any of its types."""
     best_spec, best_q = 0, 0.0
-    for media in media_types(fmt):
+    for index, media in enumerate(media_types(fmt)):
         for rng in ranges:
             spec = rng.specificity(media)
+            if index and spec < 3:
+                continue   # aliases count only when named exactly: application/* is not a request for XHTML
             if spec > best_spec or (spec == best_spec and spec and rng.q > best_q):
                 best_spec, best_q = spec, rng.q
     return best_q, best_spec

@@ -19,7 +19,7 @@ from starlette.routing import BaseRoute, Route
 from .. import paths as paths_mod
 from .. import reconcile as rec
 from ..errors import TiesError
-from ..versions import VERSION_RE, archive_root
+from ..versions import archive_root
 from .context import AppContext, QueryRequest
 from .urimap import UriMap
 

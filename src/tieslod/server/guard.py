@@ -1,0 +1,58 @@
+"""What a query text asks for, read lexically before it reaches a worker: SERVICE, an update, FROM.
+
+pyoxigraph has no algebra API, and its `Store.query` opens an HTTP connection for `SERVICE <iri>`
+(measured: the request reaches a loopback listener), so SERVICE must be refused before evaluation.
+The scan mirrors SPARQL's lexer where it matters: comments, strings, IRIs and prefixed names are
+skipped whole, so `"SERVICE"`, `<http://x/SERVICE>`, `ex:service` and `?service` are not the keyword.
+Where the lexer is ambiguous the scan errs towards seeing a keyword (e.g. `ex:a.service` trips
+it): a false 400 with a clear message is acceptable, an outbound connection is not. Keywords are
+ASCII-case-insensitive and oxigraph does not apply \\u escapes outside strings and IRIs (checked),
+so a keyword cannot be spelled in a way this scan misses."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_TOKEN = re.compile(r"""
+    (?P<skip>
+        \#[^\r\n]*                                   # comment
+      | '''(?:[^'\\]|\\.|'(?!''))*(?:'''|\Z)         # long strings (unterminated: to the end)
+      | \"\"\"(?:[^"\\]|\\.|"(?!""))*(?:\"\"\"|\Z)
+      | '(?:[^'\\\r\n]|\\.)*'                        # short strings
+      | "(?:[^"\\\r\n]|\\.)*"
+      | <[^<>"{}|^`\\\x00-\x20]*>                    # IRIREF
+      | [?$][\w\u00b7\u0300-\u036f\u203f-\u2040]*    # variables
+      | [\w\-.]*:(?:[\w\-.:%]|\\.)*                  # prefixed names (a keyword never has a colon)
+      | \\.                                          # an escape outside a string (PN_LOCAL_ESC)
+    )
+  | (?P<word>[A-Za-z_][\w\-]*)
+  | [^\w#'"<?$:\\]+ | .
+""", re.VERBOSE | re.DOTALL)
+
+UPDATE_KEYWORDS = frozenset({"INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY", "MOVE", "ADD", "WITH"})
+QUERY_KEYWORDS = frozenset({"SELECT", "CONSTRUCT", "DESCRIBE", "ASK"})
+
+
+@dataclass(frozen=True)
+class Inspection:
+    service: bool        # a SERVICE keyword anywhere
+    update: bool         # the first keyword after the prologue starts an update
+    dataset: bool        # FROM / FROM NAMED: the query names its own dataset
+
+
+def inspect(query: str) -> Inspection:
+    service = update = dataset = False
+    form: str | None = None
+    for match in _TOKEN.finditer(query):
+        word = match.group("word")
+        if word is None:
+            continue
+        upper = word.upper()
+        if form is None and upper not in ("PREFIX", "BASE"):
+            form = upper
+            update = upper in UPDATE_KEYWORDS
+        if upper == "SERVICE":
+            service = True
+        elif upper == "FROM":
+            dataset = True
+    return Inspection(service, update, dataset)

@@ -1,0 +1,70 @@
+"""Incremental builds: after one article changes, only it is remade, and every dump is byte-identical
+to a full build's; the store is updated in place of a reload and holds the same quads."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+from pyld import jsonld
+
+from tieslod.build import build
+from tieslod.config import Settings
+from tieslod.synthetic import generate
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data = tmp_path_factory.mktemp("synth") / "data"
+    generate(data, 25, seed=5)
+    return data
+
+
+def _dumps(release: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted((release / "dumps").iterdir())}
+
+
+def _store_quads(release: Path) -> set[ox.Quad]:
+    return set(ox.Store.read_only(str(release / "store")))
+
+
+def test_one_changed_article_rebuilds_incrementally_and_identically(corpus: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(corpus, data)
+    inc = Settings(data_dir=data, out_dir=tmp_path / "inc")
+    first = build(inc)
+    article = data / "articles" / "syn-00007.ttl"
+    article.write_text(article.read_text(encoding="utf-8").replace("tl:Denies", "tl:Asserts"), encoding="utf-8")
+    second = build(inc)
+    manifest = json.loads((second.release_dir / "manifest.json").read_text())
+    assert manifest["build"]["remade"] == 1 and manifest["build"]["store"] == "incremental"
+    assert second.version != first.version
+    full = build(Settings(data_dir=data, out_dir=tmp_path / "full"))
+    assert json.loads((full.release_dir / "manifest.json").read_text())["build"]["remade"] == manifest["graphs"].__len__()
+    assert _dumps(second.release_dir) == _dumps(full.release_dir)
+    assert _store_quads(second.release_dir) == _store_quads(full.release_dir)
+
+
+def test_removed_article_leaves_the_store_and_dumps(corpus: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(corpus, data)
+    settings = Settings(data_dir=data, out_dir=tmp_path / "inc")
+    build(settings)
+    for sub, ext in (("articles", "ttl"), ("sources", "txt")):
+        (data / sub / f"syn-00024.{ext}").unlink()   # the last article: no other article cites its ties
+    after = build(settings)
+    graphs = {g.value for g in ox.Store.read_only(str(after.release_dir / "store")).named_graphs()}
+    assert settings.graph_iri("syn-00024") not in graphs and settings.graph_iri("syn-00023") in graphs
+    assert _dumps(after.release_dir) == _dumps(build(Settings(data_dir=data, out_dir=tmp_path / "full")).release_dir)
+
+
+def test_streamed_jsonld_parses_back_to_the_same_dataset(mini_settings: Settings) -> None:
+    release = build(mini_settings).release_dir
+    doc = json.loads((release / "dumps" / "tieslod.jsonld").read_text(encoding="utf-8"))
+    nquads = jsonld.to_rdf(doc, {"format": "application/n-quads"})
+    assert set(ox.parse(nquads.encode(), format=ox.RdfFormat.N_QUADS)) == \
+        set(ox.parse(path=str(release / "dumps" / "tieslod.nq"), format=ox.RdfFormat.N_QUADS))
+    assert set(ox.parse(path=str(release / "dumps" / "tieslod.jsonld"), format=ox.RdfFormat.JSON_LD)) == \
+        set(ox.parse(path=str(release / "dumps" / "tieslod.nq"), format=ox.RdfFormat.N_QUADS))
