@@ -87,7 +87,7 @@ def table(results: list[dict]) -> str:
     stages = ("read", "chunks", "dump tieslod.nq", "store", "validate", "dumps", "describe")
     rows = ["| quads | full build | peak MB | " + " | ".join(stages) + " | floor (load + serialize) | ratio "
             "| incremental | inc. peak MB |",
-            "|" + " --- |" * (len(stages) + 8)]
+            "|" + " --- |" * (len(stages) + 7)]
     for r in results:
         cells = [f"{r['quads']:,}", f"{r['full']:.1f} s", f"{r['full MB']:.0f}",
                  *(f"{r['stages'].get(s, 0):.1f}" for s in stages),

@@ -48,3 +48,60 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+
+class ServerProcess:
+    """`tieslod serve` running in a subprocess on a free loopback port (see tieslod_serve)."""
+
+    def __init__(self, proc, url: str, log) -> None:
+        self.proc, self.url, self._log = proc, url, log
+        self.sparql = url + "sparql"
+
+    def log(self) -> str:
+        """Everything the server wrote to stdout and stderr so far."""
+        self._log.seek(0)
+        return self._log.read().decode(errors="replace")
+
+
+@pytest.fixture(scope="module")
+def tieslod_serve():
+    """Start `tieslod serve ARGS...` (with --port added) and wait until /sparql answers; each is
+    stopped with SIGINT (as Ctrl-C would) at the end of the module. Usage: server = tieslod_serve(*args)."""
+    import signal
+    import subprocess
+    import sys
+    import tempfile
+    import time
+
+    import httpx
+
+    started: list[subprocess.Popen] = []
+
+    def start(*args: str, timeout: float = 120.0) -> ServerProcess:
+        port = free_port()
+        log = tempfile.TemporaryFile()   # a file, not a pipe: the access log would fill a pipe and block
+        proc = subprocess.Popen([sys.executable, "-m", "tieslod.cli", "serve", "--port", str(port), *args],
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        started.append(proc)
+        server = ServerProcess(proc, f"http://127.0.0.1:{port}/", log)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError("tieslod serve exited early:\n" + server.log())
+            try:
+                if httpx.get(server.sparql, timeout=5).status_code == 200:
+                    return server
+            except httpx.TransportError:
+                time.sleep(0.1)
+        raise RuntimeError("tieslod serve did not answer in time:\n" + server.log())
+
+    yield start
+    for proc in started:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()

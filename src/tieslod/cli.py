@@ -305,6 +305,30 @@ def synth(out_dir: Annotated[Path, typer.Argument(help="Directory to write a dat
     typer.echo("\n".join(f"{d.kind}\t{d.focus}" for d in found))
 
 
+@app.command()
+@handle_errors
+def serve(host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+          port: Annotated[int, typer.Option("--port", help="Port to listen on (0: any free port).")] = 8000,
+          workers: Annotated[int, typer.Option("--workers", help="Query worker processes.")] = 2,
+          timeout: Annotated[float, typer.Option("--timeout", help="Deadline of each query, seconds.")] = 10.0,
+          max_result_bytes: Annotated[int, typer.Option("--max-result-bytes", help="Largest result sent.")] = 100_000_000,
+          public_url: Annotated[Optional[str], typer.Option("--public-url", help="This server's public origin, when entity URIs live elsewhere.")] = None,
+          access_log: Annotated[bool, typer.Option("--access-log/--no-access-log", help="Log each request to stderr.")] = True,
+          cache_mb: Annotated[float, typer.Option("--cache-mb", help="Memory for answers to repeated queries (0: none).")] = 64.0,
+          data: DataOpt = None, out: OutOpt = Path("build"), base_uri: BaseOpt = DEFAULT_BASE_URI) -> None:
+    """Serve SPARQL (/sparql) and the linked-data pages, building the dataset first if needed."""
+    from .server.run import serve as run_serve
+    if not 0 <= port <= 65535:
+        raise UsageError(f"--port must be between 0 and 65535 (got {port})")
+    if max_result_bytes < 1:
+        raise UsageError("--max-result-bytes must be positive")
+    if cache_mb < 0:
+        raise UsageError("--cache-mb cannot be negative")
+    settings = make_settings(data, out, base_uri, host=host, port=port, workers=workers, timeout=timeout,
+                             max_result_bytes=max_result_bytes, public_url=public_url)
+    run_serve(settings, progress_printer(), access_log=access_log, cache_bytes=int(cache_mb * 1_000_000))
+
+
 def main() -> None:
     app()
 

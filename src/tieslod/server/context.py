@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config import Settings
@@ -14,6 +14,7 @@ class QueryRequest:
     query: str
     result_format: str = "json"       # for SELECT/ASK: a name from formats.RESULT_FORMATS
     graph_format: str = "turtle"      # for CONSTRUCT/DESCRIBE: a name from formats.RDF_FORMATS
+    # ("" in either means the client accepts no format for that kind: run_query raises QueryError)
     default_graph_uris: tuple[str, ...] = ()
     named_graph_uris: tuple[str, ...] = ()
 
@@ -25,3 +26,5 @@ class AppContext:
     settings: Settings
     release: Callable[[], Path]                        # the release being served right now
     run_query: Callable[[QueryRequest], Awaitable[Answer]]   # deadline- and size-limited
+    # the release's version (its directory name, a content hash): changes exactly when release() does
+    version: Callable[[], str] = field(default=lambda: "")

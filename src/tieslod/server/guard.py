@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..errors import QueryError
+
 _TOKEN = re.compile(r"""
     (?P<skip>
         \#[^\r\n]*                                   # comment
@@ -29,8 +31,17 @@ _TOKEN = re.compile(r"""
   | [^\w#'"<?$:\\]+ | .
 """, re.VERBOSE | re.DOTALL)
 
+VOLATILE_FUNCTIONS = frozenset({"RAND", "NOW", "UUID", "STRUUID", "BNODE"})
 UPDATE_KEYWORDS = frozenset({"INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY", "MOVE", "ADD", "WITH"})
 QUERY_KEYWORDS = frozenset({"SELECT", "CONSTRUCT", "DESCRIBE", "ASK"})
+
+
+class ServiceRefused(QueryError):
+    """SERVICE would make the server open a connection of a client's choosing."""
+
+
+class UpdateRefused(QueryError):
+    """The endpoint is read-only."""
 
 
 @dataclass(frozen=True)
@@ -38,10 +49,11 @@ class Inspection:
     service: bool        # a SERVICE keyword anywhere
     update: bool         # the first keyword after the prologue starts an update
     dataset: bool        # FROM / FROM NAMED: the query names its own dataset
+    volatile: bool       # RAND(), NOW(), UUID()...: two runs may answer differently
 
 
 def inspect(query: str) -> Inspection:
-    service = update = dataset = False
+    service = update = dataset = volatile = False
     form: str | None = None
     for match in _TOKEN.finditer(query):
         word = match.group("word")
@@ -55,4 +67,17 @@ def inspect(query: str) -> Inspection:
             service = True
         elif upper == "FROM":
             dataset = True
-    return Inspection(service, update, dataset)
+        elif upper in VOLATILE_FUNCTIONS:
+            volatile = True
+    return Inspection(service, update, dataset, volatile)
+
+
+def check(query: str) -> Inspection:
+    """inspect(query), refusing SERVICE and updates with a message for the client."""
+    seen = inspect(query)
+    if seen.update:
+        raise UpdateRefused("this endpoint is read-only: SPARQL Update is not accepted here")
+    if seen.service:
+        raise ServiceRefused("SERVICE (federated query) is not allowed here: this endpoint makes no "
+                             "outbound requests; query the other endpoint yourself")
+    return seen

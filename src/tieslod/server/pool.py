@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import signal
-from concurrent.futures import CancelledError
+from collections import OrderedDict
+from collections.abc import Hashable
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -47,7 +48,16 @@ def _store(release: str) -> ox.Store:
 def _init_worker(release: str) -> None:
     # Ctrl-C reaches the whole process group; the parent shuts the pool down, workers stay quiet.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _store(release)
+    # pebble stops a late worker with SIGTERM, caught by a Python handler it installs; but Python
+    # handlers only run between bytecodes, never while the query runs in Rust, so pebble fell back
+    # to SIGKILL 3 s later (measured: a 2 s deadline answered after 5.1 s). The default action ends
+    # the process at once; it holds nothing that needs a clean exit (the store is read-only).
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        _store(release)   # warm: the first query should not pay for opening the store
+    except OSError:
+        pass              # the task itself will report it
+
 
 
 class _Bounded:
@@ -146,11 +156,46 @@ class QueryPool:
             raise QueryTimeout(f"the query ran past its deadline of {self.timeout:g} s and was stopped") from None
         except ProcessExpired as exc:
             raise InternalError(f"the worker running the query died (exit code {exc.exitcode})") from None
-        except CancelledError:
-            raise
         finally:
             # The client is gone or the wait ended early: cancelling kills a running worker too.
             if not future.done():
                 future.cancel()
         fmt = rdf_format(name) if kind == "graph" else result_format(name)
         return Answer(kind, body, fmt)
+
+
+class AnswerCache:
+    """Answers already sent, by (release, request): a release never changes, so neither do they.
+
+    Measured (docs/notes/issue-3.md): a round trip through the pool costs the front process more
+    CPU than the HTTP layer and the query together, so repeated queries (entity pages, crawlers,
+    dashboards) are answered from here. Bounded in bytes, least recently used first out; queries
+    using RAND/NOW/UUID/STRUUID/BNODE are never stored (the caller decides)."""
+
+    def __init__(self, max_bytes: int, max_entry_bytes: int = 1_000_000) -> None:
+        self.max_bytes, self.max_entry_bytes = max_bytes, max_entry_bytes
+        self.size, self.hits, self.misses = 0, 0, 0
+        self._entries: OrderedDict[Hashable, Answer] = OrderedDict()
+
+    def get(self, key: Hashable) -> Answer | None:
+        answer = self._entries.get(key)
+        if answer is None:
+            self.misses += 1
+            return None
+        self._entries.move_to_end(key)
+        self.hits += 1
+        return answer
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self.size = 0
+
+    def put(self, key: Hashable, answer: Answer) -> None:
+        cost = len(answer.body) + 200
+        if cost > min(self.max_entry_bytes, self.max_bytes) or key in self._entries:
+            return
+        self._entries[key] = answer
+        self.size += cost
+        while self.size > self.max_bytes:
+            _, old = self._entries.popitem(last=False)
+            self.size -= len(old.body) + 200
