@@ -3,6 +3,7 @@ to a full build's; the store is updated in place of a reload and holds the same 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -10,8 +11,10 @@ import pyoxigraph as ox
 import pytest
 from pyld import jsonld
 
+from tieslod import pipeline
 from tieslod.build import build
 from tieslod.config import Settings
+from tieslod.errors import NonConformance
 from tieslod.synthetic import generate
 
 
@@ -68,3 +71,54 @@ def test_streamed_jsonld_parses_back_to_the_same_dataset(mini_settings: Settings
         set(ox.parse(path=str(release / "dumps" / "tieslod.nq"), format=ox.RdfFormat.N_QUADS))
     assert set(ox.parse(path=str(release / "dumps" / "tieslod.jsonld"), format=ox.RdfFormat.JSON_LD)) == \
         set(ox.parse(path=str(release / "dumps" / "tieslod.nq"), format=ox.RdfFormat.N_QUADS))
+
+
+def test_incremental_validation_finds_what_a_full_one_finds(corpus: Path, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A change in one article that breaks a rule for a node of another article (a claim whose tie
+    stops being a tie) is caught by the incremental build's narrowed cross-document checks, with
+    the same report as a full build."""
+    data = tmp_path / "data"
+    shutil.copytree(corpus, data)
+    settings = Settings(data_dir=data, out_dir=tmp_path / "inc")
+    build(settings)
+    # a claim in one article (`user`) on a tie another article (`owner`) defines
+    user, owner, tie = next((p.stem, m.group(2), m.group(1)) for p in sorted((data / "articles").glob("*.ttl"))
+                            for m in re.finditer(r"tl:tie t:((syn-\d+)-[\w-]+) ;", p.read_text(encoding="utf-8"))
+                            if m.group(2) != p.stem)
+    article = data / "articles" / f"{owner}.ttl"
+    text = article.read_text(encoding="utf-8")
+    article.write_text(re.sub(rf"t:{tie} a tl:\w+ ;", f"t:{tie} a schema:Thing ;", text), encoding="utf-8")
+    narrowed: list = []
+    real = pipeline.cross_focus
+    monkeypatch.setattr(pipeline, "cross_focus", lambda *a: narrowed.append(real(*a)) or narrowed[-1])
+    with pytest.raises(NonConformance) as inc:
+        build(settings)
+    assert narrowed[0] is not None and 0 < len(narrowed[0]) < 200, "only nodes near the change"
+    with pytest.raises(NonConformance) as full:
+        build(Settings(data_dir=data, out_dir=tmp_path / "full"))
+    found = inc.value.report.violations  # type: ignore[union-attr]
+    assert found == full.value.report.violations  # type: ignore[union-attr]
+    assert any(f"/claim/{user}" in v.focus for v in found), "a node of the unchanged article is reported"
+
+
+def test_rows_reading_a_changed_article_are_remade(corpus: Path, tmp_path: Path) -> None:
+    """A claim row of one article shows a tie another article defines: when only that other article
+    changes the tie, the first article's cached row is remade too (csvrows.py), byte for byte."""
+    data = tmp_path / "data"
+    shutil.copytree(corpus, data)
+    inc = Settings(data_dir=data, out_dir=tmp_path / "inc")
+    build(inc)
+    user, owner, tie = next((p.stem, m.group(2), m.group(1)) for p in sorted((data / "articles").glob("*.ttl"))
+                            for m in re.finditer(r"tl:tie t:((syn-\d+)-[\w-]+) ;", p.read_text(encoding="utf-8"))
+                            if m.group(2) != p.stem)
+    article = data / "articles" / f"{owner}.ttl"
+    text = article.read_text(encoding="utf-8")
+    changed = re.sub(rf"(t:{tie} a tl:\w+ ;\n)", r'\1    tl:purpose "a purpose added later" ;\n', text)
+    assert changed != text
+    article.write_text(changed, encoding="utf-8")
+    after = build(inc).release_dir
+    table = (after / "dumps" / "tieslod-claims.csv").read_text(encoding="utf-8-sig")
+    assert any(line.startswith(f"https://w3id.org/tieslod/id/claim/{user}") and "a purpose added later" in line
+               for line in table.splitlines())
+    assert _dumps(after) == _dumps(build(Settings(data_dir=data, out_dir=tmp_path / "full")).release_dir)

@@ -16,7 +16,7 @@ from typing import Any
 from . import __version__
 
 # Bump when the shape of cached objects or the way they are made changes.
-CACHE_FORMAT = f"tieslod-{__version__}-chunks-1"
+CACHE_FORMAT = f"tieslod-{__version__}-chunks-2"
 
 
 def key_of(*parts: str | bytes) -> str:

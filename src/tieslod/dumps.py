@@ -119,43 +119,51 @@ def _cell(value: str) -> str:
     return "'" + value if value[:1] in ("=", "+", "@") else value
 
 
+def claim_row(index: Index, claim: str) -> list[str]:
+    """One claim's row of the claim table, read from an index of the union graph."""
+    tie_term = index.one(claim, TL + "tie")
+    tie = tie_term.value if tie_term is not None else None
+    if tie:
+        subj, obj = index.one(tie, TL + "subject"), index.one(tie, TL + "object")
+        relation = index.one(tie, TYPE.value)
+    else:
+        about = index.all(claim, TL + "about")
+        subj, obj = (about[0] if about else None), (about[1] if len(about) > 1 else None)
+        relation = ox.NamedNode(TL + "about")
+    source = index.one(claim, "http://www.w3.org/ns/prov#wasDerivedFrom")
+    stance = index.one(claim, TL + "stance")
+    date = index.one(tie, TL + "when") if tie else None
+    date = date or (index.one(tie, TL + "year") if tie else None)
+    return [
+        claim, subj.value if subj else "", index.label(subj), relation.value if relation else "",
+        "statement" if relation and relation.value == TL + "about" else index.label(relation),
+        obj.value if obj else "", index.label(obj) if obj else "",
+        index.label(stance) if stance else "",
+        "; ".join(index.label(s) for s in index.all(claim, TL + "speaker")),
+        date.value if date else "", source.value if source else "", index.label(source),
+        " … ".join(q.value for q in index.all(claim, TL + "quote")), _details(index, claim, tie),
+    ]
+
+
 def claim_rows(quads: list[ox.Quad]) -> list[list[str]]:
     index = Index(quads)
-    rows = []
-    for claim in index.subjects_of_type(TL + "Claim"):
-        tie_term = index.one(claim, TL + "tie")
-        tie = tie_term.value if tie_term is not None else None
-        if tie:
-            subj, obj = index.one(tie, TL + "subject"), index.one(tie, TL + "object")
-            relation = index.one(tie, TYPE.value)
-        else:
-            about = index.all(claim, TL + "about")
-            subj, obj = (about[0] if about else None), (about[1] if len(about) > 1 else None)
-            relation = ox.NamedNode(TL + "about")
-        source = index.one(claim, "http://www.w3.org/ns/prov#wasDerivedFrom")
-        stance = index.one(claim, TL + "stance")
-        date = index.one(tie, TL + "when") if tie else None
-        date = date or (index.one(tie, TL + "year") if tie else None)
-        rows.append([
-            claim, subj.value if subj else "", index.label(subj), relation.value if relation else "",
-            "statement" if relation and relation.value == TL + "about" else index.label(relation),
-            obj.value if obj else "", index.label(obj) if obj else "",
-            index.label(stance) if stance else "",
-            "; ".join(index.label(s) for s in index.all(claim, TL + "speaker")),
-            date.value if date else "", source.value if source else "", index.label(source),
-            " … ".join(q.value for q in index.all(claim, TL + "quote")), _details(index, claim, tie),
-        ])
-    return rows
+    return [claim_row(index, claim) for claim in index.subjects_of_type(TL + "Claim")]
+
+
+def csv_line(row: list[str]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerow([_cell(c) for c in row])
+    return buffer.getvalue()
+
+
+def csv_document(lines: list[str]) -> bytes:
+    """The header and the given rows (already CSV lines), with a byte-order mark."""
+    return ("\ufeff" + csv_line(list(CSV_COLUMNS)) + "".join(lines)).encode("utf-8")
 
 
 def csv_bytes(quads: list[ox.Quad]) -> bytes:
     """One row per claim; UTF-8 with a byte-order mark and CRLF so spreadsheets open it cleanly."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for row in claim_rows(quads):
-        writer.writerow([_cell(c) for c in row])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    return csv_document([csv_line(row) for row in claim_rows(quads)])
 
 
 def serialize(quads: list[ox.Quad], fmt: Format, settings: Settings) -> bytes:
@@ -224,12 +232,10 @@ DUMP_KINDS = {"ttl": "turtle", "jsonld": "jsonld", "nt": "ntriples", "nq": "nqua
 
 
 def write_chunked(dumps: Path, kinds: tuple[str, ...], graphs: list[str],
-                  chunks: Iterator[tuple[dict[str, bytes], dict[str, bytes], bytes]],
-                  drop: dict[str, set[ox.Triple]], settings: Settings) -> tuple[dict[str, _Sink], bytes]:
-    """Write the dumps of the given kinds from chunk bodies, in graph order; returns the sinks by kind
-    and the claim-table facts (N-Quads) gathered on the way."""
+                  chunks: Iterator[tuple[dict[str, bytes], dict[str, bytes]]], settings: Settings) -> dict[str, _Sink]:
+    """Write the dumps of the given kinds from chunk bodies (and their gzip members), in graph order;
+    returns the sinks by kind."""
     from . import jsonld
-    from .chunks import union_bodies
     from .formats import rdf_format
     sinks = {k: _Sink(dumps / f"tieslod.{rdf_format(DUMP_KINDS[k]).extension}") for k in kinds}
     head = prefix_header(settings)
@@ -239,13 +245,7 @@ def write_chunked(dumps: Path, kinds: tuple[str, ...], graphs: list[str],
     if "jsonld" in sinks:
         sinks["jsonld"].write(jsonld.header(load_context(settings)["@context"]))
     sep = _gz(jsonld.SEPARATOR)
-    facts = []
-    for index, (graph, (body, gzs, fact)) in enumerate(zip(graphs, chunks)):
-        if graph in drop and "nt" in sinks:   # re-serialize without triples an earlier graph states
-            quads = [q for q in ox.parse(body["nq"], format=ox.RdfFormat.N_QUADS)
-                     if ox.Triple(q.subject, q.predicate, q.object) not in drop[graph]]
-            body = {**body, **union_bodies(quads, dump_prefixes(settings))}
-            gzs = {**gzs, "nt": _gz(body["nt"]), "ttl": _gz(body["ttl"])}
+    for index, (_graph, (body, gzs)) in enumerate(zip(graphs, chunks)):
         for kind in ("nq", "nt", "ttl", "trig"):
             if kind in sinks:
                 sinks[kind].write(body[kind], gzs[kind])
@@ -253,12 +253,11 @@ def write_chunked(dumps: Path, kinds: tuple[str, ...], graphs: list[str],
             if index:
                 sinks["jsonld"].write(jsonld.SEPARATOR, sep)
             sinks["jsonld"].write(body["jsonld"], gzs["jsonld"])
-        facts.append(fact)
     if "jsonld" in sinks:
         sinks["jsonld"].write(jsonld.FOOTER)
     for sink in sinks.values():
         sink.close()
-    return sinks, b"".join(facts)
+    return sinks
 
 
 def _gz(data: bytes) -> bytes:
@@ -266,6 +265,12 @@ def _gz(data: bytes) -> bytes:
     return gzip.compress(data, compresslevel=6, mtime=0)
 
 
-def csv_from_facts(facts: bytes) -> bytes:
-    """The claim table from the facts every chunk keeps (claims, ties, labels: no evidence, no texts)."""
-    return csv_bytes(list(ox.parse(facts, format=ox.RdfFormat.N_QUADS)))
+def without_triples(nt: bytes, nquads: bytes, drop: set[ox.Triple], prefixes: dict[str, str]) -> dict[str, bytes]:
+    """A graph's union-dump bodies (N-Triples, Turtle) without the triples an earlier graph states.
+    N-Triples has one triple per line, so its lines are filtered; Turtle is written again."""
+    from .chunks import strip_prefixes
+    lines = {ox.serialize([t], format=ox.RdfFormat.N_TRIPLES) for t in drop}
+    kept = b"".join(line for line in nt.splitlines(keepends=True) if line not in lines)
+    triples = [q.triple for q in ox.parse(nquads, format=ox.RdfFormat.N_QUADS) if q.triple not in drop]
+    ttl = strip_prefixes(ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=prefixes))
+    return {"nt": kept, "ttl": ttl}

@@ -15,9 +15,9 @@ import pyoxigraph as ox
 
 from . import shards
 from .cache import Cache, key_of
-from .chunks import Chunk, Task, init_worker, make_chunks
+from .chunks import Chunk, Task, gz, init_worker, make_chunks
 from .config import Settings
-from .dumps import dump_prefixes, load_context
+from .dumps import dump_prefixes, load_context, without_triples
 from .errors import InputError, UsageError
 from .graph import _labels
 from .sources import parse_turtle
@@ -98,7 +98,10 @@ def _batches(tasks: list[Task]) -> Iterator[list[Task]]:
 
 def _store_chunk(cache: Cache, chunk: Chunk, key: str) -> Chunk:
     cache.put("nq", key, (chunk.bodies.pop("nq"), chunk.gz.pop("nq")))
-    cache.put("body", key, (chunk.bodies, chunk.gz, chunk.facts))
+    union = {k: chunk.bodies.pop(k) for k in ("nt", "ttl")}, {k: chunk.gz.pop(k) for k in ("nt", "ttl")}
+    cache.put("union", key, union)
+    cache.put("body", key, (chunk.bodies, chunk.gz))
+    cache.put("facts", key, chunk.facts)
     meta = replace(chunk, bodies={}, gz={}, facts=b"")
     cache.put("meta", key, meta)
     return meta
@@ -109,7 +112,7 @@ def make_all(work: Plan, cache: Cache, progress: Progress) -> Made:
     todo = []
     for task in work.tasks:
         meta = cache.get("meta", task.cache_key)
-        if meta is not None and cache.has("body", task.cache_key) and cache.has("nq", task.cache_key):
+        if meta is not None and all(cache.has(kind, task.cache_key) for kind in ("body", "nq", "union", "facts")):
             metas[task.key] = meta
         else:
             todo.append(task)
@@ -141,47 +144,90 @@ def _collect(results: Iterator[list[Chunk]], metas: dict[str, Chunk], keys: dict
             last = time.monotonic()
 
 
-def nq_bodies(cache: Cache, work: Plan) -> Iterator[tuple[dict[str, bytes], dict[str, bytes], bytes]]:
+def nq_bodies(cache: Cache, work: Plan) -> Iterator[tuple[dict[str, bytes], dict[str, bytes]]]:
     """Each chunk's N-Quads (and its gzip member), in graph-key order, one at a time."""
     for task in work.tasks:
         nq, member = cache.get("nq", task.cache_key)
-        yield {"nq": nq}, {"nq": member}, b""
+        yield {"nq": nq}, {"nq": member}
 
 
-def bodies(cache: Cache, work: Plan, made: Made,
-           with_nq: set[str]) -> Iterator[tuple[dict[str, bytes], dict[str, bytes], bytes]]:
-    """Each chunk's other bodies in graph-key order, one at a time (memory stays flat); the N-Quads
-    too for the graphs whose union bodies must be re-made."""
+def bodies(cache: Cache, work: Plan) -> Iterator[tuple[dict[str, bytes], dict[str, bytes]]]:
+    """Each chunk's TriG and JSON-LD bodies in graph-key order, one at a time (memory stays flat)."""
+    for task in work.tasks:
+        yield cache.get("body", task.cache_key)
+
+
+def union_bodies(cache: Cache, work: Plan, made: Made,
+                 drop: dict[str, set[ox.Triple]]) -> Iterator[tuple[dict[str, bytes], dict[str, bytes]]]:
+    """Each chunk's N-Triples and Turtle bodies, without the triples an earlier graph states: those
+    re-made bodies are cached by chunk and dropped triples, so a build remakes only new combinations."""
+    prefixes = dump_prefixes(work.settings)
     for task, meta in zip(work.tasks, made.metas):
-        body, members, facts = cache.get("body", task.cache_key)
-        if meta.graph in with_nq:
-            body = {**body, "nq": cache.get("nq", task.cache_key)[0]}
-        yield body, members, facts
+        if meta.graph not in drop:
+            yield cache.get("union", task.cache_key)
+            continue
+        dropped = sorted(ox.serialize([t], format=ox.RdfFormat.N_TRIPLES) for t in drop[meta.graph])
+        key = key_of(task.cache_key, *dropped)
+        found = cache.get("union-less", key)
+        if found is None:
+            (full, _gzs), nquads = cache.get("union", task.cache_key), cache.get("nq", task.cache_key)[0]
+            less = without_triples(full["nt"], nquads, drop[meta.graph], prefixes)
+            found = less, {k: gz(v) for k, v in less.items()}
+            cache.put("union-less", key, found)
+        yield found
+
+
+def facts_reader(cache: Cache, work: Plan) -> Callable[[int], bytes]:
+    return lambda i: cache.get("facts", work.tasks[i].cache_key)
 
 
 # ---------------------------------------------------------------- store
 
+@dataclass
+class StoreUpdate:
+    """How the release store was made, and for an incremental update the nodes whose triples changed
+    (subjects and objects of every quad removed or added): the cross-document rules need only look
+    near them (validate_all)."""
+
+    mode: str                                  # "fresh" or "incremental"
+    subjects: set[ox.Term] = field(default_factory=set)
+    objects: set[ox.Term] = field(default_factory=set)
+    reserved_changed: bool = False             # entities/ontology/lifecycle: subclass closure, labels
+
+
 def write_store(path: Path, made: Made, work: Plan, cache: Cache, previous: Path | None,
-                nquads: Path) -> str:
+                nquads: Path) -> StoreUpdate:
     """A fresh bulk load of the N-Quads dump, or the previous release's store (hard-linked backup)
-    with only the changed graphs replaced. Returns "fresh" or "incremental"."""
+    with only the changed graphs replaced."""
     old = _previous_chunks(previous)
     now = {m.graph: t.cache_key for m, t in zip(made.metas, work.tasks)}
     changed = [g for g, k in now.items() if old.get(g) != k]
     if old and previous is not None and (previous / "store").is_dir() and len(changed) <= len(now) // 4:
         ox.Store.read_only(str(previous / "store")).backup(str(path))
         store = ox.Store(str(path))
+        update = StoreUpdate("incremental")
+        reserved = {work.settings.graph_iri(k) for k in RESERVED}
         for graph in [g for g in old if g not in now] + changed:
+            _touch(update, store.quads_for_pattern(None, None, None, ox.NamedNode(graph)))
+            update.reserved_changed |= graph in reserved
             store.remove_graph(ox.NamedNode(graph))
         for graph, key in now.items():
             if graph in changed:
-                store.load(cache.get("nq", key)[0], format=ox.RdfFormat.N_QUADS)
+                data = cache.get("nq", key)[0]
+                _touch(update, ox.parse(data, format=ox.RdfFormat.N_QUADS))
+                store.load(data, format=ox.RdfFormat.N_QUADS)
         store.flush()
-        return "incremental"
+        return update
     store = ox.Store(str(path))
     store.bulk_load(path=str(nquads), format=ox.RdfFormat.N_QUADS)
     store.flush()
-    return "fresh"
+    return StoreUpdate("fresh")
+
+
+def _touch(update: StoreUpdate, quads: Iterator[ox.Quad]) -> None:
+    for q in quads:
+        update.subjects.add(q.subject)
+        update.objects.add(q.object)
 
 
 def _previous_chunks(previous: Path | None) -> dict[str, str]:
@@ -199,16 +245,57 @@ def shared_subjects(metas: list[Chunk]) -> list[str]:
     return sorted(s for s, n in seen.items() if n > 1)
 
 
+class _Paths(dict):
+    """node -> file, kept as strings: a Path per node cost seconds at a million triples, and only the
+    few nodes a report names are ever looked up."""
+
+    def get(self, key: str, default: Path | None = None) -> Path | None:  # type: ignore[override]
+        found = super().get(key)
+        return Path(found) if found is not None else default
+
+
 def locations(metas: list[Chunk]) -> dict[str, Path]:
-    out: dict[str, Path] = {}
+    out = _Paths()
     for m in metas:
+        origins = m.origins
         for s in m.subjects:
-            out.setdefault(s, Path(m.origins.get(s, m.origin)))
+            if s not in out:
+                dict.__setitem__(out, s, origins.get(s, m.origin))
     return out
 
 
+FOCUS_MAX = 50_000    # more nodes near the change than this: checking the whole store is as cheap
+
+
+def cross_focus(store: ox.Store, update: StoreUpdate) -> list[str] | None:
+    """The nodes whose cross-document results an incremental update can have changed, or None for all.
+
+    Every cross-document rule (shards.cross_rules) looks one hop from its focus node: the node's own
+    triples (its types, its values), the triples of its values (their types and labels) and the
+    triples that point at it (a claim's tl:tie). So a result can only change for a node whose triples
+    changed, a node some changed triple points at, or a node pointing at a node whose triples changed.
+    Everywhere else the previous release's results stand, and they were empty: a release exists only
+    if it conforms. A change to the entities, ontology or lifecycle graph (subclass closure, labels used
+    everywhere) or to blank nodes (which no query can name) means checking everything."""
+    if update.mode != "incremental" or update.reserved_changed:
+        return None
+    near = update.subjects | {o for o in update.objects if not isinstance(o, ox.Literal)}
+    if any(isinstance(n, ox.BlankNode) for n in near):
+        return None
+    subjects = sorted(s.value for s in update.subjects)
+    found = {n.value for n in near}
+    for start in range(0, len(subjects), 5000):
+        values = " ".join(f"<{s}>" for s in subjects[start:start + 5000])
+        query = f"SELECT DISTINCT ?x WHERE {{ VALUES ?s {{ {values} }} ?x ?p ?s }}"
+        found.update(r["x"].value for r in store.query(query, use_default_graph_as_union=True)
+                     if isinstance(r["x"], ox.NamedNode))
+        if len(found) > FOCUS_MAX:
+            return None
+    return sorted(found)
+
+
 def validate_all(store: ox.Store, made: Made, work: Plan, cache: Cache, shared: list[str],
-                 shared_q: list[ox.Quad]) -> list[Violation]:
+                 shared_q: list[ox.Quad], update: StoreUpdate) -> list[Violation]:
     """Local results (minus shared nodes) + the shared shard + cross-document SPARQL, sorted."""
     skip = set(shared)
     found = [v for m in made.metas for v in m.violations if v.focus not in skip]
@@ -218,5 +305,5 @@ def validate_all(store: ox.Store, made: Made, work: Plan, cache: Cache, shared: 
     if cached is None:
         cached = shards.run_shared(shared_q, work.shapes_text, work.subclass_nt, where)
         cache.put("shared", key, cached)
-    found += cached + shards.run_cross(store, work.shapes_text, where)
+    found += cached + shards.run_cross(store, work.shapes_text, where, cross_focus(store, update))
     return sorted(set(found), key=lambda v: (v.file, v.line or 0, v.focus, v.message, v.path, v.value))

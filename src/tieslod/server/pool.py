@@ -119,8 +119,13 @@ def execute(release: str, req: QueryRequest, max_bytes: int, union: bool) -> tup
 class QueryPool:
     """The app's query workers. `run` is what AppContext.run_query awaits."""
 
-    def __init__(self, workers: int, timeout: float, max_result_bytes: int) -> None:
+    def __init__(self, workers: int, timeout: float, max_result_bytes: int, queue_wait: float | None = None) -> None:
         self.workers, self.timeout, self.max_result_bytes = workers, timeout, max_result_bytes
+        # How long a query may wait for a free worker before 503. Two deadlines by default: when
+        # runaway queries hold every worker, they are killed after one deadline and the queue
+        # moves on (measured: with one deadline, queries queued behind two simultaneous runaways
+        # got 503 while the replacement workers started). A client waits at most three deadlines.
+        self.queue_wait = 2 * timeout if queue_wait is None else queue_wait
         self._pool: ProcessPool | None = None
 
     def start(self, release: Path) -> None:
@@ -148,9 +153,9 @@ class QueryPool:
                                      timeout=self.timeout)
         waiter = asyncio.wrap_future(future)
         try:
-            done, _ = await asyncio.wait({waiter}, timeout=self.timeout)
+            done, _ = await asyncio.wait({waiter}, timeout=self.queue_wait)
             if not done and not future.running():
-                raise ServerBusy(f"every query worker stayed busy for {self.timeout:g} s; try again later")
+                raise ServerBusy(f"every query worker stayed busy for {self.queue_wait:g} s; try again later")
             kind, body, name = await waiter
         except TimeoutError:
             raise QueryTimeout(f"the query ran past its deadline of {self.timeout:g} s and was stopped") from None

@@ -56,5 +56,8 @@ def serve(settings: Settings, progress: Callable[[str], None] | None = None, acc
     print(f"tieslod: serving release {release.name} at http://{host}:{sock.getsockname()[1]}/ "
           f"(SPARQL endpoint /sparql; {settings.workers} query workers, {settings.timeout:g} s deadline). "
           "Ctrl-C stops.", file=sys.stderr, flush=True)
-    uvicorn.Server(config).run(sockets=[sock])
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass   # uvicorn re-raises Ctrl-C once it has shut down cleanly: the expected way to stop
     logging.getLogger("tieslod.server").info("stopped")

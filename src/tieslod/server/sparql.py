@@ -210,13 +210,16 @@ class SparqlEndpoint:
             if request.method == "GET" and not params.query and not params.update:
                 return self.describe(request)
             req = to_request(params, request.headers.get("accept"))
+            # run_query reads the release before its first await, so nothing can switch it between
+            # these two lines: the header names the release that answered.
+            release = self.ctx.version()
             answer = await self.ctx.run_query(req)
         except Problem as exc:
             return _problem(exc.status, exc.message, exc.headers)
         except TiesError as exc:
             return _problem(status_of(exc), str(exc))
         return Response(answer.body, media_type=content_type(answer.fmt),
-                        headers={"Vary": "Accept", "X-Tieslod-Release": self.ctx.version()})
+                        headers={"Vary": "Accept", "X-Tieslod-Release": release})
 
     def describe(self, request: Request) -> Response:
         fmt = _negotiate(request.headers.get("accept"), RDF_FORMATS)
