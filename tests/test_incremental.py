@@ -11,7 +11,7 @@ import pyoxigraph as ox
 import pytest
 from pyld import jsonld
 
-from tieslod import pipeline
+from tieslod import pipeline, splice
 from tieslod.build import build
 from tieslod.config import Settings
 from tieslod.errors import NonConformance
@@ -121,4 +121,67 @@ def test_rows_reading_a_changed_article_are_remade(corpus: Path, tmp_path: Path)
     table = (after / "dumps" / "tieslod-claims.csv").read_text(encoding="utf-8-sig")
     assert any(line.startswith(f"https://w3id.org/tieslod/id/claim/{user}") and "a purpose added later" in line
                for line in table.splitlines())
+    assert _dumps(after) == _dumps(build(Settings(data_dir=data, out_dir=tmp_path / "full")).release_dir)
+
+
+def _count_copies(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    copied: list[str] = []
+    real = splice.Sink.copy
+
+    def copy(self: splice.Sink, key: str) -> bool:
+        done = real(self, key)
+        if done:
+            copied.append(key)
+        return done
+    monkeypatch.setattr(splice.Sink, "copy", copy)
+    return copied
+
+
+def test_unchanged_article_whose_union_body_changed_is_not_spliced(corpus: Path, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """An incremental build copies dump pieces from the previous release (splice.py) only when their key
+    names the same bytes. An unchanged article's Turtle/N-Triples body depends on what earlier articles
+    state (a triple an earlier graph states is dropped), so when the earlier article stops stating a
+    triple the later one restates, the later article's piece must be written anew: copying its stale
+    span would leave the triple out of the union dumps, and this test fails."""
+    data = tmp_path / "data"
+    shutil.copytree(corpus, data)
+    settings = Settings(data_dir=data, out_dir=tmp_path / "inc")
+    build(settings)
+    user, owner, tie, printed = next(
+        (p.stem, m.group(2), m.group(1), m.group(3)) for p in sorted((data / "articles").glob("*.ttl"))
+        for m in re.finditer(r't:((syn-\d+)-[\w-]+) tl:relationText ("[^"]*") \.', p.read_text(encoding="utf-8"))
+        if m.group(2) != p.stem)
+    article = data / "articles" / f"{owner}.ttl"
+    text = article.read_text(encoding="utf-8")
+    changed = re.sub(rf"(t:{tie} a tl:\w+ ;\n(?:    [^\n]*\n)*?)    tl:relationText {printed} ;\n", r"\1", text)
+    assert changed != text
+    article.write_text(changed, encoding="utf-8")
+    copied = _count_copies(monkeypatch)
+    after = build(settings).release_dir
+    assert copied, "the unchanged pieces were copied from the previous release"
+    line = f'<https://w3id.org/tieslod/id/tie/{tie}> <https://w3id.org/tieslod/ontology#relationText> {printed} .\n'
+    assert (after / "dumps" / "tieslod.nt").read_text(encoding="utf-8").count(line) == 1, user
+    monkeypatch.undo()
+    assert _dumps(after) == _dumps(build(Settings(data_dir=data, out_dir=tmp_path / "full")).release_dir)
+
+
+def test_an_index_that_does_not_match_the_previous_dumps_is_not_used(corpus: Path, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A previous release whose dump files do not have the sizes its splice index recorded (changed since,
+    or an index from another build) is not copied from; the build writes every piece from the cache."""
+    data = tmp_path / "data"
+    shutil.copytree(corpus, data)
+    settings = Settings(data_dir=data, out_dir=tmp_path / "inc")
+    first = build(settings).release_dir
+    for name in ("tieslod.nq", "tieslod.ttl", "tieslod.nt", "tieslod.trig", "tieslod.jsonld"):
+        with open(first / "dumps" / name, "ab") as handle:
+            handle.write(b"# appended\n")
+    article = data / "articles" / "syn-00007.ttl"
+    article.write_text(article.read_text(encoding="utf-8").replace("tl:Denies", "tl:Asserts"), encoding="utf-8")
+    copied = _count_copies(monkeypatch)
+    after = build(settings).release_dir
+    assert not copied
+    assert json.loads((after / splice.INDEX).read_text())["nq"]["size"] == (after / "dumps" / "tieslod.nq").stat().st_size
+    monkeypatch.undo()
     assert _dumps(after) == _dumps(build(Settings(data_dir=data, out_dir=tmp_path / "full")).release_dir)

@@ -17,9 +17,10 @@ def tieslod(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "tieslod.cli", *args], capture_output=True, text=True, timeout=120)
 
 
-def test_serve_builds_prints_its_url_and_stops_on_ctrl_c(tieslod_serve, mini_data, tmp_path):
+@pytest.mark.parametrize("http_workers", ["1", "2"])
+def test_serve_builds_prints_its_url_and_stops_on_ctrl_c(tieslod_serve, mini_data, tmp_path, http_workers):
     out = tmp_path / "fresh-build"
-    server = tieslod_serve("--data", str(mini_data), "--out", str(out), "--workers", "2")
+    server = tieslod_serve("--data", str(mini_data), "--out", str(out), "--workers", "2", "--http-workers", http_workers)
     assert (out / "current" / "store").is_dir()          # it built first
     assert re.search(r"serving release \w+ at " + re.escape(server.url), server.log())
     answer = httpx.get(server.sparql, params={"query": "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }"})
@@ -39,6 +40,7 @@ def test_serve_builds_prints_its_url_and_stops_on_ctrl_c(tieslod_serve, mini_dat
     (["--port", "70000"], "--port must be between 0 and 65535"),
     (["--base-uri", "ftp://x/"], "--base-uri must be an http(s) URI"),
     (["--cache-mb", "-1"], "--cache-mb cannot be negative"),
+    (["--http-workers", "0"], "--http-workers must be at least 1"),
 ])
 def test_bad_options_exit_2_with_one_line(args, message, real_settings):
     result = tieslod("serve", "--out", str(real_settings.out_dir), *args)

@@ -25,8 +25,9 @@ from .cache import Cache
 from .describe import TIE_CLASSES, FileInfo, counts, describe
 from .csvrows import Table, claims_csv
 from .dumps import DUMP_KINDS, dump_prefixes, duplicate_triples, write_chunked
-from .pipeline import (Made, Plan, bodies, facts_reader, file_digests, make_all, nq_bodies, plan, shared_subjects,
-                       union_bodies, validate_all, write_store)
+from .splice import load_index, write_index
+from .pipeline import (Made, Plan, bodies, facts_reader, file_digests, input_files, make_all, nq_bodies, plan,
+                       shared_quads, shared_subjects, union_bodies, validate_all, write_store)
 from .errors import NonConformance
 from .formats import CSV_DUMP, Format, rdf_format
 from .graph import Dataset, assemble
@@ -55,9 +56,7 @@ class BuildResult:
 
 
 def _files_under(root: Path) -> Iterator[Path]:
-    for path in sorted(root.rglob("*")):
-        if path.is_file() and not path.name.startswith("."):
-            yield path
+    yield from input_files(root)
 
 
 def input_version(settings: Settings, digests: dict[Path, str] | None = None) -> str:
@@ -165,8 +164,8 @@ def build(settings: Settings, progress: Progress | None = None, force: bool = Fa
             target = releases / version
             if not force and target.is_dir() and (target / "manifest.json").is_file():
                 return _reuse(settings, target, version)
-            work = plan(settings, digests)
-        cache = Cache(settings.out_dir / "cache")
+            cache = Cache(settings.out_dir / "cache")
+            work = plan(settings, digests, cache)
         with stage("chunks"):
             made = make_all(work, cache, stage.say)
         releases.mkdir(parents=True, exist_ok=True)
@@ -191,15 +190,17 @@ def _write_release(work: Plan, made: Made, cache: Cache, tmp: Path, version: str
     dumps = tmp / "dumps"
     dumps.mkdir(parents=True)
     graphs = [m.graph for m in made.metas]
+    previous = current_release(settings)
+    old = load_index(previous)     # unchanged pieces are copied from its dumps (splice.py)
     with stage("dump tieslod.nq"):
-        sinks = write_chunked(dumps, ("nq",), graphs, nq_bodies(cache, work), settings)
+        sinks = write_chunked(dumps, ("nq",), nq_bodies(cache, work), settings, old)
     # The store loads in a thread while this one writes the dumps that need nothing from it: Oxigraph
     # releases the GIL and its bulk load mostly waits on the disk (~7 CPU-s of 19 s wall at 1M quads).
     with ThreadPoolExecutor(1) as pool:
         loading = pool.submit(stage.timed, "store", write_store, tmp / "store", made, work, cache,
-                              current_release(settings), dumps / "tieslod.nq")
+                              previous, dumps / "tieslod.nq")
         with stage("dumps"):
-            sinks.update(write_chunked(dumps, ("jsonld", "trig"), graphs, bodies(cache, work), settings))
+            sinks.update(write_chunked(dumps, ("jsonld", "trig"), bodies(cache, work), settings, old))
             csv = claims_csv(Table(made.metas, [t.cache_key for t in work.tasks], facts_reader(cache, work)), cache)
             (dumps / "tieslod-claims.csv").write_bytes(csv)
             (dumps / "tieslod-claims.csv.gz").write_bytes(gzip.compress(csv, compresslevel=6, mtime=0))
@@ -207,7 +208,7 @@ def _write_release(work: Plan, made: Made, cache: Cache, tmp: Path, version: str
     store = ox.Store(str(tmp / "store"))
     with stage("validate"):
         shared = shared_subjects(made.metas)
-        shared_q = shards.shared_quads(store, shared)
+        shared_q = shared_quads(store, made, work, cache, shared)
         violations = validate_all(store, made, work, cache, shared, shared_q, update)
         enforce_ledger(store, settings, stage.say)   # a published URI may never silently disappear
         del store
@@ -216,7 +217,8 @@ def _write_release(work: Plan, made: Made, cache: Cache, tmp: Path, version: str
             raise NonConformance(f"the data does not conform: {len(violations)} violation(s)", report)
     with stage("dumps"):
         drop = duplicate_triples(shared_q, graphs)
-        sinks.update(write_chunked(dumps, ("ttl", "nt"), graphs, union_bodies(cache, work, made, drop), settings))
+        sinks.update(write_chunked(dumps, ("ttl", "nt"), union_bodies(cache, work, made, drop), settings, old))
+    write_index(tmp, sinks)
     infos = _infos(dumps, sinks)
     counts = _summary_counts(made, drop)
     with stage("describe"):

@@ -7,6 +7,7 @@ interrupted build leaves at worst a missing entry, never a half one.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import pickle
@@ -16,7 +17,8 @@ from typing import Any
 from . import __version__
 
 # Bump when the shape of cached objects or the way they are made changes.
-CACHE_FORMAT = f"tieslod-{__version__}-chunks-2"
+CACHE_FORMAT = f"tieslod-{__version__}-chunks-3"
+USED = "used.txt"             # the entries the last build used (Cache.prune)
 
 
 def key_of(*parts: str | bytes) -> str:
@@ -32,10 +34,12 @@ class Cache:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.used: set[Path] = set()
+        self.used: set[str] = set()
+        self.base = str(root)
 
-    def _path(self, kind: str, key: str) -> Path:
-        return self.root / kind / key[:2] / f"{key}.pickle"
+    def _path(self, kind: str, key: str) -> str:
+        # plain strings: a build asks for ~10 entries per article, and pathlib costs ~15 µs a join
+        return f"{self.base}/{kind}/{key[:2]}/{key}.pickle"
 
     def get(self, kind: str, key: str) -> Any | None:
         path = self._path(kind, key)
@@ -49,27 +53,49 @@ class Cache:
 
     def has(self, kind: str, key: str) -> bool:
         path = self._path(kind, key)
-        if path.is_file():
+        if os.path.isfile(path):
             self.used.add(path)
             return True
         return False
 
+    def keep(self, kind: str, key: str) -> None:
+        """Mark an entry used without reading it (a build that copied its bytes from the previous
+        release still wants it kept for the next one)."""
+        self.used.add(self._path(kind, key))
+
     def put(self, kind: str, key: str, value: Any) -> None:
         path = self._path(kind, key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        folder, name = os.path.split(path)
+        os.makedirs(folder, exist_ok=True)
+        tmp = os.path.join(folder, f".{name}.{os.getpid()}.tmp")
         with open(tmp, "wb") as handle:
             pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        tmp.replace(path)
+        os.replace(tmp, path)
         self.used.add(path)
 
     def prune(self) -> int:
-        """Delete entries this build did not use; returns how many."""
-        removed = 0
+        """Delete entries this build did not use; returns how many.
+
+        Listing ~15k entries cost ~0.4 s of a 3 s rebuild, so each build records what it used
+        (USED) and the next deletes what the previous used and it did not; without that record
+        (first build, or one interrupted before pruning left entries nobody recorded) it lists all."""
         if not self.root.is_dir():
             return 0
-        for path in self.root.rglob("*.pickle"):
+        record = os.path.join(self.base, USED)
+        try:
+            with open(record, encoding="utf-8") as handle:
+                candidates = handle.read().splitlines()
+        except OSError:
+            candidates = [os.path.join(folder, name) for folder, _dirs, names in os.walk(self.base)
+                          for name in names if name.endswith(".pickle")]
+        removed = 0
+        for path in candidates:
             if path not in self.used:
-                path.unlink(missing_ok=True)
-                removed += 1
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
+                    removed += 1
+        tmp = f"{record}.{os.getpid()}.tmp"
+        with open(tmp, "w", encoding="utf-8") as handle:
+            handle.write("".join(f"{path}\n" for path in sorted(self.used)))
+        os.replace(tmp, record)
         return removed

@@ -309,7 +309,8 @@ def synth(out_dir: Annotated[Path, typer.Argument(help="Directory to write a dat
 @handle_errors
 def serve(host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
           port: Annotated[int, typer.Option("--port", help="Port to listen on (0: any free port).")] = 8000,
-          workers: Annotated[int, typer.Option("--workers", help="Query worker processes.")] = 2,
+          workers: Annotated[int, typer.Option("--workers", help="Query worker processes (per HTTP process).")] = 2,
+          http_workers: Annotated[int, typer.Option("--http-workers", help="HTTP server processes.")] = 1,
           timeout: Annotated[float, typer.Option("--timeout", help="Deadline of each query, seconds.")] = 10.0,
           max_result_bytes: Annotated[int, typer.Option("--max-result-bytes", help="Largest result sent.")] = 100_000_000,
           public_url: Annotated[Optional[str], typer.Option("--public-url", help="This server's public origin, when entity URIs live elsewhere.")] = None,
@@ -326,7 +327,8 @@ def serve(host: Annotated[str, typer.Option("--host", help="Address to listen on
         raise UsageError("--cache-mb cannot be negative")
     settings = make_settings(data, out, base_uri, host=host, port=port, workers=workers, timeout=timeout,
                              max_result_bytes=max_result_bytes, public_url=public_url)
-    run_serve(settings, progress_printer(), access_log=access_log, cache_bytes=int(cache_mb * 1_000_000))
+    run_serve(settings, progress_printer(), access_log=access_log, cache_bytes=int(cache_mb * 1_000_000),
+              http_workers=http_workers)
 
 
 def main() -> None:

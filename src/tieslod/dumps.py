@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from . import splice
 from .config import Settings
 from .formats import CSV_DUMP, Format
 from .graph import sort_key
@@ -179,34 +180,8 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 # ---------------------------------------------------------------- release dumps from cached chunks
 # A release's dumps are the chunks' bodies concatenated in graph-key order (gzip members concatenate
-# too), so an incremental build writes the same bytes as a full one without re-serializing the rest.
-
-class _Sink:
-    """One dump and its .gz, written in pieces, hashed as they go."""
-
-    def __init__(self, path: Path) -> None:
-        import hashlib
-        self.path, self.gz_path = path, path.with_name(path.name + ".gz")
-        self.raw, self.gz = open(path, "wb"), open(self.gz_path, "wb")
-        self.sha, self.gz_sha = hashlib.sha256(), hashlib.sha256()
-        self.size = self.gz_size = 0
-
-    def write(self, data: bytes, member: bytes | None = None) -> None:
-        import gzip
-        if not data:
-            return
-        member = member if member is not None else gzip.compress(data, compresslevel=6, mtime=0)
-        self.raw.write(data)
-        self.gz.write(member)
-        self.sha.update(data)
-        self.gz_sha.update(member)
-        self.size += len(data)
-        self.gz_size += len(member)
-
-    def close(self) -> None:
-        self.raw.close()
-        self.gz.close()
-
+# too), so an incremental build writes the same bytes as a full one without re-serializing the rest,
+# and copies the unchanged spans from the previous release's dumps (splice.py).
 
 def prefix_header(settings: Settings) -> bytes:
     return "".join(f"@prefix {k}: <{v}> .\n" for k, v in dump_prefixes(settings).items()).encode() + b"\n"
@@ -231,30 +206,24 @@ def duplicate_triples(shared_quads: list[ox.Quad], order: list[str]) -> dict[str
 DUMP_KINDS = {"ttl": "turtle", "jsonld": "jsonld", "nt": "ntriples", "nq": "nquads", "trig": "trig"}
 
 
-def write_chunked(dumps: Path, kinds: tuple[str, ...], graphs: list[str],
-                  chunks: Iterator[tuple[dict[str, bytes], dict[str, bytes]]], settings: Settings) -> dict[str, _Sink]:
-    """Write the dumps of the given kinds from chunk bodies (and their gzip members), in graph order;
-    returns the sinks by kind."""
+def write_chunked(dumps: Path, kinds: tuple[str, ...], sources: Iterator[splice.Source], settings: Settings,
+                  old: dict[str, splice.OldDump] | None = None) -> dict[str, splice.Sink]:
+    """Write the dumps of the given kinds from chunk bodies (and their gzip members), in graph order,
+    copying the pieces the previous release's dumps hold (`old`, see splice.py); returns the sinks by kind."""
     from . import jsonld
     from .formats import rdf_format
-    sinks = {k: _Sink(dumps / f"tieslod.{rdf_format(DUMP_KINDS[k]).extension}") for k in kinds}
+    old = old or {}
+    sinks = {k: splice.Sink(dumps / f"tieslod.{rdf_format(DUMP_KINDS[k]).extension}", old.get(k)) for k in kinds}
     head = prefix_header(settings)
     for kind in ("ttl", "trig"):
         if kind in sinks:
-            sinks[kind].write(head)
+            sinks[kind].write(head, _gz(head))
     if "jsonld" in sinks:
-        sinks["jsonld"].write(jsonld.header(load_context(settings)["@context"]))
-    sep = _gz(jsonld.SEPARATOR)
-    for index, (_graph, (body, gzs)) in enumerate(zip(graphs, chunks)):
-        for kind in ("nq", "nt", "ttl", "trig"):
-            if kind in sinks:
-                sinks[kind].write(body[kind], gzs[kind])
-        if "jsonld" in sinks:
-            if index:
-                sinks["jsonld"].write(jsonld.SEPARATOR, sep)
-            sinks["jsonld"].write(body["jsonld"], gzs["jsonld"])
+        top = jsonld.header(load_context(settings)["@context"])
+        sinks["jsonld"].write(top, _gz(top))
+    splice.write_pieces(sinks, sources, {"jsonld": (jsonld.SEPARATOR, _gz(jsonld.SEPARATOR))})
     if "jsonld" in sinks:
-        sinks["jsonld"].write(jsonld.FOOTER)
+        sinks["jsonld"].write(jsonld.FOOTER, _gz(jsonld.FOOTER))
     for sink in sinks.values():
         sink.close()
     return sinks

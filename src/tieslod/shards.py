@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import re
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -135,12 +135,36 @@ class Rule:
     query: str          # SELECT ?this ?value (?value may be unbound)
 
 
+# `?x a/rdfs:subClassOf* C` makes Oxigraph start from the class side and walk every instance, even
+# when ?x is already bound by VALUES (4.5 s for ~100 focus nodes at 1M quads). So the rules say
+# `?x a ?t . FILTER(?t IN (SUBCLASSES(C)))` instead, and run_cross expands SUBCLASSES(...) into the
+# class's subclass closure as the store states it (any graph, as pyshacl reads the union graph) just
+# before running: the plan then starts from the bound node (0.03 s), and unbound it is no slower.
+_SUBCLASSES = re.compile(r"SUBCLASSES\(([^)]*)\)")
+
+
+def _closure(classes: list[str]) -> str:
+    return f"SUBCLASSES({' '.join(classes)})"
+
+
+def expand_closures(query: str, store: ox.Store, memo: dict[str, str]) -> str:
+    """Replace each SUBCLASSES(<C> ...) by the comma-separated IRIs of C and all its subclasses."""
+    def sub(match: re.Match) -> str:
+        if match.group(1) not in memo:
+            found = store.query(f"SELECT DISTINCT ?s WHERE {{ VALUES ?c {{ {match.group(1)} }} ?s <{SUBCLASS}>* ?c }}",
+                                use_default_graph_as_union=True)
+            memo[match.group(1)] = ", ".join(sorted(f"<{r['s'].value}>" for r in found
+                                                    if isinstance(r["s"], ox.NamedNode)))
+        return memo[match.group(1)]
+    return _SUBCLASSES.sub(sub, query)
+
+
 def _target(shapes: rdflib.Graph, node: rdflib.term.Node) -> str:
     """The SPARQL pattern that binds ?this to the focus nodes of a node shape."""
     pats = []
     classes = [f"<{c}>" for c in shapes.objects(node, SH.targetClass)]
     if classes:
-        pats.append(f"{{ ?this a/<{SUBCLASS}>* ?_tc . VALUES ?_tc {{ {' '.join(classes)} }} }}")
+        pats.append(f"{{ ?this a ?_tc . FILTER(?_tc IN ({_closure(classes)})) }}")
     pats += [f"{{ ?this <{p}> ?_any }}" for p in shapes.objects(node, SH.targetSubjectsOf)]
     pats += [f"{{ ?_any <{p}> ?this }}" for p in shapes.objects(node, SH.targetObjectsOf)]
     pats += [f"{{ VALUES ?this {{ <{n}> }} }}" for n in shapes.objects(node, SH.targetNode)]
@@ -172,7 +196,7 @@ def _class_rule(shapes: rdflib.Graph, node: rdflib.term.Node, prop: rdflib.term.
     if not isinstance(path, rdflib.URIRef):
         raise ValueError(f"sh:class on a complex path is not compiled: {path}")
     query = (f"SELECT DISTINCT ?this ?value WHERE {{ {FOCUS}{_target(shapes, node)} ?this <{path}> ?value . "
-             f"FILTER NOT EXISTS {{ ?value a/<{SUBCLASS}>* <{cls}> }} }}")
+             f"FILTER NOT EXISTS {{ ?value a ?_vc . FILTER(?_vc IN ({_closure([f'<{cls}>'])})) }} }}")
     return Rule(_label(shapes, node), str(shapes.value(prop, SH.message) or ""), _short(path, _NS), query)
 
 
@@ -215,10 +239,11 @@ def _solutions(store: ox.Store, rule: Rule, focus: list[str] | None) -> list[tup
 def run_cross(store: ox.Store, shapes_text: str, locate: dict[str, Path],
               focus: list[str] | None = None) -> list[Violation]:
     """Every cross-document result over the store's union graph; with `focus`, only those whose focus
-    node is listed (bound by VALUES; Oxigraph still plans a class target's path from the class side,
-    so this saves about half the time, not all of it). Rules run on two threads: Oxigraph releases
-    the GIL while a query runs."""
-    rules = cross_rules(shapes_text)
+    node is listed (bound by VALUES first; class targets use an expanded subclass list so the plan
+    starts from them, see expand_closures). Rules run on two threads: Oxigraph releases the GIL while
+    a query runs."""
+    memo: dict[str, str] = {}
+    rules = [replace(rule, query=expand_closures(rule.query, store, memo)) for rule in cross_rules(shapes_text)]
     with ThreadPoolExecutor(2) as pool:
         answers = list(pool.map(lambda rule: _solutions(store, rule, focus), rules))
     out = []

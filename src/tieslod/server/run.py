@@ -1,6 +1,7 @@
 """`tieslod serve`: build if needed, bind, print the URL, serve on uvicorn until Ctrl-C."""
 from __future__ import annotations
 
+import functools
 import logging
 import socket
 import sys
@@ -42,22 +43,32 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def serve(settings: Settings, progress: Callable[[str], None] | None = None, access_log: bool = True,
-          cache_bytes: int | None = None) -> None:
+          cache_bytes: int | None = None, http_workers: int = 1) -> None:
+    """Serve until Ctrl-C. With http_workers > 1, uvicorn's supervisor runs that many processes on
+    the one socket, each with its own app, query pool and answer cache (measured: the HTTP side of
+    a cached answer is what bounds one process; see docs/notes/issue-3.md)."""
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
-    from .app import create_app
+    from .app import CACHE_BYTES, create_app
 
-    release = ensure_built(settings, progress)
+    if http_workers < 1:
+        raise UsageError("--http-workers must be at least 1")
+    release = ensure_built(settings, progress)   # once, here: the HTTP processes then find it built
     sock = bind(settings.host, settings.port)
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
-    app = create_app(settings) if cache_bytes is None else create_app(settings, cache_bytes)
-    config = uvicorn.Config(app, http="httptools", loop="uvloop", log_config=log_config(access_log), access_log=False,
-                            timeout_graceful_shutdown=5, lifespan="on")
+    factory = functools.partial(create_app, settings, CACHE_BYTES if cache_bytes is None else cache_bytes)
+    config = uvicorn.Config(factory, factory=True, http="httptools", loop="uvloop", workers=http_workers,
+                            log_config=log_config(access_log), access_log=False, timeout_graceful_shutdown=5,
+                            lifespan="on")
     print(f"tieslod: serving release {release.name} at http://{host}:{sock.getsockname()[1]}/ "
-          f"(SPARQL endpoint /sparql; {settings.workers} query workers, {settings.timeout:g} s deadline). "
-          "Ctrl-C stops.", file=sys.stderr, flush=True)
+          f"(SPARQL endpoint /sparql; {http_workers} HTTP process(es) x {settings.workers} query workers, "
+          f"{settings.timeout:g} s deadline). Ctrl-C stops.", file=sys.stderr, flush=True)
     try:
-        uvicorn.Server(config).run(sockets=[sock])
+        if http_workers > 1:
+            Multiprocess(config, sockets=[sock]).run()
+        else:
+            uvicorn.Server(config).run(sockets=[sock])
     except KeyboardInterrupt:
         pass   # uvicorn re-raises Ctrl-C once it has shut down cleanly: the expected way to stop
     logging.getLogger("tieslod.server").info("stopped")

@@ -1,0 +1,181 @@
+"""Release dumps written from chunk bodies, copying unchanged spans from the previous release.
+
+A dump is a fixed sequence of pieces: a header, each graph's body in graph-key order (JSON-LD with a
+separator between graphs), a footer; each piece is also one gzip member of the dump's .gz, since a
+multi-member gzip file decompresses to the concatenation of its members. Every piece made from a chunk
+has a key that names its exact bytes (the chunk's content-addressed cache key, and for the union dumps
+also the triples dropped from it), and each release records where every key's bytes lie in its dumps
+(`splice.json`, beside the manifest). The next build copies each piece whose key the previous release
+holds straight from the previous release's files, merging neighbouring pieces into one copy, and loads
+and writes only the others. The output is the same bytes, in the same members, as a full build's:
+rewriting ~580 MB of dumps from cache pickles took ~2.8 s at a million quads, copying them ~0.5 s.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+INDEX = "splice.json"
+BLOCK = 16 << 20          # bytes per read when copying a span (hashed as it goes)
+PENDING = 32              # writes a sink may have queued (bounds the memory held by its queue)
+
+Bodies = tuple[dict[str, bytes], dict[str, bytes]]      # kind -> body, kind -> its gzip member
+# One graph's pieces: kind -> key naming the bytes, and a loader of the bodies (called only if needed).
+Source = tuple[dict[str, str], Callable[[], Bodies]]
+
+
+@dataclass
+class OldDump:
+    """Where a previous release's dump holds each piece: key -> (offset, size, gz offset, gz size)."""
+
+    path: Path
+    gz_path: Path
+    pieces: dict[str, list[int]]
+
+
+def load_index(release: Path | None) -> dict[str, OldDump]:
+    """The previous release's piece index, per dump kind; a kind whose files do not have the sizes
+    the index recorded (an index from another build, a file changed since) is left out."""
+    if release is None or not (release / INDEX).is_file():
+        return {}
+    out = {}
+    for kind, entry in json.loads((release / INDEX).read_text(encoding="utf-8")).items():
+        path = release / "dumps" / entry["file"]
+        gz_path = path.with_name(path.name + ".gz")
+        try:
+            sizes = (path.stat().st_size, gz_path.stat().st_size)
+        except OSError:
+            continue
+        if sizes == (entry["size"], entry["gz_size"]):
+            out[kind] = OldDump(path, gz_path, entry["pieces"])
+    return out
+
+
+def _copy(src: int, offset: int, size: int, dst, sha) -> None:
+    while size:
+        data = os.pread(src, min(BLOCK, size), offset)
+        if not data:
+            raise OSError("previous dump is shorter than its index says")
+        sha.update(data)
+        dst.write(data)
+        offset, size = offset + len(data), size - len(data)
+
+
+@dataclass
+class Sink:
+    """One dump and its .gz, written in pieces (or copied in runs of pieces), hashed as they go.
+
+    The writing, copying and hashing happen in the sink's own thread, in order (file I/O, zlib and
+    sha256 release the GIL): the dumps written together then copy and hash on both cores while the
+    main thread loads the next bodies. At most PENDING jobs wait, so memory stays bounded."""
+
+    path: Path
+    old: OldDump | None = None
+    index: dict[str, list[int]] = field(default_factory=dict)
+    size: int = 0
+    gz_size: int = 0
+
+    def __post_init__(self) -> None:
+        self.gz_path = self.path.with_name(self.path.name + ".gz")
+        self.raw, self.gz = open(self.path, "wb"), open(self.gz_path, "wb")
+        self.sha, self.gz_sha = hashlib.sha256(), hashlib.sha256()
+        self.run: list[int] | None = None        # pending copy: old offset, size, old gz offset, gz size
+        self.fds: tuple[int, int] | None = None
+        self.worker = ThreadPoolExecutor(1)
+        self.slots = threading.BoundedSemaphore(PENDING)
+        self.jobs: list[Future] = []
+
+    def _submit(self, func: Callable[..., None], *args: object) -> None:
+        self.slots.acquire()
+        job = self.worker.submit(func, *args)
+        job.add_done_callback(lambda _job: self.slots.release())
+        for done in [j for j in self.jobs if j.done()]:
+            done.result()           # raise what a write or copy raised, as soon as seen
+        self.jobs = [j for j in self.jobs if not j.done()] + [job]
+
+    def write(self, data: bytes, member: bytes, key: str | None = None) -> None:
+        if not data:
+            return
+        self._flush()
+        if key is not None:
+            self.index[key] = [self.size, len(data), self.gz_size, len(member)]
+        self.size += len(data)
+        self.gz_size += len(member)
+        self._submit(self._put, data, member)
+
+    def _put(self, data: bytes, member: bytes) -> None:
+        self.raw.write(data)
+        self.gz.write(member)
+        self.sha.update(data)
+        self.gz_sha.update(member)
+
+    def copy(self, key: str) -> bool:
+        """Take the piece from the previous release's dump, if it has it; False if not."""
+        span = self.old.pieces.get(key) if self.old is not None else None
+        if span is None:
+            return False
+        self.index[key] = [self.size, span[1], self.gz_size, span[3]]
+        self.size, self.gz_size = self.size + span[1], self.gz_size + span[3]
+        run = self.run
+        if run is not None and run[0] + run[1] == span[0] and run[2] + run[3] == span[2]:
+            run[1] += span[1]          # the next piece in the old file too: one longer copy
+            run[3] += span[3]
+        else:
+            self._flush()
+            self.run = list(span)
+        return True
+
+    def _flush(self) -> None:
+        if self.run is not None:
+            self._submit(self._copy_run, self.run)
+            self.run = None
+
+    def _copy_run(self, run: list[int]) -> None:
+        assert self.old is not None
+        if self.fds is None:
+            self.fds = (os.open(self.old.path, os.O_RDONLY), os.open(self.old.gz_path, os.O_RDONLY))
+        _copy(self.fds[0], run[0], run[1], self.raw, self.sha)
+        _copy(self.fds[1], run[2], run[3], self.gz, self.gz_sha)
+
+    def close(self) -> None:
+        self._flush()
+        self.worker.shutdown(wait=True)
+        try:
+            for job in self.jobs:
+                job.result()        # raise what a write or copy raised
+        finally:
+            self.raw.close()
+            self.gz.close()
+            if self.fds is not None:
+                for fd in self.fds:
+                    os.close(fd)
+
+    def entry(self) -> dict:
+        return {"file": self.path.name, "size": self.size, "gz_size": self.gz_size, "pieces": self.index}
+
+
+def write_pieces(sinks: dict[str, Sink], sources: Iterator[Source], between: dict[str, tuple[bytes, bytes]]) -> None:
+    """Each graph's piece of every sink in order: copied when the previous release has its key, else
+    loaded (once per graph, for all sinks) and written. `between` holds a separator written before every
+    graph but the first (JSON-LD's comma)."""
+    for index, (keys, load) in enumerate(sources):
+        loaded: Bodies | None = None
+        for kind, sink in sinks.items():
+            if index and kind in between and not sink.copy("sep:" + keys[kind]):
+                # keyed by the piece it precedes, so a run of separators and pieces stays one copy
+                sink.write(*between[kind], "sep:" + keys[kind])
+            if sink.copy(keys[kind]):
+                continue
+            if loaded is None:
+                loaded = load()
+            sink.write(loaded[0][kind], loaded[1][kind], keys[kind])
+
+
+def write_index(release: Path, sinks: dict[str, Sink]) -> None:
+    (release / INDEX).write_text(json.dumps({k: s.entry() for k, s in sorted(sinks.items())}), encoding="utf-8")
