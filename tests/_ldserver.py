@@ -21,18 +21,6 @@ from tieslod.server.app import create_app
 args = json.loads(sys.argv[1])
 settings = Settings(**{k: Path(v) if k.endswith("_dir") else v for k, v in args["settings"].items()})
 app = create_app(settings)
-if not any(getattr(r, "path", None) == "/sparql" for r in app.routes):
-    # Stand-in until issue 3's endpoint is part of create_app: the pages' query form needs a /sparql.
-    from starlette.concurrency import run_in_threadpool
-    from starlette.responses import Response
-    from tieslod.build import ensure_built
-    from tieslod.store import open_read_only, run_query
-    store = open_read_only(ensure_built(settings))
-    async def sparql(request):
-        query = (await request.form()).get("query", "")
-        answer = await run_in_threadpool(run_query, store, query, "json", "turtle")
-        return Response(answer.body, media_type=answer.fmt.media_type)
-    app.add_route("/sparql", sparql, methods=["POST"])
 uvicorn.run(app, host="127.0.0.1", port=args["port"], log_level="warning")
 """
 

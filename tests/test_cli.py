@@ -64,6 +64,8 @@ def test_malformed_turtle_exits_2_naming_file_line_column(mini_settings: Setting
     (["validate", "--format", "xml"], "unknown report format"),
     (["query", "SELEC"], "SPARQL syntax error: error at 1:6"),
     (["query", "-f", "/nonexistent/q.rq"], "cannot read query file"),
+    (["query", "SELECT * WHERE { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }"], "SERVICE (federated query) is not allowed"),
+    (["query", "INSERT DATA { <http://a> <http://b> <http://c> }"], "read-only"),
     (["query"], "give a query or -f FILE"),
     (["build", "--data", "/nonexistent/data"], "data directory not found"),
     (["build", "--base-uri", "ftp://x/"], "--base-uri must be an http(s) URI"),

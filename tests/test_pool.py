@@ -12,7 +12,7 @@ from tieslod.build import build
 from tieslod.errors import QueryError, QueryTimeout, ResultTooLarge
 from tieslod.formats import result_format
 from tieslod.server.context import QueryRequest
-from tieslod.server.guard import ServiceRefused, UpdateRefused, check
+from tieslod.guard import ServiceRefused, UpdateRefused, check
 from tieslod.server.pool import AnswerCache, NotAcceptableResult, QueryPool, ServerBusy
 from tieslod.store import Answer
 

@@ -15,7 +15,7 @@ import rdflib
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import CSV, JSON, JSONLD, N3, POST, RDFXML, TSV, TURTLE, XML, SPARQLWrapper
 
-from tieslod.server.guard import inspect
+from tieslod.guard import inspect
 
 TIMEOUT = 2.0            # the server's --timeout: small, to keep the deadline tests quick
 MAX_RESULT = 300_000     # the server's --max-result-bytes: the whole dataset as N-Triples is larger

@@ -7,6 +7,7 @@ from .build import DUMP_NAMES, ensure_built
 from .config import Settings
 from .formats import export_format
 from .graph import assemble
+from .guard import check
 from .sources import read_inputs
 from .store import open_read_only, query_kind, run_query
 from .table import render_table
@@ -36,6 +37,7 @@ def query_text(settings: Settings, sparql: str, format_name: str, progress: Prog
     if format_name not in ("table", *GRAPH_FORMATS, *RESULT_FORMATS):
         raise UsageError(f"unknown query output format {format_name!r}; expected table, "
                          + ", ".join((*RESULT_FORMATS, *GRAPH_FORMATS)))
+    check(sparql)   # refuse SERVICE and updates before building anything
     kind = query_kind(sparql)
     release = ensure_built(settings, progress)
     store = open_read_only(release)

@@ -1,7 +1,8 @@
-"""The Oxigraph store of a release, and one function that runs a query and serializes its result.
+"""The Oxigraph store of a release, and the one function that runs a query and serializes its result.
 
 Results are serialized to bytes inside the call that runs the query: pyoxigraph result objects are
-bound to the thread that made them (see shared notes), so nothing lazy ever leaves this module."""
+bound to the thread that made them (see shared notes), so nothing lazy ever leaves this module. The
+CLI calls run_query directly; the server calls it inside a killable worker process."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,8 +10,9 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from .errors import QueryError, UsageError
+from .errors import QueryError, ResultTooLarge, UsageError
 from .formats import Format, rdf_format, result_format
+from .guard import check
 from .vocab import PREFIXES
 
 
@@ -19,6 +21,29 @@ class Answer:
     kind: str          # "bindings", "boolean" or "graph"
     body: bytes
     fmt: Format
+
+
+class NotAcceptableResult(QueryError):
+    """The query's kind (bindings or graph) has no format the client accepts."""
+
+
+class Bounded:
+    """A write-only sink that refuses to grow past a limit (pyoxigraph writes in ~8 KB chunks), so a
+    huge result is refused without ever being held in memory whole."""
+
+    def __init__(self, limit: int | None) -> None:
+        self.limit, self.size, self.parts = limit, 0, []
+
+    def write(self, chunk: bytes) -> int:
+        self.size += len(chunk)
+        if self.limit is not None and self.size > self.limit:
+            raise ResultTooLarge(f"the result is larger than the limit of {self.limit:,} bytes; "
+                                 "add a LIMIT or select fewer variables")
+        self.parts.append(bytes(chunk))
+        return len(chunk)
+
+    def flush(self) -> None:
+        pass
 
 
 def open_read_only(release: Path) -> ox.Store:
@@ -41,35 +66,45 @@ def query_kind(query: str, base_iri: str | None = None) -> str:
     return "graph"
 
 
-def _graphs(iris: list[str] | None) -> list[ox.NamedNode] | None:
-    return [ox.NamedNode(i) for i in iris] if iris else None
+def _graphs(iris: list[str] | tuple[str, ...] | None) -> list[ox.NamedNode] | None:
+    try:
+        return [ox.NamedNode(i) for i in iris] if iris else None
+    except ValueError as exc:
+        raise QueryError(f"not a valid graph IRI: {exc}") from exc
 
 
 def run_query(store: ox.Store, query: str, result_fmt: str = "json", graph_fmt: str = "turtle",
-              default_graph_uris: list[str] | None = None, named_graph_uris: list[str] | None = None,
+              default_graph_uris: list[str] | tuple[str, ...] | None = None,
+              named_graph_uris: list[str] | tuple[str, ...] | None = None,
               base_iri: str | None = None, max_bytes: int | None = None) -> Answer:
-    """Run one SPARQL query; the union of all graphs is the default graph unless graphs are named."""
+    """Run one read-only SPARQL query (SERVICE and updates refused before evaluation).
+
+    The union of all graphs is the default graph unless the request or the query (FROM) names
+    graphs. An empty format name means the caller accepts no format for that kind of result."""
+    seen = check(query)
+    union = not (default_graph_uris or named_graph_uris or seen.dataset)
     try:
-        result = store.query(query, base_iri=base_iri, prefixes=PREFIXES,
-                             use_default_graph_as_union=not default_graph_uris,
+        result = store.query(query, base_iri=base_iri, prefixes=PREFIXES, use_default_graph_as_union=union,
                              default_graph=_graphs(default_graph_uris), named_graphs=_graphs(named_graph_uris))
     except SyntaxError as exc:
-        raise QueryError(f"SPARQL syntax error: {exc}") from exc
-    except (OSError, ValueError) as exc:
-        raise QueryError(f"query evaluation failed: {exc}") from exc
+        raise QueryError(f"SPARQL syntax error: {exc}") from None
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise QueryError(f"query evaluation failed: {exc}") from None
+    graph = not isinstance(result, (ox.QuerySolutions, ox.QueryBoolean))
+    name = graph_fmt if graph else result_fmt
+    if not name:
+        raise NotAcceptableResult("this query returns " + ("RDF triples" if graph else "SPARQL results")
+                                  + ", and the request accepts no format for them")
+    sink = Bounded(max_bytes)
     try:
-        if isinstance(result, (ox.QuerySolutions, ox.QueryBoolean)):
-            fmt = result_format(result_fmt)
-            body = result.serialize(format=fmt.oxigraph)
-            kind = "boolean" if isinstance(result, ox.QueryBoolean) else "bindings"
+        if graph:
+            fmt = rdf_format(name)
+            prefixes = None if fmt.name == "jsonld" else PREFIXES   # JSON-LD output takes no prefixes
+            ox.serialize(result, sink, fmt.oxigraph, prefixes=prefixes)
         else:
-            fmt = rdf_format(graph_fmt)
-            body = ox.serialize(result, format=fmt.oxigraph, prefixes=PREFIXES) if fmt.name != "jsonld" \
-                else ox.serialize(result, format=fmt.oxigraph)
-            kind = "graph"
-    except (OSError, ValueError) as exc:
-        raise QueryError(f"query evaluation failed: {exc}") from exc
-    if max_bytes is not None and len(body) > max_bytes:
-        from .errors import ResultTooLarge
-        raise ResultTooLarge(f"the result is {len(body)} bytes, over the limit of {max_bytes} bytes")
-    return Answer(kind, body, fmt)
+            fmt = result_format(name)
+            result.serialize(sink, fmt.oxigraph)
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise QueryError(f"query evaluation failed: {exc}") from None
+    kind = "graph" if graph else "boolean" if isinstance(result, ox.QueryBoolean) else "bindings"
+    return Answer(kind, b"".join(sink.parts), fmt)

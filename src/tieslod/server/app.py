@@ -25,7 +25,7 @@ from ..errors import TiesError
 from ..store import Answer
 from . import sparql
 from .context import AppContext, QueryRequest
-from .guard import check
+from ..guard import check
 from .pool import AnswerCache, QueryPool
 from .releases import ReleaseWatcher
 
@@ -90,11 +90,8 @@ def create_app(settings: Settings, cache_bytes: int = CACHE_BYTES) -> Starlette:
         answer = cache.get(key)
         if answer is not None:
             return answer
-        seen = check(req.query)
-        # The union of all graphs is the default graph unless the request or the query names graphs
-        # (oxigraph's union flag would otherwise override the query's own FROM).
-        union = not (req.default_graph_uris or req.named_graph_uris or seen.dataset)
-        answer = await pool.run(release, req, union)
+        seen = check(req.query)   # refuse SERVICE and updates without a trip to a worker
+        answer = await pool.run(release, req)
         if not seen.volatile:
             cache.put(key, answer)
         return answer

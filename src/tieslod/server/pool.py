@@ -11,26 +11,21 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import signal
-from collections import OrderedDict
 from collections.abc import Hashable
 from pathlib import Path
 
 import pyoxigraph as ox
+from cachetools import LRUCache
 from pebble import ProcessExpired, ProcessPool
 
-from ..errors import InternalError, QueryError, QueryTimeout, ResultTooLarge
+from ..errors import InternalError, QueryTimeout
 from ..formats import rdf_format, result_format
-from ..store import Answer
-from ..vocab import PREFIXES
+from ..store import Answer, NotAcceptableResult, run_query
 from .context import QueryRequest
 
 
 class ServerBusy(QueryTimeout):
     """Every worker stayed busy for a whole deadline: the query was never started."""
-
-
-class NotAcceptableResult(QueryError):
-    """The query's kind (bindings or graph) has no format the client accepts."""
 
 
 # Per worker process, not per app: the store this process has open, keyed by release path.
@@ -60,60 +55,11 @@ def _init_worker(release: str) -> None:
 
 
 
-class _Bounded:
-    """A write-only sink that refuses to grow past a limit (pyoxigraph writes in ~8 KB chunks)."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit, self.size, self.parts = limit, 0, []
-
-    def write(self, chunk: bytes) -> int:
-        self.size += len(chunk)
-        if self.size > self.limit:
-            raise ResultTooLarge(f"the result is larger than the limit of {self.limit:,} bytes; "
-                                 "add a LIMIT or select fewer variables")
-        self.parts.append(bytes(chunk))
-        return len(chunk)
-
-    def flush(self) -> None:
-        pass
-
-
-def _graphs(iris: tuple[str, ...]) -> list[ox.NamedNode] | None:
-    try:
-        return [ox.NamedNode(i) for i in iris] if iris else None
-    except ValueError as exc:
-        raise QueryError(f"not a valid graph IRI: {exc}") from exc
-
-
-def execute(release: str, req: QueryRequest, max_bytes: int, union: bool) -> tuple[str, bytes, str]:
-    """Runs in a worker: (kind, body, format name). An empty format name in req means that kind
-    of result is not acceptable to the client; that is found out before the query is evaluated."""
-    try:
-        result = _store(release).query(
-            req.query, prefixes=PREFIXES, use_default_graph_as_union=union,
-            default_graph=_graphs(req.default_graph_uris), named_graphs=_graphs(req.named_graph_uris))
-    except SyntaxError as exc:
-        raise QueryError(str(exc)) from None
-    except (OSError, ValueError, RuntimeError) as exc:
-        raise QueryError(f"query evaluation failed: {exc}") from None
-    graph = not isinstance(result, (ox.QuerySolutions, ox.QueryBoolean))
-    name = req.graph_format if graph else req.result_format
-    if not name:
-        raise NotAcceptableResult("this query returns " + ("RDF triples" if graph else "SPARQL results")
-                                  + ", and the request accepts no format for them")
-    sink = _Bounded(max_bytes)
-    try:
-        if graph:
-            fmt = rdf_format(name)
-            prefixes = None if fmt.name == "jsonld" else PREFIXES   # JSON-LD output takes no prefixes
-            ox.serialize(result, sink, fmt.oxigraph, prefixes=prefixes)
-        else:
-            fmt = result_format(name)
-            result.serialize(sink, fmt.oxigraph)
-    except (OSError, ValueError, RuntimeError) as exc:
-        raise QueryError(f"query evaluation failed: {exc}") from None
-    kind = "graph" if graph else "boolean" if isinstance(result, ox.QueryBoolean) else "bindings"
-    return kind, b"".join(sink.parts), fmt.name
+def execute(release: str, req: QueryRequest, max_bytes: int) -> tuple[str, bytes, str]:
+    """Runs in a worker: (kind, body, format name); names, because a Format does not pickle."""
+    answer = run_query(_store(release), req.query, req.result_format, req.graph_format,
+                       req.default_graph_uris, req.named_graph_uris, None, max_bytes)
+    return answer.kind, answer.body, answer.fmt.name
 
 
 class QueryPool:
@@ -145,11 +91,11 @@ class QueryPool:
             self._pool.join(timeout=5)
             self._pool = None
 
-    async def run(self, release: Path, req: QueryRequest, union: bool = True) -> Answer:
+    async def run(self, release: Path, req: QueryRequest) -> Answer:
         """Run one query with a deadline; a query waits at most one deadline for a free worker."""
         self.start(release)
         assert self._pool is not None
-        future = self._pool.schedule(execute, (str(release), req, self.max_result_bytes, union),
+        future = self._pool.schedule(execute, (str(release), req, self.max_result_bytes),
                                      timeout=self.timeout)
         waiter = asyncio.wrap_future(future)
         try:
@@ -169,38 +115,38 @@ class QueryPool:
         return Answer(kind, body, fmt)
 
 
+def _cost(answer: Answer) -> int:
+    return len(answer.body) + 200   # the body plus a rough allowance for the key and the object
+
+
 class AnswerCache:
     """Answers already sent, by (release, request): a release never changes, so neither do they.
 
     Measured (docs/notes/issue-3.md): a round trip through the pool costs the front process more
     CPU than the HTTP layer and the query together, so repeated queries (entity pages, crawlers,
-    dashboards) are answered from here. Bounded in bytes, least recently used first out; queries
-    using RAND/NOW/UUID/STRUUID/BNODE are never stored (the caller decides)."""
+    dashboards) are answered from here. A cachetools LRU bounded in bytes; queries using
+    RAND/NOW/UUID/STRUUID/BNODE are never stored (the caller decides)."""
 
     def __init__(self, max_bytes: int, max_entry_bytes: int = 1_000_000) -> None:
-        self.max_bytes, self.max_entry_bytes = max_bytes, max_entry_bytes
-        self.size, self.hits, self.misses = 0, 0, 0
-        self._entries: OrderedDict[Hashable, Answer] = OrderedDict()
+        self.max_entry_bytes = min(max_entry_bytes, max_bytes)
+        self._lru: LRUCache[Hashable, Answer] = LRUCache(maxsize=max(max_bytes, 1), getsizeof=_cost)
+        self.hits = self.misses = 0
+
+    @property
+    def size(self) -> int:
+        return int(self._lru.currsize)
 
     def get(self, key: Hashable) -> Answer | None:
-        answer = self._entries.get(key)
+        answer = self._lru.get(key)
         if answer is None:
             self.misses += 1
-            return None
-        self._entries.move_to_end(key)
-        self.hits += 1
+        else:
+            self.hits += 1
         return answer
 
     def clear(self) -> None:
-        self._entries.clear()
-        self.size = 0
+        self._lru.clear()
 
     def put(self, key: Hashable, answer: Answer) -> None:
-        cost = len(answer.body) + 200
-        if cost > min(self.max_entry_bytes, self.max_bytes) or key in self._entries:
-            return
-        self._entries[key] = answer
-        self.size += cost
-        while self.size > self.max_bytes:
-            _, old = self._entries.popitem(last=False)
-            self.size -= len(old.body) + 200
+        if _cost(answer) <= self.max_entry_bytes:
+            self._lru[key] = answer

@@ -22,7 +22,7 @@ from ..formats import RDF_FORMATS, RESULT_FORMATS, Format, content_type
 from ..vocab import SD, VOID
 from .context import AppContext, QueryRequest
 from .conneg import NotAcceptable, by_name, negotiate
-from .guard import ServiceRefused, UpdateRefused
+from ..guard import ServiceRefused, UpdateRefused
 from .pool import NotAcceptableResult
 
 FORM = "application/x-www-form-urlencoded"

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..errors import QueryError
+from .errors import QueryError
 
 _TOKEN = re.compile(r"""
     (?P<skip>
