@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import shutil
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -105,3 +106,29 @@ def tieslod_serve():
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+# ------------------------------------------------------------------ real servers for pages and browser tests
+@pytest.fixture(scope="session")
+def real_site(real_settings: Settings) -> Iterator[str]:
+    """A real server (uvicorn, create_app) on a loopback port over the bundled dataset."""
+    from _ldserver import running_server   # imported here: _ldserver imports this module
+    with running_server({"out_dir": real_settings.out_dir}) as origin:
+        yield origin
+
+
+@pytest.fixture(scope="session")
+def mini_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real server over the mini dataset plus a renamed URI, a withdrawn one and a script-tag label."""
+    from _ldserver import make_mini_site, running_server
+    from tieslod.ledger import store_of, update
+    root = tmp_path_factory.mktemp("mini-site")
+    data = root / "data"
+    shutil.copytree(TEST_DATA / "mini", data)
+    make_mini_site(data)
+    settings = Settings(data_dir=data, out_dir=root / "build")
+    update(store_of(settings), settings)
+    (data / "uris.txt").write_text((data / "uris.txt").read_text() + "id/dave\nid/acme-corporation\n")
+    build(settings)
+    with running_server({"data_dir": data, "out_dir": root / "build"}) as origin:
+        yield origin

@@ -1,18 +1,15 @@
-"""A headless Chromium against a real server: the landing page runs an example query into a table,
+"""A headless Chromium against a real_site server: the landing page runs an example query into a table,
 an entity page shows its neighbourhood SVG and a quote link that lands on the highlighted span of
 the source page, and no script from the data ever runs. Screenshots go to artifacts/screenshots/."""
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from _ldserver import EVIL, make_mini_site, running_server
-from conftest import ROOT, TEST_DATA
-from tieslod.build import build
-from tieslod.config import Settings
+from _ldserver import EVIL
+from conftest import ROOT
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 SHOTS = ROOT / "artifacts" / "screenshots"
@@ -45,28 +42,12 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chro
     driver.quit()
 
 
-@pytest.fixture(scope="module")
-def real(real_settings: Settings) -> Iterator[str]:
-    with running_server({"out_dir": real_settings.out_dir}) as origin:
-        yield origin
-
-
-@pytest.fixture(scope="module")
-def mini(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    root = tmp_path_factory.mktemp("mini-browser")
-    shutil.copytree(TEST_DATA / "mini", root / "data")
-    make_mini_site(root / "data")
-    build(Settings(data_dir=root / "data", out_dir=root / "build"))
-    with running_server({"data_dir": root / "data", "out_dir": root / "build"}) as origin:
-        yield origin
-
-
 def wait(driver: webdriver.Chrome, seconds: float = 15) -> WebDriverWait:
     return WebDriverWait(driver, seconds)
 
 
-def test_landing_page_runs_an_example_query(browser: webdriver.Chrome, real: str) -> None:
-    browser.get(real + "/")
+def test_landing_page_runs_an_example_query(browser: webdriver.Chrome, real_site: str) -> None:
+    browser.get(real_site + "/")
     assert "entities" in browser.find_element(By.CSS_SELECTOR, ".counts").text
     examples = browser.find_elements(By.CSS_SELECTOR, "button.example")
     assert examples, "no competency questions on the landing page"
@@ -76,12 +57,12 @@ def test_landing_page_runs_an_example_query(browser: webdriver.Chrome, real: str
     assert len(rows) > 0
     assert browser.find_elements(By.CSS_SELECTOR, "#results table.results thead th")
     links = browser.find_elements(By.CSS_SELECTOR, "#results table.results a")
-    assert links and all(a.get_attribute("href").startswith(real) for a in links[:20])  # our IRIs, our pages
+    assert links and all(a.get_attribute("href").startswith(real_site) for a in links[:20])  # our IRIs, our pages
     browser.save_screenshot(str(SHOTS / "landing-query.png"))
 
 
-def test_entity_page_neighbourhood_and_quote_link(browser: webdriver.Chrome, real: str) -> None:
-    browser.get(real + "/id/alexander-ionov")
+def test_entity_page_neighbourhood_and_quote_link(browser: webdriver.Chrome, real_site: str) -> None:
+    browser.get(real_site + "/id/alexander-ionov")
     svg = browser.find_element(By.CSS_SELECTOR, "svg.neighbourhood")
     assert svg.size["width"] > 300 and svg.size["height"] > 200
     nodes = svg.find_elements(By.CSS_SELECTOR, "a.node")
@@ -104,21 +85,21 @@ def test_entity_page_neighbourhood_and_quote_link(browser: webdriver.Chrome, rea
     browser.save_screenshot(str(SHOTS / "source-at-quote.png"))
 
 
-def test_node_of_the_neighbourhood_is_a_link(browser: webdriver.Chrome, real: str) -> None:
-    browser.get(real + "/id/matthew-heimbach")
+def test_node_of_the_neighbourhood_is_a_link(browser: webdriver.Chrome, real_site: str) -> None:
+    browser.get(real_site + "/id/matthew-heimbach")
     node = browser.find_element(By.CSS_SELECTOR, "svg.neighbourhood a.node:not(.center)")
     href = browser.execute_script("return arguments[0].getAttribute('href')", node)   # SVG <a>: no .href string
     assert href.startswith("/id/")
-    browser.get(real + href)
+    browser.get(real_site + href)
     assert browser.find_element(By.CSS_SELECTOR, "svg.neighbourhood a.node.center")
     assert "/id/" in browser.current_url
 
 
-def test_no_script_from_the_data_runs(browser: webdriver.Chrome, mini: str) -> None:
-    for path in ("/id/carol", "/search?q=carol", "/id/source/mini", "/id/tie/bob-jones-met-carol", "/id/bob-jones"):
-        browser.get(mini + path)
+def test_no_script_from_the_data_runs(browser: webdriver.Chrome, mini_site: str) -> None:
+    for path in ("/id/carol", "/search?q=carol", "/id/source/mini_site", "/id/tie/bob-jones-met-carol", "/id/bob-jones"):
+        browser.get(mini_site + path)
         assert browser.execute_script("return typeof window.__pwned") == "undefined", path
-    browser.get(mini + "/id/carol")
+    browser.get(mini_site + "/id/carol")
     assert EVIL in browser.find_element(By.TAG_NAME, "h1").text            # shown as text
     assert not browser.find_elements(By.CSS_SELECTOR, "main img")         # the <img onerror> is not an element
     browser.save_screenshot(str(SHOTS / "escaped-label.png"))

@@ -1,45 +1,20 @@
-"""Linked data on the web (issue 4) against a real server on a loopback port: negotiation matrix,
+"""Linked data on the web (issue 4) against a real_site server on a loopback port: negotiation matrix,
 rdflib dereferencing, 301/410/404, dumps checksums, HTTP caching, escaping."""
 from __future__ import annotations
 
 import hashlib
 import re
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 import rdflib
 
-from _ldserver import EVIL, make_mini_site, running_server
-from conftest import TEST_DATA
-from tieslod.build import build
+from _ldserver import EVIL
 from tieslod.config import Settings
-from tieslod.ledger import store_of, update
 
 W3ID = "https://w3id.org/tieslod/"
 IONOV = "/id/alexander-ionov"
-
-
-@pytest.fixture(scope="module")
-def real(real_settings: Settings) -> Iterator[str]:
-    with running_server({"out_dir": real_settings.out_dir}) as origin:
-        yield origin
-
-
-@pytest.fixture(scope="module")
-def mini(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    root = tmp_path_factory.mktemp("mini-site")
-    data = root / "data"
-    shutil.copytree(TEST_DATA / "mini", data)
-    make_mini_site(data)
-    settings = Settings(data_dir=data, out_dir=root / "build")
-    update(store_of(settings), settings)
-    (data / "uris.txt").write_text((data / "uris.txt").read_text() + "id/dave\nid/acme-corporation\n")
-    build(settings)
-    with running_server({"data_dir": data, "out_dir": root / "build"}) as origin:
-        yield origin
 
 
 def get(origin: str, path: str, accept: str | None = None, **kw: object) -> httpx.Response:
@@ -76,15 +51,15 @@ MATRIX = [
 
 
 @pytest.mark.parametrize(("accept", "suffix", "fmt", "expected"), MATRIX)
-def test_negotiation_matrix(real: str, accept: str | None, suffix: str, fmt: str, expected: str) -> None:
+def test_negotiation_matrix(real_site: str, accept: str | None, suffix: str, fmt: str, expected: str) -> None:
     path = IONOV + suffix + (f"?format={fmt}" if fmt else "")
-    r = get(real, path, accept)
+    r = get(real_site, path, accept)
     assert r.status_code == 200, r.text[:300]
     assert r.headers["content-type"].split(";")[0] == expected
     assert "Accept" in [v.strip() for v in r.headers["vary"].split(",")]
     ext = {"text/html": "html", "text/turtle": "ttl", "application/ld+json": "jsonld",
            "application/n-triples": "nt", "application/rdf+xml": "rdf"}[expected]
-    assert r.headers["content-location"] == f"{real}{IONOV}.{ext}"
+    assert r.headers["content-location"] == f"{real_site}{IONOV}.{ext}"
     links = r.headers["link"]
     assert 'rel="alternate"' in links and f"{IONOV}.{ext}>" not in links   # the other formats only
     assert links.count('rel="alternate"') == 4
@@ -93,16 +68,16 @@ def test_negotiation_matrix(real: str, accept: str | None, suffix: str, fmt: str
 
 @pytest.mark.parametrize(("accept", "fmt", "status"), [
     ("image/png", "", 406), ("text/html;q=0, */*;q=0", "", 406), (None, "yaml", 400)])
-def test_negotiation_failures(real: str, accept: str | None, fmt: str, status: int) -> None:
-    r = get(real, IONOV + (f"?format={fmt}" if fmt else ""), accept)
+def test_negotiation_failures(real_site: str, accept: str | None, fmt: str, status: int) -> None:
+    r = get(real_site, IONOV + (f"?format={fmt}" if fmt else ""), accept)
     assert r.status_code == status
     if status == 406:
         assert "text/turtle" in r.text and 'rel="alternate"' in r.headers["link"]
 
 
 @pytest.mark.parametrize("fmt", ["turtle", "json-ld", "nt", "xml"])
-def test_machine_description_is_self_contained(real: str, fmt: str) -> None:
-    g = rdflib.Graph().parse(real + IONOV, format=fmt)
+def test_machine_description_is_self_contained(real_site: str, fmt: str) -> None:
+    g = rdflib.Graph().parse(real_site + IONOV, format=fmt)
     me = rdflib.URIRef(W3ID + "id/alexander-ionov")
     tl = rdflib.Namespace(W3ID + "ontology#")
     oa = rdflib.Namespace("http://www.w3.org/ns/oa#")
@@ -122,67 +97,67 @@ def test_machine_description_is_self_contained(real: str, fmt: str) -> None:
             assert g.value(end, rdflib.RDFS.label) is not None, f"no label for {end}"
 
 
-def test_rdflib_parses_every_entity_uri(real: str, real_settings: Settings) -> None:
+def test_rdflib_parses_every_entity_uri(real_site: str, real_settings: Settings) -> None:
     """Graph().parse(uri) as it stands, with rdflib's own Accept header, on every URI in the ledger."""
     listed = [line for line in (real_settings.data_dir / "uris.txt").read_text().splitlines()
               if line and not line.startswith("#")]
     assert len(listed) > 50
     for rel in listed:
-        g = rdflib.Graph().parse(real + "/" + rel)
+        g = rdflib.Graph().parse(real_site + "/" + rel)
         assert (rdflib.URIRef(W3ID + rel), None, None) in g, rel
 
 
 # ------------------------------------------------------------------------- lifecycle
-def test_renamed_uri_answers_301_to_its_successor(mini: str) -> None:
-    r = get(mini, "/id/acme-corporation", "text/turtle")
-    assert r.status_code == 301 and r.headers["location"] == f"{mini}/id/acme"
-    r = get(mini, "/id/acme-corporation.jsonld?x=1")
-    assert r.status_code == 301 and r.headers["location"] == f"{mini}/id/acme.jsonld?x=1"
-    g = rdflib.Graph().parse(mini + "/id/acme-corporation", format="turtle")   # follows the redirect
+def test_renamed_uri_answers_301_to_its_successor(mini_site: str) -> None:
+    r = get(mini_site, "/id/acme-corporation", "text/turtle")
+    assert r.status_code == 301 and r.headers["location"] == f"{mini_site}/id/acme"
+    r = get(mini_site, "/id/acme-corporation.jsonld?x=1")
+    assert r.status_code == 301 and r.headers["location"] == f"{mini_site}/id/acme.jsonld?x=1"
+    g = rdflib.Graph().parse(mini_site + "/id/acme-corporation", format="turtle")   # follows the redirect
     old, new = rdflib.URIRef(W3ID + "id/acme-corporation"), rdflib.URIRef(W3ID + "id/acme")
     assert (old, rdflib.URIRef("http://purl.org/dc/terms/isReplacedBy"), new) in g
     assert (old, rdflib.OWL.sameAs, new) in g
 
 
-def test_withdrawn_uri_answers_410_with_a_tombstone(mini: str) -> None:
-    r = get(mini, "/id/dave", "text/html")
+def test_withdrawn_uri_answers_410_with_a_tombstone(mini_site: str) -> None:
+    r = get(mini_site, "/id/dave", "text/html")
     assert r.status_code == 410
     assert "withdrawn" in r.text and "Merged by mistake" in r.text
-    r = get(mini, "/id/dave.ttl")
+    r = get(mini_site, "/id/dave.ttl")
     assert r.status_code == 410 and "deprecated" in r.text
 
 
-def test_unknown_uri_answers_404_with_a_search_box(mini: str) -> None:
-    r = get(mini, "/id/nobody-at-all", "text/html")
+def test_unknown_uri_answers_404_with_a_search_box(mini_site: str) -> None:
+    r = get(mini_site, "/id/nobody-at-all", "text/html")
     assert r.status_code == 404
     assert 'action="/search"' in r.text and 'name="q"' in r.text
-    assert get(mini, "/id/nobody.ttl").status_code == 404
-    assert get(mini, "/id/%3Cscript%3E").status_code == 404
+    assert get(mini_site, "/id/nobody.ttl").status_code == 404
+    assert get(mini_site, "/id/%3Cscript%3E").status_code == 404
 
 
 # ------------------------------------------------------------------------- dumps, void, ontology
-def test_every_dump_matches_its_listed_checksum(real: str) -> None:
-    page = get(real, "/dumps/").text
+def test_every_dump_matches_its_listed_checksum(real_site: str) -> None:
+    page = get(real_site, "/dumps/").text
     rows = re.findall(r'<a href="/dumps/([^"]+)">[^<]*</a></td><td>([^<(]+)[^<]*</td><td class="num">[^<]*</td>'
                       r'<td><code class="sum">([0-9a-f]{64})</code>', page)
     assert len(rows) >= 13
     for name, media, digest in rows:
-        r = get(real, f"/dumps/{name}")
+        r = get(real_site, f"/dumps/{name}")
         assert r.status_code == 200
         assert hashlib.sha256(r.content).hexdigest() == digest, name
         assert r.headers["content-type"].split(";")[0] == media.strip()
         assert r.headers["etag"] == f'"{digest}"' and "max-age" in r.headers["cache-control"]
-        assert get(real, f"/dumps/{name}", headers={"If-None-Match": f'"{digest}"'}).status_code == 304
-    assert get(real, "/dumps/../manifest.json").status_code == 404
+        assert get(real_site, f"/dumps/{name}", headers={"If-None-Match": f'"{digest}"'}).status_code == 304
+    assert get(real_site, "/dumps/../manifest.json").status_code == 404
 
 
-def test_void_and_context(real: str) -> None:
-    r = get(real, "/.well-known/void")
+def test_void_and_context(real_site: str) -> None:
+    r = get(real_site, "/.well-known/void")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/turtle")
     g = rdflib.Graph().parse(data=r.text, format="turtle")
     assert (None, rdflib.URIRef("http://rdfs.org/ns/void#dataDump"), None) in g
-    assert "/.well-known/void" in get(real, "/").text
-    r = get(real, "/context.jsonld")
+    assert "/.well-known/void" in get(real_site, "/").text
+    r = get(real_site, "/context.jsonld")
     assert r.headers["content-type"] == "application/ld+json"
     assert r.headers["access-control-allow-origin"] == "*" and "@context" in r.json()
 
@@ -190,8 +165,8 @@ def test_void_and_context(real: str) -> None:
 @pytest.mark.parametrize(("path", "accept", "media"), [
     ("/ontology", "text/html", "text/html"), ("/ontology", "text/turtle", "text/turtle"),
     ("/ontology", "application/ld+json", "application/ld+json"), ("/ontology.ttl", None, "text/turtle")])
-def test_ontology_at_its_namespace(real: str, path: str, accept: str | None, media: str) -> None:
-    r = get(real, path, accept)
+def test_ontology_at_its_namespace(real_site: str, path: str, accept: str | None, media: str) -> None:
+    r = get(real_site, path, accept)
     assert r.status_code == 200 and r.headers["content-type"].startswith(media)
     if media == "text/html":
         for term in ("Funding", "Claim", "stance", "reportedBy", "Asserts", "Doubted"):
@@ -202,52 +177,52 @@ def test_ontology_at_its_namespace(real: str, path: str, accept: str | None, med
 
 
 # ------------------------------------------------------------------------- HTTP care and pages
-def test_etag_and_last_modified_revalidate_with_304(real: str) -> None:
-    first = get(real, IONOV, "text/turtle")
+def test_etag_and_last_modified_revalidate_with_304(real_site: str) -> None:
+    first = get(real_site, IONOV, "text/turtle")
     etag, modified = first.headers["etag"], first.headers["last-modified"]
-    again = get(real, IONOV, "text/turtle", headers={"If-None-Match": etag})
+    again = get(real_site, IONOV, "text/turtle", headers={"If-None-Match": etag})
     assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == etag
-    assert get(real, IONOV, "text/turtle", headers={"If-Modified-Since": modified}).status_code == 304
-    assert get(real, IONOV, "text/html", headers={"If-None-Match": etag}).status_code == 200  # other variant
-    assert get(real, "/", headers={"If-None-Match": get(real, "/").headers["etag"]}).status_code == 304
+    assert get(real_site, IONOV, "text/turtle", headers={"If-Modified-Since": modified}).status_code == 304
+    assert get(real_site, IONOV, "text/html", headers={"If-None-Match": etag}).status_code == 200  # other variant
+    assert get(real_site, "/", headers={"If-None-Match": get(real_site, "/").headers["etag"]}).status_code == 304
 
 
-def test_entity_page_content(real: str) -> None:
-    html = get(real, IONOV, "text/html").text
+def test_entity_page_content(real_site: str) -> None:
+    html = get(real_site, IONOV, "text/html").text
     assert "<h1>Alexander Ionov</h1>" in html and "Also called: Ionov" in html
     assert '<svg xmlns="http://www.w3.org/2000/svg" class="neighbourhood"' in html
     assert '<script type="application/ld+json">' in html
     assert html.count('<link rel="alternate"') == 4
     for stance in ("asserted", "denied", "did not respond"):
-        assert f'<span class="stance">{stance}</span>' in get(real, "/id/texas-nationalist-movement").text
+        assert f'<span class="stance">{stance}</span>' in get(real_site, "/id/texas-nationalist-movement").text
     assert re.search(r'href="/id/source/[a-z-]+#claim-[a-z-]+-\d\d"', html)
     assert 'href="/id/anti-globalization-movement-of-russia"' in html
 
 
-def test_source_page_highlights_every_evidence_span(real: str) -> None:
-    html = get(real, "/id/source/texas-flag-moscow").text
+def test_source_page_highlights_every_evidence_span(real_site: str) -> None:
+    html = get(real_site, "/id/source/texas-flag-moscow").text
     ids = set(re.findall(r'id="(claim-texas-flag-moscow-\d\d)"', html))
     assert len(ids) >= 30
     assert 'id="review-texas-flag-moscow-01"' in html
     assert '<mark class="ev claim" id="claim-texas-flag-moscow-03"' in html
 
 
-def test_landing_and_search(real: str) -> None:
-    html = get(real, "/").text
+def test_landing_and_search(real_site: str) -> None:
+    html = get(real_site, "/").text
     for word in ("entities", "ties", "claims", "sources", 'action="/sparql"', 'action="/search"'):
         assert word in html
-    r = get(real, "/search?q=ionov")
+    r = get(real_site, "/search?q=ionov")
     assert 'href="/id/alexander-ionov"' in r.text
-    assert 'href="/id/texas-nationalist-movement"' in get(real, "/search?q=TEXAS+nationalist").text
-    assert get(real, "/search?q=" + "<script>").status_code == 200
+    assert 'href="/id/texas-nationalist-movement"' in get(real_site, "/search?q=TEXAS+nationalist").text
+    assert get(real_site, "/search?q=" + "<script>").status_code == 200
 
 
-def test_labels_are_escaped_everywhere(mini: str) -> None:
-    for path in ("/id/carol", "/id/bob-jones", "/search?q=carol", "/id/source/mini", "/id/tie/bob-jones-met-carol"):
-        html = get(mini, path, "text/html").text
+def test_labels_are_escaped_everywhere(mini_site: str) -> None:
+    for path in ("/id/carol", "/id/bob-jones", "/search?q=carol", "/id/source/mini_site", "/id/tie/bob-jones-met-carol"):
+        html = get(mini_site, path, "text/html").text
         assert EVIL not in html and "<script>window" not in html, path
         assert "onerror=" not in html.replace("onerror=&#39;", "") or "&lt;img" in html, path
-    html = get(mini, "/id/carol", "text/html").text
+    html = get(mini_site, "/id/carol", "text/html").text
     assert "&lt;script&gt;window.__pwned = 1&lt;/script&gt;" in html
     embedded = re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S)
     assert embedded and "</" not in embedded.group(1) and "<" not in embedded.group(1)
