@@ -13,7 +13,8 @@ from tieslod.errors import QueryError, QueryTimeout, ResultTooLarge
 from tieslod.formats import result_format
 from tieslod.server.context import QueryRequest
 from tieslod.guard import ServiceRefused, UpdateRefused, check
-from tieslod.server.pool import AnswerCache, NotAcceptableResult, QueryPool, ServerBusy
+from tieslod.server.pool import AnswerCache, QueryPool, ServerBusy
+from tieslod.store import NotAcceptableResult
 from tieslod.store import Answer
 
 ENDLESS = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"

@@ -11,7 +11,7 @@ import pyoxigraph as ox
 from .config import Settings
 from .errors import InputError, QuoteError
 from .sources import Article, Inputs, TurtleFile, line_of, sha256_bytes
-from .vocab import LABEL, OA, PROV, RDFS, SCHEMA, TL, TYPE, XSD, n
+from .vocab import LABEL, OA, PROV, SCHEMA, TL, TYPE, XSD, n
 
 CONTEXT_CHARS = 32   # length of oa:prefix / oa:suffix
 

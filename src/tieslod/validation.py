@@ -13,7 +13,7 @@ from pyshacl import validate as shacl_validate
 from .config import Settings
 from .graph import Dataset
 from .sources import line_of
-from .vocab import OA, SCHEMA, TL
+from .vocab import OA, SCHEMA
 
 SH = rdflib.Namespace("http://www.w3.org/ns/shacl#")
 
@@ -118,7 +118,6 @@ def offset_report(dataset: Dataset) -> list[Violation]:
         if q.predicate.value == SCHEMA + "text":
             texts[q.subject.value] = q.object.value
         elif q.predicate.value in (OA + "exact", OA + "start", OA + "end", OA + "hasSource"):
-            key = q.subject.value.rsplit("-", 1)
             props.setdefault(q.subject.value, {})[q.predicate.value] = q.object.value
     out = []
     for node, values in props.items():

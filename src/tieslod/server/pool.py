@@ -20,7 +20,7 @@ from pebble import ProcessExpired, ProcessPool
 
 from ..errors import InternalError, QueryTimeout
 from ..formats import rdf_format, result_format
-from ..store import Answer, NotAcceptableResult, run_query
+from ..store import Answer, run_query
 from .context import QueryRequest
 
 

@@ -23,7 +23,7 @@ from ..vocab import SD, VOID
 from .context import AppContext, QueryRequest
 from .conneg import NotAcceptable, by_name, negotiate
 from ..guard import ServiceRefused, UpdateRefused
-from .pool import NotAcceptableResult
+from ..store import NotAcceptableResult
 
 FORM = "application/x-www-form-urlencoded"
 QUERY_BODY = "application/sparql-query"
