@@ -342,6 +342,8 @@ def test_deadline_stops_the_query_and_others_are_served(server):
     start = time.monotonic()                        # ...while a fresh (uncached) query still answers fast
     fresh = get(server, f"ASK {{ <{E}alexander-ionov> ?p ?o }} # {uuid.uuid4()}")
     simple_seconds = time.monotonic() - start
+    if thread.is_alive():                           # a loaded machine may start the worker late
+        busy = max(busy, tree_cpu(server.proc.pid, 0.5))
     thread.join()
     assert fresh.status_code == 200 and simple_seconds < 1.0
     response = outcome["response"]
