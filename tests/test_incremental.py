@@ -124,6 +124,33 @@ def test_rows_reading_a_changed_article_are_remade(corpus: Path, tmp_path: Path)
     assert _dumps(after) == _dumps(build(Settings(data_dir=data, out_dir=tmp_path / "full")).release_dir)
 
 
+def test_claim_rows_after_a_failed_build(corpus: Path, tmp_path: Path) -> None:
+    """A build that fails validation has already cached claim rows for its own inputs (csvrows.STATE
+    records which); the next build, from other inputs again, must still remake exactly what differs:
+    its dumps equal a full build's, and the row showing a tie the failed build changed is right."""
+    data = tmp_path / "data"
+    shutil.copytree(corpus, data)
+    inc = Settings(data_dir=data, out_dir=tmp_path / "inc")
+    build(inc)
+    user, owner, tie = next((p.stem, m.group(2), m.group(1)) for p in sorted((data / "articles").glob("*.ttl"))
+                            for m in re.finditer(r"tl:tie t:((syn-\d+)-[\w-]+) ;", p.read_text(encoding="utf-8"))
+                            if m.group(2) != p.stem)
+    article = data / "articles" / f"{owner}.ttl"
+    text = article.read_text(encoding="utf-8")
+    purpose = re.sub(rf"(t:{tie} a tl:\w+ ;\n)", r'\1    tl:purpose "a purpose added later" ;\n', text)
+    article.write_text(re.sub(rf"t:{tie} a tl:\w+ ;", f"t:{tie} a schema:Thing ;", purpose), encoding="utf-8")
+    with pytest.raises(NonConformance):
+        build(inc)
+    for i, version in enumerate((purpose, text)):      # the tie fixed with its purpose, then as at first
+        article.write_text(version, encoding="utf-8")
+        after = build(inc).release_dir
+        table = (after / "dumps" / "tieslod-claims.csv").read_text(encoding="utf-8-sig")
+        shown = any(line.startswith(f"https://w3id.org/tieslod/id/claim/{user}") and "a purpose added later" in line
+                    for line in table.splitlines())
+        assert shown == (version == purpose)
+        assert _dumps(after) == _dumps(build(Settings(data_dir=data, out_dir=tmp_path / f"full-{i}")).release_dir)
+
+
 def _count_copies(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     copied: list[str] = []
     real = splice.Sink.copy

@@ -51,6 +51,15 @@ class Cache:
         self.used.add(path)
         return value
 
+    def peek(self, kind: str, key: str) -> Any | None:
+        """get() without marking the entry used: a look at what an earlier build left, which this
+        build does not itself need kept."""
+        try:
+            with open(self._path(kind, key), "rb") as handle:
+                return pickle.load(handle)
+        except (OSError, EOFError, pickle.UnpicklingError):
+            return None
+
     def has(self, kind: str, key: str) -> bool:
         path = self._path(kind, key)
         if os.path.isfile(path):

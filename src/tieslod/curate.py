@@ -14,22 +14,11 @@ from .errors import InputError, UsageError
 from .graph import anchor
 from .reconcile import Entity, EntityIndex, reconcile_one
 from .sources import parse_turtle, read_text
-from .vocab import ALT_LABEL, LABEL, SCHEMA, TYPE
+from .vocab import ALT_LABEL, AUTHORING_PREFIXES, LABEL, SCHEMA, TYPE
 
 KEY_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 RESERVED = {"entities", "ontology", "lifecycle"}
 NEWS = SCHEMA + "NewsMediaOrganization"
-PREFIXES = """@prefix tl:     <https://w3id.org/tieslod/ontology#> .
-@prefix e:      <id/> .
-@prefix t:      <id/tie/> .
-@prefix c:      <id/claim/> .
-@prefix r:      <id/review/> .
-@prefix s:      <id/source/> .
-@prefix rdfs:   <http://www.w3.org/2000/01/rdf-schema#> .
-@prefix skos:   <http://www.w3.org/2004/02/skos/core#> .
-@prefix xsd:    <http://www.w3.org/2001/XMLSchema#> .
-@prefix schema: <http://schema.org/> .
-"""
 
 
 def slugify(text: str) -> str:
@@ -97,7 +86,7 @@ def entities_template(key: str, publisher_block: str | None) -> str:
             "#\n# e:first-last a schema:Person ;            # or schema:Organization, schema:Event, schema:Place\n"
             "#     rdfs:label \"First Last\" ;\n#     skos:altLabel \"Another spelling\" ;\n"
             "#     schema:description \"What the article says they are, neutrally.\" .\n"
-            + PREFIXES + ("\n" + publisher_block if publisher_block else ""))
+            + AUTHORING_PREFIXES + ("\n" + publisher_block if publisher_block else ""))
 
 
 def claims_template(key: str, title: str, publisher: str | None) -> str:
@@ -105,7 +94,7 @@ def claims_template(key: str, title: str, publisher: str | None) -> str:
     return f"""# Claims taken from data/sources/{key}.txt. Fill in the ties and claims below
 # (docs/authoring.md has the full format). Find exact quotes with:
 #     tieslod quote {key} "a few words from the article"
-{PREFIXES}
+{AUTHORING_PREFIXES}
 # ---------------------------------------------------------------- the source
 
 s:{key} a tl:Source, schema:NewsArticle ;

@@ -2,13 +2,13 @@
 cores, update the store incrementally, and merge the three validation reports (see shards.py)."""
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
 import time
-from collections import Counter
-from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -16,7 +16,7 @@ import pyoxigraph as ox
 
 from . import shards
 from .cache import Cache, key_of
-from .chunks import Chunk, Task, gz, init_worker, make_chunks
+from .chunks import Chunk, Describers, Task, gz, init_worker, make_chunks, make_less
 from .config import Settings
 from .dumps import dump_prefixes, load_context, without_triples
 from .splice import Bodies, Source
@@ -48,11 +48,19 @@ def input_files(root: Path) -> list[Path]:
     """The files under root a build reads (hidden names skipped), sorted as Paths."""
     found = []
     for folder, _dirs, names in os.walk(root):      # os.walk: rglob + is_file cost ~0.1 s per 5k files
-        found += [Path(folder, n) for n in names if not n.startswith(".") and os.path.isfile(os.path.join(folder, n))]
-    return sorted(found)
+        found += [f"{folder}/{n}" for n in names if not n.startswith(".") and os.path.isfile(f"{folder}/{n}")]
+    # sorted as strings split at "/" (the order Path comparison gives): sorting 5k Paths cost ~0.15 s
+    return [Path(name) for name in sorted(found, key=lambda name: name.split("/"))]
 
 
-def file_digests(settings: Settings) -> dict[Path, str]:
+class Digests(dict):
+    """path -> sha256 of every input file, with the listing each root gave (input_version walks the
+    same files in the same order: listing them twice cost ~0.15 s of a rebuild at 1M quads)."""
+
+    listing: dict[Path, list[Path]]
+
+
+def file_digests(settings: Settings) -> Digests:
     """sha256 of every input file. A digest an earlier build took is reused while the file's size and
     mtime (ns) are unchanged, as git's index does (hashing 5,000 files cost ~0.4 s of a 3 s rebuild);
     like git, a file whose mtime is within RACY_NS of when its digest was taken is hashed again, since
@@ -62,9 +70,11 @@ def file_digests(settings: Settings) -> dict[Path, str]:
         memo = json.loads(memo_path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         memo = {}
-    now, out, seen = time.time_ns(), {}, {}
+    now, out, seen = time.time_ns(), Digests(), {}
+    out.listing = {}
     for root in (settings.data_dir, settings.ontology_dir, settings.shapes_dir):
-        for path in input_files(root):
+        out.listing[root] = input_files(root)
+        for path in out.listing[root]:
             stat, name = path.stat(), str(path)
             entry = memo.get(name)
             if not (entry and entry[:2] == [stat.st_size, stat.st_mtime_ns] and stat.st_mtime_ns < entry[3] - RACY_NS):
@@ -134,6 +144,10 @@ class Made:
 
     metas: list[Chunk]               # in graph-key order, bodies emptied
     remade: set[str]                 # keys of parts made in this build
+    describers: Describers = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.describers = Describers(self.metas)
 
 
 def _batches(tasks: list[Task]) -> Iterator[list[Task]]:
@@ -157,6 +171,7 @@ def _store_chunk(cache: Cache, chunk: Chunk, key: str) -> Chunk:
 
 
 def _init(cache_root: Path, *args: object) -> None:
+    gc.enable()     # off in the building process (build._collector_paused); a worker runs rdflib code
     _WORKER_CACHE[:] = [Cache(cache_root)]
     init_worker(*args)  # type: ignore[arg-type]
 
@@ -235,23 +250,39 @@ def _loader(cache: Cache, kind: str, key: str, body: str = "") -> Callable[[], B
 def union_bodies(cache: Cache, work: Plan, made: Made, drop: dict[str, set[ox.Triple]]) -> Iterator[Source]:
     """Each chunk's N-Triples and Turtle pieces, without the triples an earlier graph states: those
     re-made bodies are cached by chunk and dropped triples, so a build remakes only new combinations,
-    and their piece keys name the dropped triples too (a chunk's bodies differ with them)."""
+    and their piece keys name the dropped triples too (a chunk's bodies differ with them). Many to
+    remake (a full build): made ahead in worker processes, each piece waiting only for its own."""
     prefixes = dump_prefixes(work.settings)
+    pieces = []
     for task, meta in zip(work.tasks, made.metas):
-        if meta.graph not in drop:
-            yield {"nt": "nt:" + task.cache_key, "ttl": "ttl:" + task.cache_key}, _loader(cache, "union", task.cache_key)
-            continue
-        dropped = sorted(ox.serialize([t], format=ox.RdfFormat.N_TRIPLES) for t in drop[meta.graph])
-        key = key_of(task.cache_key, *dropped)
-        yield {"nt": "nt-less:" + key, "ttl": "ttl-less:" + key}, _union_less(cache, task, key, drop[meta.graph],
-                                                                             prefixes)
+        dropped = sorted(ox.serialize([t], format=ox.RdfFormat.N_TRIPLES) for t in drop.get(meta.graph, ()))
+        pieces.append((task, meta, key_of(task.cache_key, *dropped), b"".join(dropped)))
+    jobs = [(cache.base, t.cache_key, key, nt, prefixes) for t, m, key, nt in pieces
+            if m.graph in drop and not cache.has("union-less", key)
+            and not any(isinstance(x, ox.BlankNode) for d in drop[m.graph] for x in (d.subject, d.object))]
+    # (blank nodes: N-Triples would not carry their identity to a worker; those are made here)
+    pool = ProcessPoolExecutor(2, initializer=gc.enable) if len(jobs) > INLINE_MAX else None
+    try:
+        ahead = {job[2]: pool.submit(make_less, job) for job in jobs} if pool is not None else {}
+        for task, meta, key, _nt in pieces:
+            if meta.graph not in drop:
+                yield {"nt": "nt:" + task.cache_key, "ttl": "ttl:" + task.cache_key}, \
+                    _loader(cache, "union", task.cache_key)
+            else:
+                yield {"nt": "nt-less:" + key, "ttl": "ttl-less:" + key}, \
+                    _union_less(cache, task, key, drop[meta.graph], prefixes, ahead.get(key))
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
 
 
-def _union_less(cache: Cache, task: Task, key: str, drop: set[ox.Triple],
-                prefixes: dict[str, str]) -> Callable[[], Bodies]:
+def _union_less(cache: Cache, task: Task, key: str, drop: set[ox.Triple], prefixes: dict[str, str],
+                ahead: Future | None = None) -> Callable[[], Bodies]:
     cache.keep("union-less", key)
 
     def load() -> Bodies:
+        if ahead is not None:
+            ahead.result()          # a worker is making it (or has): wait for that one only
         found = cache.get("union-less", key)
         if found is None:
             (full, _gzs), nquads = cache.get("union", task.cache_key), cache.get("nq", task.cache_key)[0]
@@ -268,45 +299,53 @@ def facts_reader(cache: Cache, work: Plan) -> Callable[[int], bytes]:
 
 # ---------------------------------------------------------------- validation
 
-def shared_subjects(metas: list[Chunk]) -> list[str]:
-    seen = Counter(s for m in metas for s in m.subjects)
-    return sorted(s for s, n in seen.items() if n > 1)
+SHARED_NODES = ("shared-nodes", "0" * 32)   # one entry: per-node key -> that node's quads (N-Quads)
 
 
-def shared_quads(store: ox.Store, made: Made, work: Plan, cache: Cache, shared: list[str]) -> list[ox.Quad]:
-    """shards.shared_quads, cached: the quads about a shared node are those of the chunks describing
-    it, so the chunk keys describing each shared node name the result (the query took ~0.7 s at 1M)."""
-    wanted = set(shared)
-    describers: dict[str, list[str]] = {}
-    for meta, task in zip(made.metas, work.tasks):
-        for subject in wanted.intersection(meta.subjects):
-            describers.setdefault(subject, []).append(task.cache_key)
-    key = key_of(*(f"{s} {' '.join(describers[s])}" for s in shared))
-    found = cache.get("shared-quads", key)
-    if found is not None:
-        return list(ox.parse(found, format=ox.RdfFormat.N_QUADS))
-    quads = shards.shared_quads(store, shared)
-    cache.put("shared-quads", key, ox.serialize(quads, format=ox.RdfFormat.N_QUADS))
-    return quads
+def shared_quads(store: ox.Store, made: Made, work: Plan, cache: Cache) -> list[ox.Quad]:
+    """shards.shared_quads, cached per node: the quads about a shared node are those of the chunks
+    describing it, so the node and those chunks' keys name them. Only nodes whose describing chunks
+    changed are queried: a changed article that describes a shared node used to miss a cache entry
+    for the whole set and query all ~2,400 nodes again (~0.7 s at 1M quads)."""
+    describers = made.describers
+    shared = describers.shared()
+    keys = {s: key_of(s, *(work.tasks[i].cache_key for i in describers.get(s))) for s in shared}
+    old = cache.peek(*SHARED_NODES) or {}
+    table = {keys[s]: old[keys[s]] for s in shared if keys[s] in old}
+    missing = [s for s in shared if keys[s] not in table]
+    if missing:
+        by_subject: dict[str, list[ox.Quad]] = {}
+        for q in shards.shared_quads(store, missing):       # sorted, so each node's quads are too
+            by_subject.setdefault(q.subject.value, []).append(q)
+        for s in missing:
+            table[keys[s]] = ox.serialize(by_subject.get(s, []), format=ox.RdfFormat.N_QUADS)
+    if missing or len(table) != len(old):
+        cache.put(*SHARED_NODES, table)
+    else:
+        cache.keep(*SHARED_NODES)
+    # shared is sorted by subject, as shards.shared_quads sorts: the same order either way
+    return list(ox.parse(b"".join(table[keys[s]] for s in shared), format=ox.RdfFormat.N_QUADS))
 
 
-class _Paths(dict):
-    """node -> file, kept as strings: a Path per node cost seconds at a million triples, and only the
-    few nodes a report names are ever looked up."""
+class Locations(Mapping[str, Path]):
+    """node -> the file of the first chunk describing it, looked up on demand: only the few nodes a
+    report names are ever asked for, and a dict of every node cost ~0.3 s at 1M quads."""
 
-    def get(self, key: str, default: Path | None = None) -> Path | None:  # type: ignore[override]
-        found = super().get(key)
-        return Path(found) if found is not None else default
+    def __init__(self, describers: Describers) -> None:
+        self.describers = describers
 
+    def __getitem__(self, node: str) -> Path:
+        found = self.describers.get(node)
+        if not found:
+            raise KeyError(node)
+        meta = self.describers.metas[found[0]]
+        return Path(meta.origins.get(node, meta.origin))
 
-def locations(metas: list[Chunk]) -> dict[str, Path]:
-    out = _Paths()
-    for m in metas:
-        origins = m.origins
-        for s in m.subjects:
-            if s not in out:
-                dict.__setitem__(out, s, origins.get(s, m.origin))
-    return out
+    def __iter__(self) -> Iterator[str]:
+        yield from self.describers.first
+
+    def __len__(self) -> int:
+        return len(self.describers.first)
 
 
 FOCUS_MAX = 50_000    # more nodes near the change than this: checking the whole store is as cheap
@@ -339,12 +378,12 @@ def cross_focus(store: ox.Store, update: StoreUpdate) -> list[str] | None:
     return sorted(found)
 
 
-def validate_all(store: ox.Store, made: Made, work: Plan, cache: Cache, shared: list[str],
-                 shared_q: list[ox.Quad], update: StoreUpdate) -> list[Violation]:
+def validate_all(store: ox.Store, made: Made, work: Plan, cache: Cache, shared_q: list[ox.Quad],
+                 update: StoreUpdate) -> list[Violation]:
     """Local results (minus shared nodes) + the shared shard + cross-document SPARQL, sorted."""
-    skip = set(shared)
+    skip = made.describers.multi
     found = [v for m in made.metas for v in m.violations if v.focus not in skip]
-    where = locations(made.metas)
+    where = Locations(made.describers)
     key = shards.shared_key(shared_q, work.shapes_text, work.subclass_nt)
     cached = cache.get("shared", key)
     if cached is None:

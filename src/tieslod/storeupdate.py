@@ -3,7 +3,7 @@ bulk load; and what changed, so the cross-document checks look only near it (pip
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,9 +31,10 @@ class StoreUpdate:
 
 
 def write_store(path: Path, made: Made, work: Plan, cache: Cache, previous: Path | None,
-                nquads: Path) -> StoreUpdate:
+                nquads: Callable[[], Path]) -> StoreUpdate:
     """A fresh bulk load of the N-Quads dump, or the previous release's store (hard-linked backup)
-    with only the changed graphs replaced."""
+    with only the changed graphs replaced. `nquads` gives the dump once it is complete (its last
+    copies may still be under way when the store starts; an update does not need it)."""
     old = _previous_chunks(previous)
     now = {m.graph: t.cache_key for m, t in zip(made.metas, work.tasks)}
     changed = [g for g, k in now.items() if old.get(g) != k]
@@ -54,7 +55,7 @@ def write_store(path: Path, made: Made, work: Plan, cache: Cache, previous: Path
         store.flush()
         return update
     store = ox.Store(str(path))
-    store.bulk_load(path=str(nquads), format=ox.RdfFormat.N_QUADS)
+    store.bulk_load(path=str(nquads()), format=ox.RdfFormat.N_QUADS)
     store.flush()
     return StoreUpdate("fresh")
 

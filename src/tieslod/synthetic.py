@@ -17,17 +17,8 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-PREFIXES = """@prefix tl:     <https://w3id.org/tieslod/ontology#> .
-@prefix e:      <id/> .
-@prefix t:      <id/tie/> .
-@prefix c:      <id/claim/> .
-@prefix r:      <id/review/> .
-@prefix s:      <id/source/> .
-@prefix rdfs:   <http://www.w3.org/2000/01/rdf-schema#> .
-@prefix skos:   <http://www.w3.org/2004/02/skos/core#> .
-@prefix xsd:    <http://www.w3.org/2001/XMLSchema#> .
-@prefix schema: <http://schema.org/> .
-"""
+from .vocab import AUTHORING_PREFIXES
+
 BASE = "https://w3id.org/tieslod/"
 TRIPLES_PER_ARTICLE = 400
 ENTITIES_PER_FILE = 1000
@@ -107,7 +98,7 @@ def _entity_files(pool: dict[str, list[Entity]], defect_keys: set[str]) -> dict[
     every = sorted((e for es in pool.values() for e in es), key=lambda e: e.key)
     files = {}
     for start in range(0, len(every), ENTITIES_PER_FILE):
-        lines = [PREFIXES]
+        lines = [AUTHORING_PREFIXES]
         for ent in every[start:start + ENTITIES_PER_FILE]:
             extra = f' ; rdfs:label "{_esc(ent.label)} (again)"' if ent.key in defect_keys else ""
             lines.append(f'e:{ent.key} a schema:{KINDS[ent.kind]} ;\n    rdfs:label "{_esc(ent.label)}"{extra} ; '
@@ -121,7 +112,7 @@ class ArticleWriter:
 
     def __init__(self, key: str, rng: random.Random) -> None:
         self.key, self.rng = key, rng
-        self.ttl: list[str] = [PREFIXES]
+        self.ttl: list[str] = [AUTHORING_PREFIXES]
         self.sentences: list[str] = []
         self.claims = 0
 

@@ -12,21 +12,18 @@ A mirror polls feed.atom, walks `previous` back to the version it holds, and app
 version's removed.nq then added.nq; the result equals a fresh download of tieslod.nq."""
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import json
 import os
 import re
 import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pyoxigraph as ox
 
-from .build import Progress, build
+from .build import Progress, build, locked
 from .config import Settings
 from .describe import TIE_CLASSES
 from .dumps import dump_prefixes, ordered_quads, write_atomic
@@ -213,18 +210,6 @@ def _switch_latest(dumps: Path, version: str) -> None:
     os.replace(tmp, dumps / "latest")
 
 
-@contextlib.contextmanager
-def _locked(root: Path) -> Iterator[None]:
-    """One release at a time per archive: the index is read, extended and rewritten."""
-    (root / "dumps").mkdir(parents=True, exist_ok=True)
-    with open(root / ".lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def release(settings: Settings, progress: Progress | None = None, name: str | None = None,
             now: datetime | None = None) -> ReleaseResult:
     """`tieslod release`: build (if needed), archive the dumps under their version, publish the changes."""
@@ -232,7 +217,8 @@ def release(settings: Settings, progress: Progress | None = None, name: str | No
         settings = settings.with_(release_name=name)
     built = build(settings, progress)
     root = archive_root(settings)
-    with _locked(root):
+    (root / "dumps").mkdir(parents=True, exist_ok=True)
+    with locked(root):
         index = read_index(root)
         version, previous = built.version, index.get("latest")
         folder = root / "dumps" / version

@@ -27,6 +27,20 @@ PREFIXES: dict[str, str] = {
     "prov": PROV, "schema": SCHEMA, "oa": OA, "org": ORG, "foaf": FOAF, "void": VOID, "dcat": DCAT,
 }
 
+# The prefixes an authoring file (data/*.ttl) starts with: `tieslod new` and the synthetic corpus write
+# the same block, so generated files read like hand-written ones. Relative IRIs resolve against the base.
+AUTHORING_PREFIXES = """@prefix tl:     <https://w3id.org/tieslod/ontology#> .
+@prefix e:      <id/> .
+@prefix t:      <id/tie/> .
+@prefix c:      <id/claim/> .
+@prefix r:      <id/review/> .
+@prefix s:      <id/source/> .
+@prefix rdfs:   <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix skos:   <http://www.w3.org/2004/02/skos/core#> .
+@prefix xsd:    <http://www.w3.org/2001/XMLSchema#> .
+@prefix schema: <http://schema.org/> .
+"""
+
 
 def n(ns: str, local: str) -> ox.NamedNode:
     return ox.NamedNode(ns + local)
