@@ -90,7 +90,7 @@ def table(results: list[dict]) -> str:
     """Full builds, then incremental rebuilds, one row per size, a column per stage (seconds)."""
     head = " | ".join(STAGES)
     rows = [f"| quads | full build | peak MB | {head} | floor (load + serialize) | ratio |",
-            "|" + " --- |" * (len(STAGES) + 6)]
+            "|" + " --- |" * (len(STAGES) + 5)]
     for r in results:
         cells = [f"{r['quads']:,}", f"{r['full']:.1f} s", f"{r['full MB']:.0f}",
                  *(f"{r['stages'].get(s, 0):.1f}" for s in STAGES),
