@@ -29,7 +29,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import rdflib
 
-from .validation import Violation, _locate, _short
+from .validation import Violation, _locate, _short, rdflib_term as _rdflib
 
 SH = rdflib.Namespace("http://www.w3.org/ns/shacl#")
 RDF_TYPE, SUBCLASS, LABEL = rdflib.RDF.type, rdflib.RDFS.subClassOf, rdflib.RDFS.label
@@ -163,16 +163,6 @@ def supported(text: str) -> bool:
 
 
 # ---------------------------------------------------------------- checking
-
-def _rdflib(term: ox.Term) -> rdflib.term.Node:
-    if isinstance(term, ox.NamedNode):
-        return rdflib.URIRef(term.value)
-    if isinstance(term, ox.BlankNode):
-        return rdflib.BNode(term.value)
-    if term.language:
-        return rdflib.Literal(term.value, lang=term.language)
-    return rdflib.Literal(term.value, datatype=rdflib.URIRef(term.datatype.value), normalize=False)
-
 
 @lru_cache(maxsize=1 << 16)
 def _typed_ok(lexical: str, datatype: str, rule: str) -> bool:

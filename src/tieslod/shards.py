@@ -28,7 +28,7 @@ import rdflib
 
 from . import compiled
 from .graph import Dataset, Part
-from .validation import Violation, _locate, _short, offset_report, shacl_report
+from .validation import Violation, _locate, _short, rdflib_term as _rdflib, offset_report, shacl_report
 
 SH = rdflib.Namespace("http://www.w3.org/ns/shacl#")
 RDF_TYPE, SUBCLASS = rdflib.RDF.type, rdflib.RDFS.subClassOf
@@ -57,16 +57,6 @@ def local_shapes(text: str) -> rdflib.Graph:
     for s, o in list(graph.subject_objects(SH.sparql)):
         graph.remove((s, SH.sparql, o))
     return graph
-
-
-def _rdflib(term: ox.Term) -> rdflib.term.Node:
-    if isinstance(term, ox.NamedNode):
-        return rdflib.URIRef(term.value)
-    if isinstance(term, ox.BlankNode):
-        return rdflib.BNode(term.value)
-    if term.language:
-        return rdflib.Literal(term.value, lang=term.language)
-    return rdflib.Literal(term.value, datatype=rdflib.URIRef(term.datatype.value), normalize=False)
 
 
 def to_graph(quads: list[ox.Quad], subclass: list[ox.Triple]) -> rdflib.Graph:

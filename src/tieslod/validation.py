@@ -63,6 +63,17 @@ def to_rdflib(quads: list[ox.Quad]) -> rdflib.Graph:
     return graph
 
 
+def rdflib_term(term: ox.Term) -> rdflib.term.Node:
+    """One Oxigraph term as rdflib sees it (lexical forms kept as they are: no normalisation)."""
+    if isinstance(term, ox.NamedNode):
+        return rdflib.URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return rdflib.BNode(term.value)
+    if term.language:
+        return rdflib.Literal(term.value, lang=term.language)
+    return rdflib.Literal(term.value, datatype=rdflib.URIRef(term.datatype.value), normalize=False)
+
+
 def load_shapes(settings: Settings) -> rdflib.Graph:
     shapes = rdflib.Graph()
     for path in sorted(settings.shapes_dir.glob("*.ttl")):
