@@ -69,22 +69,21 @@ def _lookup(name: str, table: tuple[Format, ...]) -> Format | None:
     return None
 
 
+def _require(name: str, table: tuple[Format, ...], what: str) -> Format:
+    fmt = _lookup(MEDIA_ALIASES.get(name, name), table)
+    if fmt is None:
+        raise UsageError(f"unknown {what} format {name!r}; expected one of: " + ", ".join(f.name for f in table))
+    return fmt
+
+
 def rdf_format(name: str) -> Format:
     """An RDF format by name, extension or media type; UsageError if unknown."""
-    fmt = _lookup(MEDIA_ALIASES.get(name, name), RDF_FORMATS)
-    if fmt is None:
-        raise UsageError(f"unknown RDF format {name!r}; expected one of: "
-                         + ", ".join(f.name for f in RDF_FORMATS))
-    return fmt
+    return _require(name, RDF_FORMATS, "RDF")
 
 
 def result_format(name: str) -> Format:
     """A SPARQL results format by name, extension or media type; UsageError if unknown."""
-    fmt = _lookup(MEDIA_ALIASES.get(name, name), RESULT_FORMATS)
-    if fmt is None:
-        raise UsageError(f"unknown results format {name!r}; expected one of: "
-                         + ", ".join(f.name for f in RESULT_FORMATS))
-    return fmt
+    return _require(name, RESULT_FORMATS, "results")
 
 
 def export_format(name: str) -> Format:

@@ -185,6 +185,34 @@ def _quote(w: ArticleWriter, tie: Tie, stance: str, speaker: Entity | None) -> s
     return w.sentence(f"{lead} {tie.subj.label}\u00a0{verb} {tie.obj.label} — {w.rng.choice(WHENS)}.")
 
 
+def _write_claims(w: "ArticleWriter", ties: list[Tie], orphan: Tie | None, index: int, rng: random.Random,
+                  pool: dict[str, list[Entity]], source: str, defects: list[str], out: list[Defect]) -> str:
+    """One or two claims per tie (all but the orphan), stances and attributions varied; the first claim's key."""
+    key = source.removeprefix("s:")
+    first_claim = ""
+    for j, tie in enumerate(ties):
+        if tie is orphan:
+            continue
+        for k in range(1 if j % 2 else 2):
+            stance = STANCES[(index + j + k) % len(STANCES)]
+            speaker = rng.choice(pool["person"] + pool["org"]) if (j + k) % 3 else None
+            quote = _quote(w, tie, stance, speaker)
+            extra = ""
+            if rng.random() < 0.5:
+                extra += f"\n    tl:reportedBy e:{rng.choice(pool['media']).key} ;"
+            if speaker is None and rng.random() < 0.5:
+                extra += '\n    tl:speakerText "officials of the movement" ;'
+            if rng.random() < 0.2:
+                extra += f'\n    tl:statedWhen "in an interview {rng.choice(WHENS)}" ;'
+            if "bad-stance" in defects and j == 4 and k == 0:
+                stance = "Maybe"
+                out.append(Defect("bad-stance", key, f"{BASE}id/claim/{key}-{w.claims + 1:02d}"))
+            made = w.claim(f"tl:tie t:{tie.key}", stance, f"e:{speaker.key}" if speaker else source,
+                           f"{tie.subj.label} {CATEGORIES[tie.category][0]} {tie.obj.label}.", quote, extra)
+            first_claim = first_claim or made
+    return first_claim
+
+
 def _article(key: str, index: int, rng: random.Random, pool: dict[str, list[Entity]], shared: list[Tie],
              defects: list[str], out: list[Defect]) -> tuple[str, str, list[Tie]]:
     w = ArticleWriter(key, rng)
@@ -223,27 +251,7 @@ def _article(key: str, index: int, rng: random.Random, pool: dict[str, list[Enti
     orphan = ties[-1] if "orphan-tie" in defects else None
     if orphan:
         out.append(Defect("orphan-tie", key, f"{BASE}id/tie/{orphan.key}"))
-    first_claim = ""
-    for j, tie in enumerate(ties):
-        if tie is orphan:
-            continue
-        for k in range(1 if j % 2 else 2):
-            stance = STANCES[(index + j + k) % len(STANCES)]
-            speaker = rng.choice(pool["person"] + pool["org"]) if (j + k) % 3 else None
-            quote = _quote(w, tie, stance, speaker)
-            extra = ""
-            if rng.random() < 0.5:
-                extra += f"\n    tl:reportedBy e:{rng.choice(pool['media']).key} ;"
-            if speaker is None and rng.random() < 0.5:
-                extra += '\n    tl:speakerText "officials of the movement" ;'
-            if rng.random() < 0.2:
-                extra += f'\n    tl:statedWhen "in an interview {rng.choice(WHENS)}" ;'
-            if "bad-stance" in defects and j == 4 and k == 0:
-                stance = "Maybe"
-                out.append(Defect("bad-stance", key, f"{BASE}id/claim/{key}-{w.claims + 1:02d}"))
-            made = w.claim(f"tl:tie t:{tie.key}", stance, f"e:{speaker.key}" if speaker else source,
-                           f"{tie.subj.label} {CATEGORIES[tie.category][0]} {tie.obj.label}.", quote, extra)
-            first_claim = first_claim or made
+    first_claim = _write_claims(w, ties, orphan, index, rng, pool, source, defects, out)
     about = rng.choice(pool["org"])
     quote = w.sentence(f"{about.label} is described as a “movement” with a few hundred members.")
     w.claim(f"tl:about e:{about.key}", "Asserts", source, f"{about.label} is a small movement.", quote)
