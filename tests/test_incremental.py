@@ -73,6 +73,13 @@ def test_streamed_jsonld_parses_back_to_the_same_dataset(mini_settings: Settings
         set(ox.parse(path=str(release / "dumps" / "tieslod.nq"), format=ox.RdfFormat.N_QUADS))
 
 
+def claim_on_foreign_tie(data: Path) -> tuple[str, str, str]:
+    """(user, owner, tie): an article `user` with a claim on a tie that article `owner` defines."""
+    return next((p.stem, m.group(2), m.group(1)) for p in sorted((data / "articles").glob("*.ttl"))
+                for m in re.finditer(r"tl:tie t:((syn-\d+)-[\w-]+) ;", p.read_text(encoding="utf-8"))
+                if m.group(2) != p.stem)
+
+
 def test_incremental_validation_finds_what_a_full_one_finds(corpus: Path, tmp_path: Path,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     """A change in one article that breaks a rule for a node of another article (a claim whose tie
@@ -83,9 +90,7 @@ def test_incremental_validation_finds_what_a_full_one_finds(corpus: Path, tmp_pa
     settings = Settings(data_dir=data, out_dir=tmp_path / "inc")
     build(settings)
     # a claim in one article (`user`) on a tie another article (`owner`) defines
-    user, owner, tie = next((p.stem, m.group(2), m.group(1)) for p in sorted((data / "articles").glob("*.ttl"))
-                            for m in re.finditer(r"tl:tie t:((syn-\d+)-[\w-]+) ;", p.read_text(encoding="utf-8"))
-                            if m.group(2) != p.stem)
+    user, owner, tie = claim_on_foreign_tie(data)
     article = data / "articles" / f"{owner}.ttl"
     text = article.read_text(encoding="utf-8")
     article.write_text(re.sub(rf"t:{tie} a tl:\w+ ;", f"t:{tie} a schema:Thing ;", text), encoding="utf-8")
@@ -109,9 +114,7 @@ def test_rows_reading_a_changed_article_are_remade(corpus: Path, tmp_path: Path)
     shutil.copytree(corpus, data)
     inc = Settings(data_dir=data, out_dir=tmp_path / "inc")
     build(inc)
-    user, owner, tie = next((p.stem, m.group(2), m.group(1)) for p in sorted((data / "articles").glob("*.ttl"))
-                            for m in re.finditer(r"tl:tie t:((syn-\d+)-[\w-]+) ;", p.read_text(encoding="utf-8"))
-                            if m.group(2) != p.stem)
+    user, owner, tie = claim_on_foreign_tie(data)
     article = data / "articles" / f"{owner}.ttl"
     text = article.read_text(encoding="utf-8")
     changed = re.sub(rf"(t:{tie} a tl:\w+ ;\n)", r'\1    tl:purpose "a purpose added later" ;\n', text)
@@ -132,9 +135,7 @@ def test_claim_rows_after_a_failed_build(corpus: Path, tmp_path: Path) -> None:
     shutil.copytree(corpus, data)
     inc = Settings(data_dir=data, out_dir=tmp_path / "inc")
     build(inc)
-    user, owner, tie = next((p.stem, m.group(2), m.group(1)) for p in sorted((data / "articles").glob("*.ttl"))
-                            for m in re.finditer(r"tl:tie t:((syn-\d+)-[\w-]+) ;", p.read_text(encoding="utf-8"))
-                            if m.group(2) != p.stem)
+    user, owner, tie = claim_on_foreign_tie(data)
     article = data / "articles" / f"{owner}.ttl"
     text = article.read_text(encoding="utf-8")
     purpose = re.sub(rf"(t:{tie} a tl:\w+ ;\n)", r'\1    tl:purpose "a purpose added later" ;\n', text)
