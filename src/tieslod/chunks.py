@@ -15,7 +15,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from .config import Settings
-from .graph import Part, _plain_part, enrich_article
+from .graph import Part, plain_part, enrich_article
 from .jsonld import Compactor, graph_object
 from .sources import parse_turtle, read_article
 from .vocab import LABEL, OA, SCHEMA, TL, TYPE
@@ -156,7 +156,7 @@ def make_part(task: Task) -> tuple[Part, dict[str, str]]:
     for f in files:
         for q in f.quads:
             origins.setdefault(q.subject.value, str(f.path))
-    return _plain_part(task.key, files, settings), origins
+    return plain_part(task.key, files, settings), origins
 
 
 def make_chunks(tasks: list[Task]) -> list[Chunk]:

@@ -29,7 +29,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import rdflib
 
-from .validation import Violation, _locate, _short, rdflib_term as _rdflib
+from .validation import Violation, locate, short_term, rdflib_term as _rdflib
 
 SH = rdflib.Namespace("http://www.w3.org/ns/shacl#")
 RDF_TYPE, SUBCLASS, LABEL = rdflib.RDF.type, rdflib.RDFS.subClassOf, rdflib.RDFS.label
@@ -115,7 +115,7 @@ def _property(graph: rdflib.Graph, node: rdflib.term.Node) -> PropertyCheck:
     re_flags = (re.I if "i" in flags else 0) | (re.M if "m" in flags else 0)
     severity = _one(graph, node, SH.severity)
     return PropertyCheck(
-        str(path), _short(path, _NS), str(_one(graph, node, SH.message) or ""),
+        str(path), short_term(path, _NS), str(_one(graph, node, SH.message) or ""),
         str(severity).rsplit("#", 1)[-1] if severity is not None else "Violation",
         _int(graph, node, SH.minCount), _int(graph, node, SH.maxCount),
         str(d) if (d := _one(graph, node, SH.datatype)) is not None else None, _or_datatypes(graph, node),
@@ -289,8 +289,8 @@ def check(shapes: tuple[NodeCheck, ...], quads: Iterable[ox.Quad], subclass: Ite
         for focus in focus_nodes:
             for label, prop in shape.props:
                 for value in _value_failures(prop, index.values(focus, prop.path)):
-                    file, line = _locate(focus.value, origins)
-                    shown = "" if value is None else _short(_rdflib(value), _NS)
+                    file, line = locate(focus.value, origins)
+                    shown = "" if value is None else short_term(_rdflib(value), _NS)
                     out.append(Violation(label, focus.value, prop.message, prop.shown, shown,
                                          prop.severity, file, line))
     return out

@@ -13,7 +13,7 @@ import pyoxigraph as ox
 
 from . import splice
 from .config import Settings
-from .formats import CSV_DUMP, Format
+from .formats import Format
 from .graph import sort_key
 from .vocab import LABEL, PREFIXES, SCHEMA, TL, TYPE
 
@@ -165,10 +165,6 @@ def csv_document(lines: list[str]) -> bytes:
 def csv_bytes(quads: list[ox.Quad]) -> bytes:
     """One row per claim; UTF-8 with a byte-order mark and CRLF so spreadsheets open it cleanly."""
     return csv_document([csv_line(row) for row in claim_rows(quads)])
-
-
-def serialize(quads: list[ox.Quad], fmt: Format, settings: Settings) -> bytes:
-    return csv_bytes(quads) if fmt is CSV_DUMP else rdf_bytes(quads, fmt, settings)
 
 
 def write_atomic(path: Path, data: bytes) -> None:

@@ -92,7 +92,7 @@ def _source_node(article: Article) -> ox.NamedNode:
     return found[0]
 
 
-def _labels(quads: list[ox.Quad] | tuple[ox.Quad, ...]) -> dict[str, str]:
+def labels_of(quads: list[ox.Quad] | tuple[ox.Quad, ...]) -> dict[str, str]:
     return {q.subject.value: q.object.value for q in quads if q.predicate == LABEL}
 
 
@@ -141,7 +141,7 @@ def enrich_article(article: Article, labels: dict[str, str], settings: Settings)
     return Part(article.key, graph, merged, article.ttl.path, digest)
 
 
-def _plain_part(key: str, files: list[TurtleFile], settings: Settings) -> Part:
+def plain_part(key: str, files: list[TurtleFile], settings: Settings) -> Part:
     graph = ox.NamedNode(settings.graph_iri(key))
     quads = sorted({q for f in files for q in _in_graph(f.quads, graph)}, key=sort_key)
     digest = sha256_bytes("".join(f.digest for f in files).encode() + settings.base_uri.encode())
@@ -154,11 +154,11 @@ def assemble(inputs: Inputs, settings: Settings) -> Dataset:
     dataset = Dataset(settings.base_uri)
     entity_quads = [q for f in inputs.entities for q in f.quads]
     onto_quads = list(inputs.ontology.quads) if inputs.ontology else []
-    labels = {**_labels(onto_quads), **_labels(entity_quads)}
+    labels = {**labels_of(onto_quads), **labels_of(entity_quads)}
     for key, files in (("entities", inputs.entities), ("ontology", [inputs.ontology] if inputs.ontology else []),
                        ("lifecycle", [inputs.lifecycle] if inputs.lifecycle else [])):
         if files:
-            dataset.parts[key] = _plain_part(key, files, settings)
+            dataset.parts[key] = plain_part(key, files, settings)
     for f in inputs.files():
         for q in f.quads:
             dataset.origins.setdefault(q.subject.value, f.path)

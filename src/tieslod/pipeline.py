@@ -22,7 +22,7 @@ from .dumps import dump_prefixes, load_context, without_triples
 from .splice import Bodies, Source
 from .storeupdate import RESERVED, StoreUpdate, write_store  # noqa: F401 (build imports them from here)
 from .errors import InputError, UsageError
-from .graph import _labels
+from .graph import labels_of
 from .sources import parse_turtle
 from .validation import Violation
 
@@ -91,8 +91,8 @@ def file_digests(settings: Settings) -> Digests:
 def _vocabulary(settings: Settings, entity_files: list[Path], ontology: Path) -> tuple[dict[str, str], bytes]:
     """Labels of entities and ontology terms, and the ontology's subclass triples."""
     onto = parse_turtle(ontology, settings.base_uri)
-    labels = {**_labels(onto.quads),
-              **_labels([q for p in entity_files for q in parse_turtle(p, settings.base_uri).quads])}
+    labels = {**labels_of(onto.quads),
+              **labels_of([q for p in entity_files for q in parse_turtle(p, settings.base_uri).quads])}
     return labels, shards.subclass_triples(onto.quads)
 
 

@@ -28,7 +28,7 @@ import rdflib
 
 from . import compiled
 from .graph import Dataset, Part
-from .validation import Violation, _locate, _short, rdflib_term as _rdflib, offset_report, shacl_report
+from .validation import Violation, locate as locate_focus, short_term, rdflib_term as _rdflib, offset_report, shacl_report
 
 SH = rdflib.Namespace("http://www.w3.org/ns/shacl#")
 RDF_TYPE, SUBCLASS = rdflib.RDF.type, rdflib.RDFS.subClassOf
@@ -187,7 +187,7 @@ def _class_rule(shapes: rdflib.Graph, node: rdflib.term.Node, prop: rdflib.term.
         raise ValueError(f"sh:class on a complex path is not compiled: {path}")
     query = (f"SELECT DISTINCT ?this ?value WHERE {{ {FOCUS}{_target(shapes, node)} ?this <{path}> ?value . "
              f"FILTER NOT EXISTS {{ ?value a ?_vc . FILTER(?_vc IN ({_closure([f'<{cls}>'])})) }} }}")
-    return Rule(_label(shapes, node), str(shapes.value(prop, SH.message) or ""), _short(path, _NS), query)
+    return Rule(_label(shapes, node), str(shapes.value(prop, SH.message) or ""), short_term(path, _NS), query)
 
 
 @lru_cache(maxsize=4)
@@ -241,9 +241,9 @@ def run_cross(store: ox.Store, shapes_text: str, locate: dict[str, Path],
         for this, value in rows:
             row = {"this": this, "value": value}
             shown = value if value is not None else this
-            file, line = _locate(this.value, locate)
+            file, line = locate_focus(this.value, locate)
             out.append(Violation(rule.shape, this.value, _fill(rule.message, row), rule.path,
-                                 _short(_rdflib(shown), _NS), "Violation", file, line))
+                                 short_term(_rdflib(shown), _NS), "Violation", file, line))
     return out
 
 

@@ -81,7 +81,7 @@ def load_shapes(settings: Settings) -> rdflib.Graph:
     return shapes
 
 
-def _short(term: object, prefixes: rdflib.namespace.NamespaceManager) -> str:
+def short_term(term: object, prefixes: rdflib.namespace.NamespaceManager) -> str:
     if isinstance(term, rdflib.URIRef):
         try:
             return term.n3(prefixes)
@@ -90,7 +90,7 @@ def _short(term: object, prefixes: rdflib.namespace.NamespaceManager) -> str:
     return "" if term is None else str(term)
 
 
-def _locate(focus: str, origins: dict[str, Path]) -> tuple[str, int | None]:
+def locate(focus: str, origins: dict[str, Path]) -> tuple[str, int | None]:
     node = focus.split("#", 1)[0]
     path = origins.get(node) or origins.get(focus)
     if path is None:
@@ -116,10 +116,10 @@ def shacl_report(graph: rdflib.Graph, shapes: rdflib.Graph, origins: dict[str, P
             parent = shapes.value(None, SH.property, shape)
             label = shapes.value(parent, rdflib.RDFS.label) if parent is not None else shape
         focus = str(get(SH.focusNode))
-        file, line = _locate(focus, origins)
+        file, line = locate(focus, origins)
         out.append(Violation(str(label), focus, str(get(SH.resultMessage) or ""),
-                             _short(get(SH.resultPath), graph.namespace_manager),
-                             _short(get(SH.value), graph.namespace_manager),
+                             short_term(get(SH.resultPath), graph.namespace_manager),
+                             short_term(get(SH.value), graph.namespace_manager),
                              str(get(SH.resultSeverity) or "").rsplit("#", 1)[-1], file, line))
     return sorted(out, key=lambda v: (v.file, v.line or 0, v.focus, v.message))
 
@@ -143,7 +143,7 @@ def offset_report(dataset: Dataset) -> list[Violation]:
         text = texts.get(source or "")
         start, end = int(values[OA + "start"]), int(values[OA + "end"])
         if text is None or quote is None or text[start:end] != quote:
-            file, line = _locate(base, dataset.origins)
+            file, line = locate(base, dataset.origins)
             out.append(Violation("quote offsets", node, f"offsets {start}-{end} do not point at the quote "
                                  f"{quote!r} in {source}", file=file, line=line))
     return out
