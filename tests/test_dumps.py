@@ -133,3 +133,33 @@ def test_chunked_dumps_equal_whole_graph_serializations(tmp_path: Path) -> None:
         fmt = ox.RdfFormat.N_TRIPLES if name.endswith(".nt") else ox.RdfFormat.TURTLE
         triples = [q.triple for q in ox.parse(path=str(dumps / name), format=fmt)]
         assert len(triples) == len(union) and set(triples) == union, name
+
+
+WT_DATA = b"""
+<https://ex.org/a> <https://ex.org/p> "one" .
+<https://ex.org/a> <https://ex.org/p> "two\\nlines\\n  indented" .
+<https://ex.org/a> <https://ex.org/q> <https://ex.org/b> .
+<https://ex.org/b> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <https://w3id.org/tieslod/ontology#Tie> .
+<https://ex.org/b> <https://ex.org/p> "x"@en .
+<https://ex.org/c#frag-1> <https://ex.org/p> "last" .
+_:n1 <https://ex.org/p> "blank" .
+_:n1 <https://ex.org/q> <https://ex.org/a> .
+"""
+
+
+@pytest.mark.parametrize("dropped", [[0], [1, 2], [3, 4], [5], [0, 5], [6], [0, 6, 7]])
+def test_without_triples_equals_writing_the_rest_again(dropped: list[int]) -> None:
+    """Only the runs and blocks of subjects losing a triple are re-made (dumps.without_triples): the
+    result must be byte-identical to serializing the remaining triples whole, wherever they sit
+    (first, middle, last subject, a whole subject gone, a blank-node subject: the whole-body path)."""
+    from tieslod.chunks import strip_prefixes, union_bodies
+    from tieslod.dumps import without_triples
+    prefixes = {"ex": "https://ex.org/", "tl": "https://w3id.org/tieslod/ontology#"}
+    triples = sorted(ox.parse(WT_DATA, format=ox.RdfFormat.N_TRIPLES), key=lambda t: (str(t.subject), str(t.predicate), str(t.object)))
+    quads = [ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode("https://ex.org/g")) for t in triples]
+    full = union_bodies(quads, prefixes)
+    drop = {triples[i] for i in dropped}
+    rest = [t for t in triples if t not in drop]
+    got = without_triples(full["nt"], full["ttl"], drop, prefixes)
+    assert got["nt"] == ox.serialize(rest, format=ox.RdfFormat.N_TRIPLES)
+    assert got["ttl"] == strip_prefixes(ox.serialize(rest, format=ox.RdfFormat.TURTLE, prefixes=prefixes))

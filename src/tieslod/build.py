@@ -26,7 +26,7 @@ from .csvrows import Table, claims_csv, csv_gzip
 from .dumps import DUMP_KINDS, dump_prefixes, duplicate_triples, write_chunked
 from .splice import Sink, load_index, write_index
 from .pipeline import (Made, Plan, bodies, facts_reader, file_digests, input_files, make_all, nq_bodies, plan,
-                       shared_quads, union_bodies, validate_all, write_store)
+                       shared_quads, UnionPieces, validate_all, write_store)
 from .storeupdate import StoreUpdate
 from .errors import NonConformance
 from .formats import CSV_DUMP, Format, rdf_format
@@ -255,30 +255,34 @@ def _dumps_and_checks(work: Plan, made: Made, cache: Cache, dumps: Path, setting
     with stage("dump tieslod.nq"):
         sinks.update(write_chunked(dumps, ("nq",), nq_bodies(cache, work), settings, old, close=False))
 
+    with stage("dumps"):
+        # the union dumps' duplicates come from the chunks, not the store: their bodies can then be
+        # re-made (in workers, UnionPieces) and written while the store loads
+        shared_q = shared_quads(made, work, cache)
+        drop = duplicate_triples(shared_q, [m.graph for m in made.metas])
+
     def nquads() -> Path:
         sinks["nq"].close()
         return dumps / "tieslod.nq"
     # The store loads in a thread while this one writes the dumps that need nothing from it: Oxigraph
     # releases the GIL and its bulk load mostly waits on the disk (~7 CPU-s of 19 s wall at 1M quads).
-    with ThreadPoolExecutor(1) as pool:
+    with ThreadPoolExecutor(1) as pool, UnionPieces(cache, work, made, drop) as union:
         loading = pool.submit(stage.timed, "store", write_store, dumps.parent / "store", made, work, cache,
                               previous, nquads)
         with stage("dumps"):
+            # nothing to wait for (a rebuild): the largest dumps start their copies first; else the
+            # workers re-making union bodies get the time the other dumps and the claim table take
+            if not union.ahead:
+                sinks.update(write_chunked(dumps, ("nt", "ttl"), iter(union), settings, old, close=False))
             sinks.update(write_chunked(dumps, ("jsonld", "trig"), bodies(cache, work), settings, old, close=False))
             table = Table(made.metas, [t.cache_key for t in work.tasks], facts_reader(cache, work), made.describers)
             csv = claims_csv(table, cache)
             (dumps / "tieslod-claims.csv").write_bytes(csv)
             (dumps / "tieslod-claims.csv.gz").write_bytes(csv_gzip(csv, cache))
+            if union.ahead:
+                sinks.update(write_chunked(dumps, ("nt", "ttl"), iter(union), settings, old, close=False))
         update = loading.result()
     store = ox.Store(str(dumps.parent / "store"))
-    with stage("validate"):
-        shared_q = shared_quads(store, made, work, cache)
-    # the union dumps go before the checks, so their copies run while the checks do (a failed check
-    # still leaves no release: the caller removes the unfinished one)
-    with stage("dumps"):
-        drop = duplicate_triples(shared_q, [m.graph for m in made.metas])
-        sinks.update(write_chunked(dumps, ("ttl", "nt"), union_bodies(cache, work, made, drop), settings, old,
-                                   close=False))
     with stage("validate"):
         violations = validate_all(store, made, work, cache, shared_q, update)
         enforce_ledger(store, settings, stage.say)   # a published URI may never silently disappear

@@ -17,7 +17,7 @@ from typing import Any
 from . import __version__
 
 # Bump when the shape of cached objects or the way they are made changes.
-CACHE_FORMAT = f"tieslod-{__version__}-chunks-3"
+CACHE_FORMAT = f"tieslod-{__version__}-chunks-4"
 USED = "used.txt"             # the entries the last build used (Cache.prune)
 
 

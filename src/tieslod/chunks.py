@@ -7,12 +7,12 @@ concatenation of chunks in a fixed order, so an incremental build only remakes t
 """
 from __future__ import annotations
 
-import gzip
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyoxigraph as ox
+from zlib_ng import gzip_ng
 
 from .config import Settings
 from .graph import Part, plain_part, enrich_article
@@ -95,14 +95,25 @@ def strip_prefixes(data: bytes) -> bytes:
 
 
 def gz(data: bytes) -> bytes:
-    return gzip.compress(data, compresslevel=GZ_LEVEL, mtime=0)
+    """One gzip member (mtime 0: same bytes every build). zlib-ng, not the stdlib's zlib: measured on
+    N-Triples pieces at level 6, 114 MB/s and 7.8% of the size against 81 MB/s and 8.1%; compressing
+    every piece was ~7 of the ~36 worker CPU-seconds of a 1M-quad build."""
+    return gzip_ng.compress(data, compresslevel=GZ_LEVEL, mtime=0)
 
 
-def union_bodies(quads: list[ox.Quad], prefixes: dict[str, str]) -> dict[str, bytes]:
-    """N-Triples and Turtle of quads (already sorted by subject, predicate, object), no prefix lines."""
-    triples = [ox.Triple(q.subject, q.predicate, q.object) for q in quads]
-    return {"nt": ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES),
-            "ttl": strip_prefixes(ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=prefixes))}
+def union_bodies(quads: list[ox.Quad], prefixes: dict[str, str], nquads: bytes | None = None) -> dict[str, bytes]:
+    """N-Triples and Turtle of quads (already sorted by subject, predicate, object, all in one named
+    graph), no prefix lines. Given their N-Quads, the N-Triples are those lines without the graph term
+    (a line can only end with it: N-Quads escapes newlines in literals), and Turtle is written from a
+    parse of them: both cheaper than a Triple made from each Quad's terms in Python."""
+    if nquads is not None and quads:
+        graph = f" {quads[0].graph_name} .\n".encode()
+        nt = nquads.replace(graph, b" .\n")
+        triples = ox.parse(nt, format=ox.RdfFormat.N_TRIPLES)
+    else:
+        triples = [ox.Triple(q.subject, q.predicate, q.object) for q in quads]
+        nt = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
+    return {"nt": nt, "ttl": strip_prefixes(ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=prefixes))}
 
 
 def _is_fact(q: ox.Quad) -> bool:
@@ -114,9 +125,10 @@ def _is_fact(q: ox.Quad) -> bool:
 
 def render(part: Part, compactor: Compactor, prefixes: dict[str, str], origins: dict[str, str]) -> Chunk:
     quads = part.quads   # sorted by (subject, predicate, object) in graph.py
-    bodies = {"nq": ox.serialize(quads, format=ox.RdfFormat.N_QUADS),
+    nquads = ox.serialize(quads, format=ox.RdfFormat.N_QUADS)
+    bodies = {"nq": nquads,
               "trig": strip_prefixes(ox.serialize(quads, format=ox.RdfFormat.TRIG, prefixes=prefixes)),
-              "jsonld": graph_object(compactor, part.graph.value, quads), **union_bodies(quads, prefixes)}
+              "jsonld": graph_object(compactor, part.graph.value, quads), **union_bodies(quads, prefixes, nquads)}
     # one str object per subject, shared by subjects, typed and labels: pickle then writes each once,
     # and loading every chunk's metadata (2,500 files at 1M quads) is a third cheaper
     subject = {s: s for s in (q.subject.value for q in quads)}
@@ -179,6 +191,6 @@ def make_less(job: tuple[str, str, str, bytes, dict[str, str]]) -> None:
     root, chunk_key, key, dropped, prefixes = job
     cache = Cache(Path(root))
     drop = {q.triple for q in ox.parse(dropped, format=ox.RdfFormat.N_TRIPLES)}
-    (full, _gzs), nquads = cache.get("union", chunk_key), cache.get("nq", chunk_key)[0]
-    less = without_triples(full["nt"], nquads, drop, prefixes)
+    full, _gzs = cache.get("union", chunk_key)
+    less = without_triples(full["nt"], full["ttl"], drop, prefixes)
     cache.put("union-less", key, (less, {k: gz(v) for k, v in less.items()}))

@@ -19,7 +19,7 @@ tests/test_shards.py compares the whole build with whole-graph pyshacl. Any othe
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -280,7 +280,7 @@ def _focus_nodes(shapes: tuple[NodeCheck, ...], index: _Index,
 
 
 def check(shapes: tuple[NodeCheck, ...], quads: Iterable[ox.Quad], subclass: Iterable[tuple[str, str]],
-          origins: dict[str, Path]) -> list[Violation]:
+          origins: Mapping[str, Path | str]) -> list[Violation]:
     """Every result pyshacl would report for these shapes' compiled constraints on the union of quads."""
     wanted = {TYPE_IRI} | {c.path for s in shapes for _, c in s.props} | {p for s in shapes for p in s.subjects_of}
     index = _Index(quads, wanted, {p for s in shapes for p in s.objects_of})

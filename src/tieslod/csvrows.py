@@ -14,7 +14,6 @@ to dumps.csv_bytes over all quads (tests/test_dumps.py).
 """
 from __future__ import annotations
 
-import gzip
 import hashlib
 import zlib
 from collections.abc import Callable
@@ -25,7 +24,7 @@ from operator import itemgetter
 import pyoxigraph as ox
 
 from .cache import Cache
-from .chunks import Chunk, Describers
+from .chunks import Chunk, Describers, gz
 from .dumps import Index, claim_row, csv_document, csv_line
 from .vocab import TL
 
@@ -184,8 +183,7 @@ def csv_gzip(data: bytes, cache: Cache) -> bytes:
     table = {d: old[d] for d in digests if d in old}
     todo = {d: block for d, block in zip(digests, blocks) if d not in table}
     with ThreadPoolExecutor(2) as pool:     # zlib releases the GIL: a full build compresses on both cores
-        table.update(zip(todo, pool.map(lambda block: gzip.compress(block, compresslevel=6, mtime=0),
-                                         todo.values())))
+        table.update(zip(todo, pool.map(gz, todo.values())))
     if todo or len(table) != len(old):
         cache.put(*GZ_TABLE, table)
     else:

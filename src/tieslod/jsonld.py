@@ -35,6 +35,7 @@ class Compactor:
             if isinstance(definition, str) and definition.endswith(("#", "/")) and ":" in definition:
                 self.prefixes.append((term, definition))
         self.prefixes.sort(key=lambda p: -len(p[1]))   # longest namespace wins
+        self.compacted: dict[str, str] = {}              # compact_iri's answers (most IRIs recur)
         for term, definition in context.items():
             if term.startswith("@") or any(term == p for p, _ in self.prefixes):
                 continue
@@ -52,6 +53,12 @@ class Compactor:
 
     def compact_iri(self, iri: str) -> str:
         """prefix:local when a declared namespace fits, else the full IRI."""
+        found = self.compacted.get(iri)
+        if found is None:
+            found = self.compacted[iri] = self._compact(iri)
+        return found
+
+    def _compact(self, iri: str) -> str:
         for term, ns in self.prefixes:
             if iri.startswith(ns) and len(iri) > len(ns):
                 local = iri[len(ns):]
@@ -107,8 +114,7 @@ def node_object(compactor: Compactor, subject: ox.Term, pairs: Sequence[tuple[st
     if types:
         out["@type"] = sorted(types) if len(types) > 1 else types[0]
     for key, values in props.items():
-        values = sorted(values, key=_dump)
-        out[key] = values if len(values) > 1 else values[0]
+        out[key] = sorted(values, key=_dump) if len(values) > 1 else values[0]
     return _dump(out)
 
 

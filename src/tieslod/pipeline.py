@@ -247,33 +247,43 @@ def _loader(cache: Cache, kind: str, key: str, body: str = "") -> Callable[[], B
     return load
 
 
-def union_bodies(cache: Cache, work: Plan, made: Made, drop: dict[str, set[ox.Triple]]) -> Iterator[Source]:
+class UnionPieces:
     """Each chunk's N-Triples and Turtle pieces, without the triples an earlier graph states: those
     re-made bodies are cached by chunk and dropped triples, so a build remakes only new combinations,
     and their piece keys name the dropped triples too (a chunk's bodies differ with them). Many to
-    remake (a full build): made ahead in worker processes, each piece waiting only for its own."""
-    prefixes = dump_prefixes(work.settings)
-    pieces = []
-    for task, meta in zip(work.tasks, made.metas):
-        dropped = sorted(ox.serialize([t], format=ox.RdfFormat.N_TRIPLES) for t in drop.get(meta.graph, ()))
-        pieces.append((task, meta, key_of(task.cache_key, *dropped), b"".join(dropped)))
-    jobs = [(cache.base, t.cache_key, key, nt, prefixes) for t, m, key, nt in pieces
-            if m.graph in drop and not cache.has("union-less", key)
-            and not any(isinstance(x, ox.BlankNode) for d in drop[m.graph] for x in (d.subject, d.object))]
-    # (blank nodes: N-Triples would not carry their identity to a worker; those are made here)
-    pool = ProcessPoolExecutor(2, initializer=gc.enable) if len(jobs) > INLINE_MAX else None
-    try:
-        ahead = {job[2]: pool.submit(make_less, job) for job in jobs} if pool is not None else {}
-        for task, meta, key, _nt in pieces:
-            if meta.graph not in drop:
+    remake (a full build): made ahead in two worker processes from the moment this is made, so they
+    are ready when the union dumps are written; each piece waits only for its own. A context manager:
+    leaving it stops the workers."""
+
+    def __init__(self, cache: Cache, work: Plan, made: Made, drop: dict[str, set[ox.Triple]]) -> None:
+        self.cache, self.work, self.made, self.drop = cache, work, made, drop
+        self.prefixes = dump_prefixes(work.settings)
+        self.pieces = []
+        for task, meta in zip(work.tasks, made.metas):
+            dropped = sorted(ox.serialize([t], format=ox.RdfFormat.N_TRIPLES) for t in drop.get(meta.graph, ()))
+            self.pieces.append((task, meta, key_of(task.cache_key, *dropped), b"".join(dropped)))
+        jobs = [(cache.base, t.cache_key, key, nt, self.prefixes) for t, m, key, nt in self.pieces
+                if m.graph in drop and not cache.has("union-less", key)
+                and not any(isinstance(x, ox.BlankNode) for d in drop[m.graph] for x in (d.subject, d.object))]
+        # (blank nodes: N-Triples would not carry their identity to a worker; those are made here)
+        self.pool = ProcessPoolExecutor(2, initializer=gc.enable) if len(jobs) > INLINE_MAX else None
+        self.ahead = {job[2]: self.pool.submit(make_less, job) for job in jobs} if self.pool is not None else {}
+
+    def __enter__(self) -> UnionPieces:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+
+    def __iter__(self) -> Iterator[Source]:
+        for task, meta, key, _nt in self.pieces:
+            if meta.graph not in self.drop:
                 yield {"nt": "nt:" + task.cache_key, "ttl": "ttl:" + task.cache_key}, \
-                    _loader(cache, "union", task.cache_key)
+                    _loader(self.cache, "union", task.cache_key)
             else:
                 yield {"nt": "nt-less:" + key, "ttl": "ttl-less:" + key}, \
-                    _union_less(cache, task, key, drop[meta.graph], prefixes, ahead.get(key))
-    finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
+                    _union_less(self.cache, task, key, self.drop[meta.graph], self.prefixes, self.ahead.get(key))
 
 
 def _union_less(cache: Cache, task: Task, key: str, drop: set[ox.Triple], prefixes: dict[str, str],
@@ -285,8 +295,8 @@ def _union_less(cache: Cache, task: Task, key: str, drop: set[ox.Triple], prefix
             ahead.result()          # a worker is making it (or has): wait for that one only
         found = cache.get("union-less", key)
         if found is None:
-            (full, _gzs), nquads = cache.get("union", task.cache_key), cache.get("nq", task.cache_key)[0]
-            less = without_triples(full["nt"], nquads, drop, prefixes)
+            full, _gzs = cache.get("union", task.cache_key)
+            less = without_triples(full["nt"], full["ttl"], drop, prefixes)
             found = less, {k: gz(v) for k, v in less.items()}
             cache.put("union-less", key, found)
         return found
@@ -302,11 +312,14 @@ def facts_reader(cache: Cache, work: Plan) -> Callable[[int], bytes]:
 SHARED_NODES = ("shared-nodes", "0" * 32)   # one entry: per-node key -> that node's quads (N-Quads)
 
 
-def shared_quads(store: ox.Store, made: Made, work: Plan, cache: Cache) -> list[ox.Quad]:
-    """shards.shared_quads, cached per node: the quads about a shared node are those of the chunks
-    describing it, so the node and those chunks' keys name them. Only nodes whose describing chunks
-    changed are queried: a changed article that describes a shared node used to miss a cache entry
-    for the whole set and query all ~2,400 nodes again (~0.7 s at 1M quads)."""
+def shared_quads(made: Made, work: Plan, cache: Cache) -> list[ox.Quad]:
+    """Every quad about a node several chunks describe (any graph), sorted as shards.quad_order.
+
+    Read from the describing chunks' N-Quads bodies (sorted by subject, so a node's quads are one run
+    of lines), not from the store: the union dumps need these quads first, and they can then be made
+    while the store loads. Cached per node: the quads about a shared node are those of the chunks
+    describing it, so the node and those chunks' keys name them, and only nodes whose describing
+    chunks changed are read again (all ~2,400 at 1M quads cost ~0.7 s)."""
     describers = made.describers
     shared = describers.shared()
     keys = {s: key_of(s, *(work.tasks[i].cache_key for i in describers.get(s))) for s in shared}
@@ -314,17 +327,35 @@ def shared_quads(store: ox.Store, made: Made, work: Plan, cache: Cache) -> list[
     table = {keys[s]: old[keys[s]] for s in shared if keys[s] in old}
     missing = [s for s in shared if keys[s] not in table]
     if missing:
-        by_subject: dict[str, list[ox.Quad]] = {}
-        for q in shards.shared_quads(store, missing):       # sorted, so each node's quads are too
-            by_subject.setdefault(q.subject.value, []).append(q)
+        wanted: dict[int, list[str]] = {}
         for s in missing:
-            table[keys[s]] = ox.serialize(by_subject.get(s, []), format=ox.RdfFormat.N_QUADS)
+            for i in describers.get(s):
+                wanted.setdefault(i, []).append(s)
+        lines: dict[str, list[bytes]] = {s: [] for s in missing}
+        for i, nodes in sorted(wanted.items()):
+            body = cache.get("nq", work.tasks[i].cache_key)[0]
+            for s in nodes:
+                lines[s].append(_run(body, f"<{s}> ".encode()))
+        for s in missing:
+            quads = set(ox.parse(b"".join(lines[s]), format=ox.RdfFormat.N_QUADS))
+            table[keys[s]] = ox.serialize(sorted(quads, key=shards.quad_order), format=ox.RdfFormat.N_QUADS)
     if missing or len(table) != len(old):
         cache.put(*SHARED_NODES, table)
     else:
         cache.keep(*SHARED_NODES)
-    # shared is sorted by subject, as shards.shared_quads sorts: the same order either way
+    # shared is sorted by subject, each node's quads by quad_order: the whole list is sorted too
     return list(ox.parse(b"".join(table[keys[s]] for s in shared), format=ox.RdfFormat.N_QUADS))
+
+
+def _run(body: bytes, token: bytes) -> bytes:
+    """The lines of a sorted N-Quads body that start with token (one run), or b""."""
+    start = 0 if body.startswith(token) else body.find(b"\n" + token) + 1
+    if start == 0 and not body.startswith(token):
+        return b""
+    end = start
+    while body.startswith(token, end):
+        end = body.find(b"\n", end) + 1 or len(body)
+    return body[start:end]
 
 
 class Locations(Mapping[str, Path]):

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import re
 from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -71,7 +72,7 @@ def to_graph(quads: list[ox.Quad], subclass: list[ox.Triple]) -> rdflib.Graph:
 
 
 def run_local(quads: list[ox.Quad], subclass: list[ox.Triple], shapes_text: str,
-              origins: dict[str, Path]) -> list[Violation]:
+              origins: Mapping[str, Path | str]) -> list[Violation]:
     """The local shapes' results on these quads: compiled checks (compiled.py) when the shapes use
     only what is compiled, else pyshacl itself."""
     if not quads:
@@ -92,10 +93,10 @@ class LocalChecker:
     def __call__(self, parts: list[Part], chunks: list) -> None:
         subclass = [q.triple for q in ox.parse(self.subclass_nt, format=ox.RdfFormat.N_TRIPLES)] \
             if self.subclass_nt else []
-        origins: dict[str, Path] = {}
+        origins: dict[str, str] = {}      # strings: only the nodes a report names become Paths
         for part, chunk in zip(parts, chunks):
-            for node in chunk.subjects:
-                origins[node] = Path(chunk.origins.get(node, chunk.origin))
+            origins.update(dict.fromkeys(chunk.subjects, chunk.origin))
+            origins.update((n, o) for n, o in chunk.origins.items() if n in origins)
         found = run_local([q for p in parts for q in p.quads], subclass, self.shapes_text, origins)
         for part, chunk in zip(parts, chunks):
             mine = set(chunk.subjects)
@@ -249,16 +250,9 @@ def run_cross(store: ox.Store, shapes_text: str, locate: dict[str, Path],
 
 # ---------------------------------------------------------------- nodes several documents describe
 
-def shared_quads(store: ox.Store, subjects: list[str]) -> list[ox.Quad]:
-    """Every quad about the given subjects, from any graph, in a stable order."""
-    if not subjects:
-        return []
-    out: list[ox.Quad] = []
-    for start in range(0, len(subjects), 2000):
-        values = " ".join(f"<{s}>" for s in subjects[start:start + 2000])
-        query = f"SELECT ?s ?p ?o ?g WHERE {{ VALUES ?s {{ {values} }} GRAPH ?g {{ ?s ?p ?o }} }}"
-        out += [ox.Quad(r["s"], r["p"], r["o"], r["g"]) for r in store.query(query)]
-    return sorted(out, key=lambda q: (q.subject.value, q.predicate.value, str(q.object), q.graph_name.value))
+def quad_order(q: ox.Quad) -> tuple[str, str, str, str]:
+    """The stable order of the shared shard's quads (its cache key hashes them in this order)."""
+    return q.subject.value, q.predicate.value, str(q.object), q.graph_name.value
 
 
 def shared_key(quads: list[ox.Quad], shapes_text: str, subclass_nt: bytes) -> str:
