@@ -128,7 +128,7 @@ def test_rows_reading_a_changed_article_are_remade(corpus: Path, tmp_path: Path)
 
 
 def test_claim_rows_after_a_failed_build(corpus: Path, tmp_path: Path) -> None:
-    """A build that fails validation has already cached claim rows for its own inputs (csvrows.STATE
+    """A build that fails validation has already cached claim rows for its own inputs (csvrows.ROWS
     records which); the next build, from other inputs again, must still remake exactly what differs:
     its dumps equal a full build's, and the row showing a tie the failed build changed is right."""
     data = tmp_path / "data"

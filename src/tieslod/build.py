@@ -22,7 +22,8 @@ from . import __version__
 from .config import Settings
 from .cache import Cache
 from .describe import TIE_CLASSES, FileInfo, describe
-from .csvrows import Table, claims_csv, csv_gzip
+from .csvrows import write_claim_files
+from .forked import Forked
 from .dumps import DUMP_KINDS, dump_prefixes, duplicate_triples, write_chunked
 from .splice import Sink, load_index, write_index
 from .pipeline import (Made, Plan, bodies, facts_reader, file_digests, input_files, make_all, nq_bodies, plan,
@@ -248,10 +249,24 @@ def _write_release(work: Plan, made: Made, cache: Cache, tmp: Path, version: str
 def _dumps_and_checks(work: Plan, made: Made, cache: Cache, dumps: Path, settings: Settings, stage: _Stages,
                       sinks: dict[str, Sink]) -> tuple[dict[str, set[ox.Triple]], StoreUpdate]:
     """Every dump (into `sinks`, left open), the store, the checks; returns the triples the union dumps
-    dropped and how the store was made. The sinks are closed by the caller: their threads copy and hash (~650 MB at 1M quads)
-    while this thread makes the claim table and validates, instead of each stage waiting for its own."""
+    dropped and how the store was made. The sinks are closed by the caller: their threads copy and hash
+    (~650 MB at 1M quads) while this thread validates, instead of each stage waiting for its own."""
     previous = current_release(settings)
     old = load_index(previous)     # unchanged pieces are copied from its dumps (splice.py)
+    # The claim table is pure Python (~5 CPU-s at 1M quads, ~1 s of a rebuild): made in a forked
+    # child on the other core while this thread writes the other dumps and validates. Forked before
+    # this build starts its own threads.
+    with Forked(write_claim_files, made.metas, [t.cache_key for t in work.tasks], facts_reader(cache, work),
+                made.describers, cache, dumps) as claims:
+        drop, update = _rest(work, made, cache, dumps, settings, stage, sinks, previous, old)
+        with stage("dumps"):
+            cache.used |= claims.result()
+    return drop, update
+
+
+def _rest(work: Plan, made: Made, cache: Cache, dumps: Path, settings: Settings, stage: _Stages,
+          sinks: dict[str, Sink], previous: Path | None, old: dict) -> tuple[dict[str, set[ox.Triple]], StoreUpdate]:
+    """The RDF dumps, the store and the checks (the claim table is made beside them)."""
     with stage("dump tieslod.nq"):
         sinks.update(write_chunked(dumps, ("nq",), nq_bodies(cache, work), settings, old, close=False))
 
@@ -275,10 +290,6 @@ def _dumps_and_checks(work: Plan, made: Made, cache: Cache, dumps: Path, setting
             if not union.ahead:
                 sinks.update(write_chunked(dumps, ("nt", "ttl"), iter(union), settings, old, close=False))
             sinks.update(write_chunked(dumps, ("jsonld", "trig"), bodies(cache, work), settings, old, close=False))
-            table = Table(made.metas, [t.cache_key for t in work.tasks], facts_reader(cache, work), made.describers)
-            csv = claims_csv(table, cache)
-            (dumps / "tieslod-claims.csv").write_bytes(csv)
-            (dumps / "tieslod-claims.csv.gz").write_bytes(csv_gzip(csv, cache))
             if union.ahead:
                 sinks.update(write_chunked(dumps, ("nt", "ttl"), iter(union), settings, old, close=False))
         update = loading.result()
