@@ -3,6 +3,7 @@ own context, and the one-row-per-claim CSV. Output is deterministic: same input,
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 from collections import defaultdict
@@ -216,17 +217,24 @@ def write_chunked(dumps: Path, kinds: tuple[str, ...], sources: Iterator[splice.
     head = prefix_header(settings)
     for kind in ("ttl", "trig"):
         if kind in sinks:
-            sinks[kind].write(head, _gz(head))
+            _fixed(sinks[kind], head)
     if "jsonld" in sinks:
-        top = jsonld.header(load_context(settings)["@context"])
-        sinks["jsonld"].write(top, _gz(top))
+        _fixed(sinks["jsonld"], jsonld.header(load_context(settings)["@context"]))
     splice.write_pieces(sinks, sources, {"jsonld": (jsonld.SEPARATOR, _gz(jsonld.SEPARATOR))})
     if "jsonld" in sinks:
-        sinks["jsonld"].write(jsonld.FOOTER, _gz(jsonld.FOOTER))
+        _fixed(sinks["jsonld"], jsonld.FOOTER)
     if close:
         for sink in sinks.values():
             sink.close()
     return sinks
+
+
+def _fixed(sink: splice.Sink, data: bytes) -> None:
+    """A header or footer, keyed by its bytes like every other piece: copied with its neighbours
+    (the dump's start is then one copied run, whose hash state the next build can resume)."""
+    key = "fixed:" + hashlib.sha256(data).hexdigest()[:32]
+    if not sink.copy(key):
+        sink.write(data, _gz(data), key)
 
 
 def _gz(data: bytes) -> bytes:

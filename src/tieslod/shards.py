@@ -228,13 +228,14 @@ def _solutions(store: ox.Store, rule: Rule, focus: list[str] | None) -> list[tup
 
 
 def run_cross(store: ox.Store, shapes_text: str, locate: dict[str, Path],
-              focus: list[str] | None = None) -> list[Violation]:
+              focus: list[str] | None = None, rules: tuple[Rule, ...] | None = None) -> list[Violation]:
     """Every cross-document result over the store's union graph; with `focus`, only those whose focus
     node is listed (bound by VALUES first; class targets use an expanded subclass list so the plan
     starts from them, see expand_closures). Rules run on two threads: Oxigraph releases the GIL while
     a query runs."""
     memo: dict[str, str] = {}
-    rules = [replace(rule, query=expand_closures(rule.query, store, memo)) for rule in cross_rules(shapes_text)]
+    rules = tuple(replace(rule, query=expand_closures(rule.query, store, memo))
+                  for rule in (rules if rules is not None else cross_rules(shapes_text)))
     with ThreadPoolExecutor(2) as pool:
         answers = list(pool.map(lambda rule: _solutions(store, rule, focus), rules))
     out = []
