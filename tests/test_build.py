@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -70,6 +71,29 @@ def test_malformed_turtle_fails_before_writing_anything(mini_settings: Settings)
         build(mini_settings)
     assert caught.value.path == article and caught.value.line is not None
     assert not (mini_settings.out_dir / "current").exists()
+
+
+def test_malformed_turtle_in_a_rebuild_stops_the_early_dump_writers(mini_settings: Settings) -> None:
+    """The N-Quads, TriG and JSON-LD writers start copying from the previous release before the
+    chunks are made (dumpwriters.py); a chunk that fails must surface as its own InputError, with
+    no writer left waiting and nothing of the unfinished release left behind."""
+    import threading
+    good = build(mini_settings)
+    before = _snapshot(good.release_dir)
+    threads = threading.active_count()
+    article = mini_settings.data_dir / "articles" / "mini.ttl"
+    article.open("a").write('\nc:broken a tl:Claim ; tl:summary "unterminated .\n')
+    with pytest.raises(InputError) as caught:
+        build(mini_settings)
+    assert caught.value.path == article
+    assert current_release(mini_settings) == good.release_dir
+    assert _snapshot(good.release_dir) == before
+    assert not list((mini_settings.out_dir / "releases").glob(".tmp-*"))
+    for _ in range(100):        # worker threads end just after their last job
+        if threading.active_count() <= threads:
+            break
+        time.sleep(0.02)
+    assert threading.active_count() <= threads
 
 
 def test_version_changes_with_data_and_base(mini_settings: Settings) -> None:

@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -23,10 +24,11 @@ from .config import Settings
 from .cache import Cache
 from .describe import TIE_CLASSES, FileInfo, describe
 from .csvrows import write_claim_files
+from .dumpwriters import EarlyDumps
 from .forked import Forked
-from .dumps import DUMP_KINDS, dump_prefixes, duplicate_triples, write_chunked
-from .splice import Sink, load_index, write_index
-from .pipeline import (Made, Plan, bodies, facts_reader, file_digests, input_files, make_all, nq_bodies, plan,
+from .dumps import DUMP_KINDS, dump_prefixes, write_chunked
+from .splice import load_index, write_index
+from .pipeline import (Made, Plan, facts_reader, file_digests, input_files, make_all, plan,
                        shared_quads, UnionPieces, validate_all, write_store)
 from .storeupdate import StoreUpdate
 from .errors import NonConformance
@@ -39,6 +41,10 @@ DUMP_NAMES: tuple[tuple[str, Format], ...] = tuple(
     [(f"tieslod.{rdf_format(name).extension}", rdf_format(name))
      for name in ("turtle", "jsonld", "ntriples", "nquads", "trig")] + [("tieslod-claims.csv", CSV_DUMP)])
 KEEP_RELEASES = 3
+# How long a thread holding the GIL keeps it while another waits (Python's default: 5 ms). The
+# dump writers' threads (splice.py) take the GIL back between every read, hash and copy call while
+# the main thread runs Python; at 5 ms a wait, a rebuild's ~600 MB of copies spent ~0.5 s waiting.
+SWITCH = 0.0005
 
 Progress = Callable[[str], None]
 T = TypeVar("T")
@@ -98,11 +104,13 @@ def _collector_paused() -> Iterator[None]:
     passes over them cost ~0.4 s of a ~3 s rebuild at 1M quads; the build makes no cycles that need
     collecting, and reference counting still frees everything else. Worker processes turn it back on
     (pipeline._init): they inherit this state when forked."""
-    was = gc.isenabled()
+    was, interval = gc.isenabled(), sys.getswitchinterval()
     gc.disable()
+    sys.setswitchinterval(SWITCH)
     try:
         yield
     finally:
+        sys.setswitchinterval(interval)
         if was:
             gc.enable()
 
@@ -190,13 +198,17 @@ def build(settings: Settings, progress: Progress | None = None, force: bool = Fa
             pruning.shutdown(wait=False)
             cache = Cache(settings.out_dir / "cache")
             work = plan(settings, digests, cache)
-        with stage("chunks"):
-            made = make_all(work, cache, stage.say)
         releases.mkdir(parents=True, exist_ok=True)
         tmp = releases / f".tmp-{version}-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
         try:
-            result = _write_release(work, made, cache, tmp, version, settings, stage)
+            (tmp / "dumps").mkdir(parents=True)
+            # unchanged pieces are copied from the previous release's dumps (splice.py), from now on
+            with EarlyDumps(tmp / "dumps", cache, work, settings, load_index(current_release(settings))) as early:
+                with stage("chunks"):
+                    made = make_all(work, cache, stage.say)
+                early.go()
+                result = _write_release(work, made, cache, tmp, version, settings, stage, early)
             pruning.shutdown(wait=True)
             shutil.rmtree(target, ignore_errors=True)
             tmp.rename(target)
@@ -212,12 +224,11 @@ def build(settings: Settings, progress: Progress | None = None, force: bool = Fa
 
 
 def _write_release(work: Plan, made: Made, cache: Cache, tmp: Path, version: str, settings: Settings,
-                   stage: _Stages) -> BuildResult:
+                   stage: _Stages, early: EarlyDumps) -> BuildResult:
     dumps = tmp / "dumps"
-    dumps.mkdir(parents=True)
-    sinks: dict[str, Sink] = {}
+    sinks = early.sinks
     try:
-        drop, update = _dumps_and_checks(work, made, cache, dumps, settings, stage, sinks)
+        drop, update = _dumps_and_checks(work, made, cache, dumps, settings, stage, early)
     except BaseException:
         for sink in sinks.values():     # stop their threads before the caller removes tmp
             with contextlib.suppress(Exception):
@@ -247,36 +258,34 @@ def _write_release(work: Plan, made: Made, cache: Cache, tmp: Path, version: str
 
 
 def _dumps_and_checks(work: Plan, made: Made, cache: Cache, dumps: Path, settings: Settings, stage: _Stages,
-                      sinks: dict[str, Sink]) -> tuple[dict[str, set[ox.Triple]], StoreUpdate]:
+                      early: EarlyDumps) -> tuple[dict[str, set[ox.Triple]], StoreUpdate]:
     """Every dump (into `sinks`, left open), the store, the checks; returns the triples the union dumps
     dropped and how the store was made. The sinks are closed by the caller: their threads copy and hash
     (~650 MB at 1M quads) while this thread validates, instead of each stage waiting for its own."""
-    previous = current_release(settings)
-    old = load_index(previous)     # unchanged pieces are copied from its dumps (splice.py)
     # The claim table is pure Python (~5 CPU-s at 1M quads, ~1 s of a rebuild): made in a forked
     # child on the other core while this thread writes the other dumps and validates. Forked before
     # this build starts its own threads.
     with Forked(write_claim_files, made.metas, [t.cache_key for t in work.tasks], facts_reader(cache, work),
                 made.describers, cache, dumps) as claims:
-        drop, update = _rest(work, made, cache, dumps, settings, stage, sinks, previous, old)
+        drop, update = _rest(work, made, cache, dumps, settings, stage, early)
         with stage("dumps"):
             cache.used |= claims.result()
     return drop, update
 
 
 def _rest(work: Plan, made: Made, cache: Cache, dumps: Path, settings: Settings, stage: _Stages,
-          sinks: dict[str, Sink], previous: Path | None, old: dict) -> tuple[dict[str, set[ox.Triple]], StoreUpdate]:
-    """The RDF dumps, the store and the checks (the claim table is made beside them)."""
-    with stage("dump tieslod.nq"):
-        sinks.update(write_chunked(dumps, ("nq",), nq_bodies(cache, work), settings, old, close=False))
-
+          early: EarlyDumps) -> tuple[dict[str, set[ox.Triple]], StoreUpdate]:
+    """The union dumps, the store and the checks (the claim table is made beside them, the other
+    dumps by `early`)."""
+    sinks, previous = early.sinks, current_release(settings)
     with stage("dumps"):
         # the union dumps' duplicates come from the chunks, not the store: their bodies can then be
         # re-made (in workers, UnionPieces) and written while the store loads
-        shared_q = shared_quads(made, work, cache)
-        drop = duplicate_triples(shared_q, [m.graph for m in made.metas])
+        shared = shared_quads(made, work, cache)
+        drop = shared.drop
 
     def nquads() -> Path:
+        early.nq.result()
         sinks["nq"].close()
         return dumps / "tieslod.nq"
     # The store loads in a thread while this one writes the dumps that need nothing from it: Oxigraph
@@ -285,17 +294,14 @@ def _rest(work: Plan, made: Made, cache: Cache, dumps: Path, settings: Settings,
         loading = pool.submit(stage.timed, "store", write_store, dumps.parent / "store", made, work, cache,
                               previous, nquads)
         with stage("dumps"):
-            # nothing to wait for (a rebuild): the largest dumps start their copies first; else the
-            # workers re-making union bodies get the time the other dumps and the claim table take
-            if not union.ahead:
-                sinks.update(write_chunked(dumps, ("nt", "ttl"), iter(union), settings, old, close=False))
-            sinks.update(write_chunked(dumps, ("jsonld", "trig"), bodies(cache, work), settings, old, close=False))
-            if union.ahead:
-                sinks.update(write_chunked(dumps, ("nt", "ttl"), iter(union), settings, old, close=False))
+            write_chunked(dumps, ("nt", "ttl"), iter(union), settings, early.old, False, sinks)
         update = loading.result()
+    with stage("dump tieslod.nq"):
+        early.nq.result()
+        early.rdf.result()
     store = ox.Store(str(dumps.parent / "store"))
     with stage("validate"):
-        violations = validate_all(store, made, work, cache, shared_q, update)
+        violations = validate_all(store, made, work, cache, shared, update)
         enforce_ledger(store, settings, stage.say)   # a published URI may never silently disappear
         del store
         if violations:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .errors import InternalError
 
 # Bump when the shape of cached objects or the way they are made changes.
 CACHE_FORMAT = f"tieslod-{__version__}-chunks-4"
@@ -49,6 +50,13 @@ class Cache:
         except (OSError, EOFError, pickle.UnpicklingError):
             return None
         self.used.add(path)
+        return value
+
+    def need(self, kind: str, key: str) -> Any:
+        """get() for an entry the build knows it wrote: missing means the cache was tampered with."""
+        value = self.get(kind, key)
+        if value is None:
+            raise InternalError(f"build cache entry {kind}/{key} is missing: delete {self.root} and build again")
         return value
 
     def peek(self, kind: str, key: str) -> Any | None:

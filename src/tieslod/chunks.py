@@ -94,6 +94,18 @@ def strip_prefixes(data: bytes) -> bytes:
     return b"\n".join(lines[i:]).lstrip(b"\n")
 
 
+def subject_lines(body: bytes, token: bytes) -> bytes:
+    """The lines of an N-Quads body sorted by subject (every chunk body is) that start with token
+    (a subject as written, and a space): one run, found by search instead of a pass over every line."""
+    start = 0 if body.startswith(token) else body.find(b"\n" + token) + 1
+    if start == 0 and not body.startswith(token):
+        return b""
+    end = start
+    while body.startswith(token, end):
+        end = body.find(b"\n", end) + 1 or len(body)
+    return body[start:end]
+
+
 def gz(data: bytes) -> bytes:
     """One gzip member (mtime 0: same bytes every build). zlib-ng, not the stdlib's zlib: measured on
     N-Triples pieces at level 6, 114 MB/s and 7.8% of the size against 81 MB/s and 8.1%; compressing
@@ -191,6 +203,6 @@ def make_less(job: tuple[str, str, str, bytes, dict[str, str]]) -> None:
     root, chunk_key, key, dropped, prefixes = job
     cache = Cache(Path(root))
     drop = {q.triple for q in ox.parse(dropped, format=ox.RdfFormat.N_TRIPLES)}
-    full, _gzs = cache.get("union", chunk_key)
+    full, _gzs = cache.need("union", chunk_key)
     less = without_triples(full["nt"], full["ttl"], drop, prefixes)
     cache.put("union-less", key, (less, {k: gz(v) for k, v in less.items()}))

@@ -140,9 +140,27 @@ def _node(graph: rdflib.Graph, node: rdflib.term.Node) -> NodeCheck:
                      strings(SH.targetObjectsOf), strings(SH.targetNode), tuple(props))
 
 
-@lru_cache(maxsize=4)
+# shapes text -> its compiled checks (None: Unsupported), as a build's cache had them: reading the
+# shapes with rdflib took ~0.12 s of every rebuild, and of every worker process of a full build
+_KNOWN: dict[str, tuple[NodeCheck, ...] | None] = {}
+
+
+def remember(text: str, shapes: tuple[NodeCheck, ...] | None) -> None:
+    _KNOWN[text] = shapes
+
+
 def compile_shapes(text: str) -> tuple[NodeCheck, ...]:
     """Every node shape of the shapes text as a NodeCheck; Unsupported if any feature is not compiled."""
+    if text in _KNOWN:
+        known = _KNOWN[text]
+        if known is None:
+            raise Unsupported("shapes use a feature that is not compiled")
+        return known
+    return _compile(text)
+
+
+@lru_cache(maxsize=4)
+def _compile(text: str) -> tuple[NodeCheck, ...]:
     graph = rdflib.Graph()
     graph.parse(data=text, format="turtle")
     shapes = set(graph.subjects(RDF_TYPE, SH.NodeShape))

@@ -27,8 +27,8 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from .cache import Cache
-from .chunks import Chunk, Describers, gz
-from .dumps import Index, claim_row, csv_document, csv_line
+from .chunks import Chunk, Describers, gz, subject_lines
+from .dumps import CSV_COLUMNS, Index, claim_row, csv_line
 from .vocab import TL
 
 CLAIM = TL + "Claim"
@@ -52,7 +52,7 @@ class _Tracking(Index):
 
 @dataclass
 class Rows:
-    lines: list[tuple[str, str]]                 # (claim IRI, CSV line)
+    lines: list[tuple[str, bytes]]               # (claim IRI, CSV line in UTF-8)
     reads: tuple[str, ...]        # every node the rows looked up (a tuple unpickles ~2x faster than a set)
 
 
@@ -61,7 +61,8 @@ class Rows:
 # 2,500 small pickles took ~0.5 s of a 1M-quad rebuild; the keys and rows are written together, so
 # they always agree. marshal reads and writes the 34 MB in ~0.12 s against ~0.35 s for pickle; its
 # format may change between Python versions, so the entry names the version that wrote it.
-ROWS = ("claim-rows", "1" * 32)
+SEARCHES = 8       # more nodes wanted from one chunk's facts than this: one pass over its lines
+ROWS = ("claim-rows", "2" * 32)     # "2": lines as UTF-8 bytes
 _MARSHAL = (marshal.version, sys.version_info[:2])
 
 
@@ -107,17 +108,16 @@ class Table:
         while True:
             if 2 * len(load) > len(self.metas):   # most of the release: read all of it in one pass
                 load, wanted = set(range(len(self.metas))), None
-            tokens = None if wanted is None else {f"<{n}>".encode() for n in wanted} | {f"_:{n}".encode() for n in wanted}
             quads = [q for j in sorted(load)
-                     for q in ox.parse(_about(self.facts(j), tokens), format=ox.RdfFormat.N_QUADS)]
+                     for q in ox.parse(self._about(j, wanted), format=ox.RdfFormat.N_QUADS)]
             index = _Tracking(quads)
-            lines: dict[int, list[tuple[str, str]]] = {i: [] for i in chunks}
+            lines: dict[int, list[tuple[str, bytes]]] = {i: [] for i in chunks}
             # a chunk's rows depend on the claims it types even when another chunk owns their rows:
             # should that chunk stop typing one, the row moves here
             reads: dict[int, set[str]] = {i: set(self.metas[i].typed.get(CLAIM, ())) for i in chunks}
             for claim in claims:
                 index.looked = set()
-                lines[self.owner[claim]].append((claim, csv_line(claim_row(index, claim))))
+                lines[self.owner[claim]].append((claim, csv_line(claim_row(index, claim)).encode("utf-8")))
                 reads[self.owner[claim]] |= index.looked
             read = set().union(*reads.values())
             need = {j for n in read for j in self.describers.get(n)}
@@ -126,12 +126,21 @@ class Table:
             load |= need
             wanted = None if wanted is None else wanted | read
 
-
-def _about(facts: bytes, subjects: set[bytes] | None) -> bytes:
-    """The N-Quads lines of facts whose subject (as written: <iri> or _:id) is in subjects (all for None)."""
-    if subjects is None:
-        return facts
-    return b"".join(line for line in facts.splitlines(keepends=True) if line[:line.find(b" ")] in subjects)
+    def _about(self, j: int, wanted: set[str] | None) -> bytes:
+        """The facts of chunk j about the wanted nodes it describes (all of them for None). A few
+        nodes are found by search (the body is sorted by subject); many, by one pass over the lines
+        (a search scans from the start: ~700 of them in the entities graph's 8 MB took ~1 s)."""
+        facts = self.facts(j)
+        if wanted is None:
+            return facts
+        subjects = self.metas[j].subjects
+        mine = [n for n in subjects if n in wanted] if len(wanted) > len(subjects) \
+            else [n for n in wanted if j in self.describers.get(n)]
+        tokens = [(f"<{n}> " if ":" in n else f"_:{n} ").encode() for n in mine]   # IRIs have a scheme
+        if len(tokens) <= SEARCHES:
+            return b"".join(subject_lines(facts, token) for token in tokens)
+        wanted_tokens = {t[:-1] for t in tokens}
+        return b"".join(line for line in facts.splitlines(keepends=True) if line[:line.find(b" ")] in wanted_tokens)
 
 
 def _changed_nodes(table: Table, cache: Cache, before: list[str]) -> set[str] | None:
@@ -149,8 +158,12 @@ def _changed_nodes(table: Table, cache: Cache, before: list[str]) -> set[str] | 
     return nodes
 
 
-def claims_csv(table: Table, cache: Cache) -> bytes:
-    """The claim table: cached rows where still valid, the rest made in one pass."""
+HEADER = ("\ufeff" + csv_line(list(CSV_COLUMNS))).encode("utf-8")   # with a byte-order mark
+
+
+def claims_csv(table: Table, cache: Cache) -> list[bytes]:
+    """The claim table's lines (the header first; their concatenation is the file): cached rows
+    where still valid, the rest made in one pass."""
     before, known = _load_rows(cache)
     changed = _changed_nodes(table, cache, before) if before is not None else None
     if changed is None:
@@ -174,16 +187,16 @@ def claims_csv(table: Table, cache: Cache) -> bytes:
         _save_rows(cache, table.keys, {table.keys[i]: r for i, r in rows.items()})
     # by claim IRI alone (each claim has one row): comparing whole tuples cost ~0.1 s more at 1M
     lines = sorted((line for r in rows.values() for line in r.lines), key=itemgetter(0))
-    return csv_document([line for _, line in lines])
+    return [HEADER, *(line for _, line in lines)]
 
 
 def write_claim_files(metas: list[Chunk], keys: list[str], facts: Callable[[int], bytes], describers: Describers,
                       cache: Cache, dumps: Path) -> set[str]:
     """tieslod-claims.csv and its .gz, written into dumps; returns the cache entries used. The build
     runs this in a forked child (forked.py) beside its main thread: the parent marks those entries kept."""
-    csv = claims_csv(Table(metas, keys, facts, describers), cache)
-    (dumps / "tieslod-claims.csv").write_bytes(csv)
-    (dumps / "tieslod-claims.csv.gz").write_bytes(csv_gzip(csv, cache))
+    lines = claims_csv(Table(metas, keys, facts, describers), cache)
+    (dumps / "tieslod-claims.csv").write_bytes(b"".join(lines))
+    (dumps / "tieslod-claims.csv.gz").write_bytes(csv_gzip(lines, cache))
     return cache.used
 
 
@@ -191,7 +204,7 @@ GZ_TABLE = ("claim-csv-gz", "0" * 32)   # one entry: block digest -> its gzip me
 BLOCK_MASK = 255                         # a block ends after a line whose crc32 has these bits zero
 
 
-def csv_gzip(data: bytes, cache: Cache) -> bytes:
+def csv_gzip(lines: list[bytes], cache: Cache) -> bytes:
     """The CSV's .gz as one gzip member per block of lines, members cached by their block's digest.
 
     Compressing the 24 MB table at level 6 took ~0.75 s of every rebuild at 1M quads, though one
@@ -200,7 +213,7 @@ def csv_gzip(data: bytes, cache: Cache) -> bytes:
     gzip file decompresses to the concatenation, and a full build writes exactly the same members."""
     blocks: list[bytes] = []
     current: list[bytes] = []
-    for line in data.splitlines(keepends=True):
+    for line in lines:
         current.append(line)
         if not zlib.crc32(line) & BLOCK_MASK:
             blocks.append(b"".join(current))

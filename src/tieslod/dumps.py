@@ -184,15 +184,15 @@ def prefix_header(settings: Settings) -> bytes:
     return "".join(f"@prefix {k}: <{v}> .\n" for k, v in dump_prefixes(settings).items()).encode() + b"\n"
 
 
-def duplicate_triples(shared_quads: list[ox.Quad], order: list[str]) -> dict[str, set[ox.Triple]]:
-    """Per graph, the triples an earlier graph (in dump order) already states: the union-graph dumps
-    (Turtle, N-Triples) write each triple once. Only nodes described in several graphs can repeat."""
-    rank = {g: i for i, g in enumerate(order)}
+def duplicate_triples(shared_quads: list[ox.Quad], rank: dict[str, int]) -> dict[str, set[ox.Triple]]:
+    """Per graph, the triples an earlier graph (in dump order: `rank` of each graph IRI) already
+    states: the union-graph dumps (Turtle, N-Triples) write each triple once. Only nodes described
+    in several graphs can repeat."""
     # one Triple per quad, made once (making it twice was most of ~0.25 s at 1M quads)
     ranked = [(q.triple, rank[q.graph_name.value], q.graph_name.value) for q in shared_quads]
     first: dict[ox.Triple, int] = {}
     for t, r, _g in ranked:
-        if r < first.get(t, len(order)):
+        if r < first.get(t, len(rank)):
             first[t] = r
     drop: dict[str, set[ox.Triple]] = {}
     for t, r, g in ranked:
@@ -205,15 +205,19 @@ DUMP_KINDS = {"ttl": "turtle", "jsonld": "jsonld", "nt": "ntriples", "nq": "nqua
 
 
 def write_chunked(dumps: Path, kinds: tuple[str, ...], sources: Iterator[splice.Source], settings: Settings,
-                  old: dict[str, splice.OldDump] | None = None, close: bool = True) -> dict[str, splice.Sink]:
+                  old: dict[str, splice.OldDump] | None = None, close: bool = True,
+                  into: dict[str, splice.Sink] | None = None) -> dict[str, splice.Sink]:
     """Write the dumps of the given kinds from chunk bodies (and their gzip members), in graph order,
     copying the pieces the previous release's dumps hold (`old`, see splice.py); returns the sinks by kind.
     With close=False the sinks may still be copying and hashing in their threads: the caller closes them
-    (the build does other work meanwhile)."""
+    (the build does other work meanwhile). `into` gets each sink as soon as it is open (so a caller can
+    close them should this fail half way)."""
     from . import jsonld
     from .formats import rdf_format
     old = old or {}
     sinks = {k: splice.Sink(dumps / f"tieslod.{rdf_format(DUMP_KINDS[k]).extension}", old.get(k)) for k in kinds}
+    if into is not None:
+        into.update(sinks)
     head = prefix_header(settings)
     for kind in ("ttl", "trig"):
         if kind in sinks:
@@ -223,6 +227,8 @@ def write_chunked(dumps: Path, kinds: tuple[str, ...], sources: Iterator[splice.
     splice.write_pieces(sinks, sources, {"jsonld": (jsonld.SEPARATOR, _gz(jsonld.SEPARATOR))})
     if "jsonld" in sinks:
         _fixed(sinks["jsonld"], jsonld.FOOTER)
+    for sink in sinks.values():     # the last run of copies starts now, not when the sink is closed
+        sink.flush()
     if close:
         for sink in sinks.values():
             sink.close()

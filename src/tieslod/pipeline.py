@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from . import shards
+from . import compiled, shards
 from .cache import Cache, key_of
-from .chunks import Chunk, Describers, Task, gz, init_worker, make_chunks, make_less
+from .chunks import Chunk, Describers, Task, gz, init_worker, make_chunks, make_less, subject_lines
 from .config import Settings
-from .dumps import dump_prefixes, load_context, without_triples
+from .dumps import dump_prefixes, duplicate_triples, load_context, without_triples
 from .splice import Bodies, Source
 from .storeupdate import RESERVED, StoreUpdate, write_store  # noqa: F401 (build imports them from here)
 from .errors import InputError, UsageError
@@ -96,6 +96,22 @@ def _vocabulary(settings: Settings, entity_files: list[Path], ontology: Path) ->
     return labels, shards.subclass_triples(onto.quads)
 
 
+def _compiled_shapes(text: str, cache: Cache | None) -> None:
+    """The shapes' compiled checks (compiled.py) from the cache, or compiled and cached: workers
+    forked after this inherit them."""
+    if cache is None:
+        return
+    key = key_of("compiled-shapes", text)
+    found = cache.get("compiled-shapes", key)
+    if not isinstance(found, tuple):
+        try:
+            found = (compiled.compile_shapes(text),)
+        except compiled.Unsupported:
+            found = (None,)
+        cache.put("compiled-shapes", key, found)
+    compiled.remember(text, found[0])
+
+
 def plan(settings: Settings, digests: dict[Path, str], cache: Cache | None = None) -> Plan:
     """One task per named graph, each with the cache key of everything its chunk depends on."""
     data = settings.data_dir
@@ -112,6 +128,7 @@ def plan(settings: Settings, digests: dict[Path, str], cache: Cache | None = Non
         if cache is not None:
             cache.put("vocabulary", vocab_key, vocab)
     result.labels, result.subclass_nt = vocab
+    _compiled_shapes(result.shapes_text, cache)
     shapes_digest = hashlib.sha256(result.shapes_text.encode()).hexdigest()
     # every file a chunk's bytes depend on: labels, the JSON-LD context its graph object is compacted
     # with, the shapes it was checked against (splice.py copies dump spans by these keys too)
@@ -188,8 +205,12 @@ def make_all(work: Plan, cache: Cache, progress: Progress) -> Made:
     metas: dict[str, Chunk] = {}
     todo = []
     for task in work.tasks:
+        # A chunk's metadata is written last (_store_chunk), and a build marks all five entries of a
+        # chunk used or none, so the others exist where it does (checking 10k files took ~0.1 s).
         meta = cache.get("meta", task.cache_key)
-        if meta is not None and all(cache.has(kind, task.cache_key) for kind in ("body", "nq", "union", "facts")):
+        if meta is not None:
+            for kind in ("body", "nq", "union", "facts"):
+                cache.keep(kind, task.cache_key)
             metas[task.key] = meta
         else:
             todo.append(task)
@@ -241,7 +262,7 @@ def _loader(cache: Cache, kind: str, key: str, body: str = "") -> Callable[[], B
     cache.keep(kind, key)     # a spliced piece still needs its entry: the next build may not splice
 
     def load() -> Bodies:
-        found = cache.get(kind, key)
+        found = cache.need(kind, key)
         # the "nq" entry holds one (body, member) pair, the others dicts by kind
         return ({body: found[0]}, {body: found[1]}) if body else found
     return load
@@ -295,7 +316,7 @@ def _union_less(cache: Cache, task: Task, key: str, drop: set[ox.Triple], prefix
             ahead.result()          # a worker is making it (or has): wait for that one only
         found = cache.get("union-less", key)
         if found is None:
-            full, _gzs = cache.get("union", task.cache_key)
+            full, _gzs = cache.need("union", task.cache_key)
             less = without_triples(full["nt"], full["ttl"], drop, prefixes)
             found = less, {k: gz(v) for k, v in less.items()}
             cache.put("union-less", key, found)
@@ -304,22 +325,34 @@ def _union_less(cache: Cache, task: Task, key: str, drop: set[ox.Triple], prefix
 
 
 def facts_reader(cache: Cache, work: Plan) -> Callable[[int], bytes]:
-    return lambda i: cache.get("facts", work.tasks[i].cache_key)
+    return lambda i: cache.need("facts", work.tasks[i].cache_key)
 
 
 # ---------------------------------------------------------------- validation
 
-SHARED_NODES = ("shared-nodes", "0" * 32)   # one entry: per-node key -> that node's quads (N-Quads)
+SHARED_NODES = ("shared-nodes", "1" * 32)   # one entry: per-node key -> (its quads, its duplicates)
 
 
-def shared_quads(made: Made, work: Plan, cache: Cache) -> list[ox.Quad]:
-    """Every quad about a node several chunks describe (any graph), sorted as shards.quad_order.
+@dataclass
+class Shared:
+    """Every quad about a node several chunks describe (N-Quads, sorted as shards.quad_order), and
+    per graph the triples of those an earlier graph states (the union dumps leave them out)."""
 
-    Read from the describing chunks' N-Quads bodies (sorted by subject, so a node's quads are one run
-    of lines), not from the store: the union dumps need these quads first, and they can then be made
-    while the store loads. Cached per node: the quads about a shared node are those of the chunks
-    describing it, so the node and those chunks' keys name them, and only nodes whose describing
-    chunks changed are read again (all ~2,400 at 1M quads cost ~0.7 s)."""
+    nquads: bytes
+    drop: dict[str, set[ox.Triple]]
+
+    def quads(self) -> list[ox.Quad]:
+        return list(ox.parse(self.nquads, format=ox.RdfFormat.N_QUADS))
+
+
+def shared_quads(made: Made, work: Plan, cache: Cache) -> Shared:
+    """The shared nodes' quads, read from the describing chunks' N-Quads bodies (sorted by subject,
+    so a node's quads are one run of lines), not from the store: the union dumps need them first, and
+    can then be made while the store loads. Cached per node, with the node's duplicates: the quads
+    about a shared node are those of the chunks describing it, so the node and those chunks' keys
+    (which name their graphs, in order) name them, and only nodes whose describing chunks changed are
+    read again. Parsing all ~2,400 nodes' quads each build cost ~0.4 s at 1M quads; only the
+    duplicates (a few thousand) are parsed now."""
     describers = made.describers
     shared = describers.shared()
     keys = {s: key_of(s, *(work.tasks[i].cache_key for i in describers.get(s))) for s in shared}
@@ -327,35 +360,36 @@ def shared_quads(made: Made, work: Plan, cache: Cache) -> list[ox.Quad]:
     table = {keys[s]: old[keys[s]] for s in shared if keys[s] in old}
     missing = [s for s in shared if keys[s] not in table]
     if missing:
-        wanted: dict[int, list[str]] = {}
-        for s in missing:
-            for i in describers.get(s):
-                wanted.setdefault(i, []).append(s)
-        lines: dict[str, list[bytes]] = {s: [] for s in missing}
-        for i, nodes in sorted(wanted.items()):
-            body = cache.get("nq", work.tasks[i].cache_key)[0]
-            for s in nodes:
-                lines[s].append(_run(body, f"<{s}> ".encode()))
-        for s in missing:
-            quads = set(ox.parse(b"".join(lines[s]), format=ox.RdfFormat.N_QUADS))
-            table[keys[s]] = ox.serialize(sorted(quads, key=shards.quad_order), format=ox.RdfFormat.N_QUADS)
+        rank = {m.graph: i for i, m in enumerate(made.metas)}
+        for s, nquads in _read_nodes(missing, made, work, cache).items():
+            quads = sorted(set(ox.parse(nquads, format=ox.RdfFormat.N_QUADS)), key=shards.quad_order)
+            dropped = [ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(g))
+                       for g, triples in duplicate_triples(quads, rank).items() for t in triples]
+            table[keys[s]] = (ox.serialize(quads, format=ox.RdfFormat.N_QUADS),
+                              ox.serialize(sorted(dropped, key=shards.quad_order), format=ox.RdfFormat.N_QUADS))
     if missing or len(table) != len(old):
         cache.put(*SHARED_NODES, table)
     else:
         cache.keep(*SHARED_NODES)
-    # shared is sorted by subject, each node's quads by quad_order: the whole list is sorted too
-    return list(ox.parse(b"".join(table[keys[s]] for s in shared), format=ox.RdfFormat.N_QUADS))
+    drop: dict[str, set[ox.Triple]] = {}
+    for q in ox.parse(b"".join(table[keys[s]][1] for s in shared), format=ox.RdfFormat.N_QUADS):
+        drop.setdefault(q.graph_name.value, set()).add(q.triple)
+    # shared is sorted by subject, each node's quads by quad_order: the whole is sorted too
+    return Shared(b"".join(table[keys[s]][0] for s in shared), drop)
 
 
-def _run(body: bytes, token: bytes) -> bytes:
-    """The lines of a sorted N-Quads body that start with token (one run), or b""."""
-    start = 0 if body.startswith(token) else body.find(b"\n" + token) + 1
-    if start == 0 and not body.startswith(token):
-        return b""
-    end = start
-    while body.startswith(token, end):
-        end = body.find(b"\n", end) + 1 or len(body)
-    return body[start:end]
+def _read_nodes(nodes: list[str], made: Made, work: Plan, cache: Cache) -> dict[str, bytes]:
+    """node -> the N-Quads lines about it in every chunk describing it."""
+    wanted: dict[int, list[str]] = {}
+    for s in nodes:
+        for i in made.describers.get(s):
+            wanted.setdefault(i, []).append(s)
+    lines: dict[str, list[bytes]] = {s: [] for s in nodes}
+    for i, subjects in sorted(wanted.items()):
+        body = cache.need("nq", work.tasks[i].cache_key)[0]
+        for s in subjects:
+            lines[s].append(subject_lines(body, f"<{s}> ".encode()))
+    return {s: b"".join(found) for s, found in lines.items()}
 
 
 class Locations(Mapping[str, Path]):
@@ -409,16 +443,16 @@ def cross_focus(store: ox.Store, update: StoreUpdate) -> list[str] | None:
     return sorted(found)
 
 
-def validate_all(store: ox.Store, made: Made, work: Plan, cache: Cache, shared_q: list[ox.Quad],
+def validate_all(store: ox.Store, made: Made, work: Plan, cache: Cache, shared: Shared,
                  update: StoreUpdate) -> list[Violation]:
     """Local results (minus shared nodes) + the shared shard + cross-document SPARQL, sorted."""
     skip = made.describers.multi
     found = [v for m in made.metas for v in m.violations if v.focus not in skip]
     where = Locations(made.describers)
-    key = shards.shared_key(shared_q, work.shapes_text, work.subclass_nt)
+    key = shards.shared_key(shared.nquads, work.shapes_text, work.subclass_nt)
     cached = cache.get("shared", key)
     if cached is None:
-        cached = shards.run_shared(shared_q, work.shapes_text, work.subclass_nt, where)
+        cached = shards.run_shared(shared.quads(), work.shapes_text, work.subclass_nt, where)
         cache.put("shared", key, cached)
     # the rules read from the shapes with rdflib (~0.15 s a build): cached by the shapes' text
     rules_key = key_of("cross-rules", work.shapes_text)

@@ -256,9 +256,10 @@ def quad_order(q: ox.Quad) -> tuple[str, str, str, str]:
     return q.subject.value, q.predicate.value, str(q.object), q.graph_name.value
 
 
-def shared_key(quads: list[ox.Quad], shapes_text: str, subclass_nt: bytes) -> str:
+def shared_key(nquads: bytes, shapes_text: str, subclass_nt: bytes) -> str:
+    """The shared shard's cache key: the shapes and the shard's quads (as sorted N-Quads)."""
     digest = hashlib.sha256(shapes_text.encode() + subclass_nt)
-    digest.update(ox.serialize(quads, format=ox.RdfFormat.N_QUADS))
+    digest.update(nquads)
     return digest.hexdigest()[:32]
 
 

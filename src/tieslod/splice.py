@@ -166,6 +166,10 @@ class Sink:
             self.run = list(span)
         return True
 
+    def flush(self) -> None:
+        """Hand the pending run of copies to the thread (copies wait to be merged with the next)."""
+        self._flush()
+
     def _flush(self) -> None:
         if self.run is not None:
             self._submit(self._copy_run, self.run)
@@ -228,6 +232,8 @@ def write_pieces(sinks: dict[str, Sink], sources: Iterator[Source], between: dic
             if sink.copy(keys[kind]):
                 continue
             if loaded is None:
+                for other in sinks.values():    # the copies so far start now: load() may wait
+                    other.flush()
                 loaded = load()
             sink.write(loaded[0][kind], loaded[1][kind], keys[kind])
 

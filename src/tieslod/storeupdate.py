@@ -49,7 +49,7 @@ def write_store(path: Path, made: Made, work: Plan, cache: Cache, previous: Path
             store.remove_graph(ox.NamedNode(graph))
         for graph, key in now.items():
             if graph in changed:
-                data = cache.get("nq", key)[0]
+                data = cache.need("nq", key)[0]
                 _touch(update, ox.parse(data, format=ox.RdfFormat.N_QUADS))
                 store.load(data, format=ox.RdfFormat.N_QUADS)
         store.flush()
