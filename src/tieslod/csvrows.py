@@ -191,13 +191,16 @@ def claims_csv(table: Table, cache: Cache) -> list[bytes]:
 
 
 def write_claim_files(metas: list[Chunk], keys: list[str], facts: Callable[[int], bytes], describers: Describers,
-                      cache: Cache, dumps: Path) -> set[str]:
-    """tieslod-claims.csv and its .gz, written into dumps; returns the cache entries used. The build
-    runs this in a forked child (forked.py) beside its main thread: the parent marks those entries kept."""
+                      cache: Cache, dumps: Path) -> tuple[set[str], dict[str, tuple[int, str]]]:
+    """tieslod-claims.csv and its .gz, written into dumps; returns the cache entries used and each
+    file's size and sha256. The build runs this in a forked child (forked.py) beside its main thread:
+    the parent marks those entries kept."""
     lines = claims_csv(Table(metas, keys, facts, describers), cache)
-    (dumps / "tieslod-claims.csv").write_bytes(b"".join(lines))
-    (dumps / "tieslod-claims.csv.gz").write_bytes(csv_gzip(lines, cache))
-    return cache.used
+    out = {}
+    for name, data in (("tieslod-claims.csv", b"".join(lines)), ("tieslod-claims.csv.gz", csv_gzip(lines, cache))):
+        (dumps / name).write_bytes(data)
+        out[name] = (len(data), hashlib.sha256(data).hexdigest())
+    return cache.used, out
 
 
 GZ_TABLE = ("claim-csv-gz", "0" * 32)   # one entry: block digest -> its gzip member
