@@ -18,7 +18,7 @@ from .config import Settings
 from .graph import Part, plain_part, enrich_article
 from .jsonld import Compactor, graph_object
 from .sources import parse_turtle, read_article
-from .vocab import LABEL, OA, SCHEMA, TL, TYPE
+from .vocab import OA, SCHEMA, TL, TYPE
 
 GZ_LEVEL = 6
 COUNTED = (TL + "Claim", TL + "Source")
@@ -43,9 +43,7 @@ class Chunk:
     digest: str
     quads: int
     subjects: list[str]                       # distinct subjects, sorted
-    typed: dict[str, list[str]]               # class IRI -> subjects typed so here
-    refs: list[str]                           # objects of tl:tie (claims on ties, maybe elsewhere)
-    labels: dict[str, str]                    # rdfs:label of this part's subjects
+    typed: dict[str, list[str]]               # class IRI (our ontology's only) -> subjects typed so here
     bodies: dict[str, bytes]                  # "nq", "trig", "jsonld", "nt", "ttl"
     gz: dict[str, bytes]
     facts: bytes                              # N-Quads of what the claim table reads
@@ -141,19 +139,18 @@ def render(part: Part, compactor: Compactor, prefixes: dict[str, str], origins: 
     bodies = {"nq": nquads,
               "trig": strip_prefixes(ox.serialize(quads, format=ox.RdfFormat.TRIG, prefixes=prefixes)),
               "jsonld": graph_object(compactor, part.graph.value, quads), **union_bodies(quads, prefixes, nquads)}
-    # one str object per subject, shared by subjects, typed and labels: pickle then writes each once,
-    # and loading every chunk's metadata (2,500 files at 1M quads) is a third cheaper
+    # one str object per subject, shared by subjects and typed: pickle then writes each once, and
+    # loading every chunk's metadata (2,500 files at 1M quads) is a third cheaper. Only our own
+    # classes are listed (claims, sources, ties: what the claim table and the counts read); the Web
+    # Annotation types of the evidence nodes were over a third of the metadata.
     subject = {s: s for s in (q.subject.value for q in quads)}
     typed: dict[str, list[str]] = {}
     for q in quads:
-        if q.predicate == TYPE:
+        if q.predicate == TYPE and q.object.value.startswith(TL):
             typed.setdefault(q.object.value, []).append(subject[q.subject.value])
     return Chunk(
         part.key, part.graph.value, str(part.origin), part.digest, len(quads),
-        sorted(subject), typed,
-        sorted({q.object.value for q in quads if q.predicate.value == TL + "tie"}),
-        {subject[q.subject.value]: q.object.value for q in quads if q.predicate == LABEL},
-        bodies, {name: gz(body) for name, body in bodies.items()},
+        sorted(subject), typed, bodies, {name: gz(body) for name, body in bodies.items()},
         ox.serialize([q for q in quads if _is_fact(q)], format=ox.RdfFormat.N_QUADS), origins=origins)
 
 
