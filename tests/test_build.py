@@ -107,3 +107,13 @@ def test_base_uri_is_configuration(mini_settings: Settings) -> None:
     result = build(mini_settings.with_(base_uri="https://example.org/ties/"))
     ttl = (result.release_dir / "dumps" / "tieslod.nt").read_text(encoding="utf-8")
     assert "<https://example.org/ties/id/bob-jones>" in ttl and "w3id.org/tieslod/id/" not in ttl
+
+
+def test_data_dir_given_as_dot_builds_the_same_release(mini_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Input paths are made relative by string slicing where they start with the root's string
+    (pipeline.relative); a root of "." does not, and must still give the same version and data."""
+    absolute = build(mini_settings)
+    monkeypatch.chdir(mini_settings.data_dir)
+    dot = Settings(data_dir=Path("."), out_dir=mini_settings.out_dir.parent / "dot-build")
+    assert input_version(dot) == absolute.version
+    assert build(dot).counts == absolute.counts

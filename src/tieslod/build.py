@@ -28,7 +28,7 @@ from .dumpwriters import EarlyDumps
 from .forked import Forked
 from .dumps import DUMP_KINDS, dump_prefixes, write_chunked
 from .splice import load_index, write_index
-from .pipeline import (Made, Plan, facts_reader, file_digests, input_files, make_all, plan,
+from .pipeline import (Made, Plan, relative, facts_reader, file_digests, input_files, make_all, plan,
                        shared_quads, UnionPieces, validate_all, write_store)
 from .storeupdate import StoreUpdate
 from .errors import NonConformance
@@ -71,7 +71,7 @@ def input_version(settings: Settings, digests: dict[Path, str] | None = None) ->
     listing = getattr(digests, "listing", {})
     for root in (settings.data_dir, settings.ontology_dir, settings.shapes_dir):
         for path in listing.get(root) or _files_under(root):
-            digest.update(f"{path.relative_to(root)}\n".encode())
+            digest.update(f"{relative(path, root)}\n".encode())
             digest.update(bytes.fromhex(digests[path]) if path in digests
                           else hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()[:16]
