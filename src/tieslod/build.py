@@ -29,8 +29,8 @@ from .forked import Forked
 from .dumps import DUMP_KINDS, dump_prefixes, write_chunked
 from .splice import load_index, write_index
 from .pipeline import (Made, Plan, relative, facts_reader, file_digests, input_files, make_all, plan,
-                       shared_quads, UnionPieces, validate_all, write_store)
-from .storeupdate import StoreUpdate
+                       shared_quads, UnionPieces, validate_all)
+from .storeupdate import StoreUpdate, changed_graphs, load_store, update_store
 from .errors import NonConformance
 from .formats import CSV_DUMP, Format, rdf_format
 from .ledger import enforce as enforce_ledger
@@ -175,14 +175,6 @@ class _Stages:
         # a stage may come in several parts (the dumps): its time is their sum
         self.times[name] = round(self.times.get(name, 0.0) + time.monotonic() - began, 3)
 
-    def timed(self, name: str, func: Callable[..., T], *args: object) -> T:
-        """Run func(*args) as the stage `name` (from a worker thread: times only, no progress line)."""
-        began = time.monotonic()
-        try:
-            return func(*args)
-        finally:
-            self.times[name] = round(time.monotonic() - began, 3)
-
 
 def _reuse(settings: Settings, target: Path, version: str) -> BuildResult:
     _switch(settings.out_dir, target)
@@ -304,14 +296,19 @@ def _rest(work: Plan, made: Made, cache: Cache, dumps: Path, settings: Settings,
         early.nq.result()
         sinks["nq"].close()
         return dumps / "tieslod.nq"
-    # The store loads in a thread while this one writes the dumps that need nothing from it: Oxigraph
-    # releases the GIL and its bulk load mostly waits on the disk (~7 CPU-s of 19 s wall at 1M quads).
+    graphs = changed_graphs(made, work, previous)
+    # The store is made in a thread while this one writes the union dumps: Oxigraph releases the GIL,
+    # and a fresh bulk load mostly waits on the disk (~7 CPU-s of 19 s wall at 1M quads). Not in a
+    # forked child: RocksDB's own threads in a process that opened stores before can hold locks the
+    # child would wait for forever (a test run hung so).
     with ThreadPoolExecutor(1) as pool, UnionPieces(cache, work, made, drop) as union:
-        loading = pool.submit(stage.timed, "store", write_store, dumps.parent / "store", made, work, cache,
-                              previous, nquads)
+        if graphs is not None and previous is not None:
+            loading = pool.submit(_timed, update_store, dumps.parent / "store", made, work, cache, previous, graphs)
+        else:
+            loading = pool.submit(_timed, load_store, dumps.parent / "store", nquads)
         with stage("dumps"):
             write_chunked(dumps, ("nt", "ttl"), iter(union), settings, early.old, False, sinks)
-        update = loading.result()
+        update, stage.times["store"] = loading.result()
     with stage("dump tieslod.nq"):
         early.nq.result()
         early.rdf.result()
@@ -324,6 +321,12 @@ def _rest(work: Plan, made: Made, cache: Cache, dumps: Path, settings: Settings,
             report = Report(violations, sum(m.quads for m in made.metas))
             raise NonConformance(f"the data does not conform: {len(violations)} violation(s)", report)
     return drop, update
+
+
+def _timed(func: Callable[..., T], *args: object) -> tuple[T, float]:
+    """func(*args) and its wall time in seconds (a stage run in a thread or a child process)."""
+    began = time.monotonic()
+    return func(*args), round(time.monotonic() - began, 3)
 
 
 def _infos(sinks: dict, csv_files: dict[str, tuple[int, str]]) -> list[FileInfo]:

@@ -20,7 +20,7 @@ from .chunks import Chunk, Describers, Task, gz, init_worker, make_chunks, make_
 from .config import Settings
 from .dumps import dump_prefixes, duplicate_triples, load_context, without_triples
 from .splice import Bodies, Source
-from .storeupdate import RESERVED, StoreUpdate, write_store  # noqa: F401 (build imports them from here)
+from .storeupdate import RESERVED, StoreUpdate
 from .errors import InputError, UsageError
 from .graph import labels_of
 from .sources import parse_turtle

@@ -30,30 +30,40 @@ class StoreUpdate:
     reserved_changed: bool = False             # entities/ontology/lifecycle: subclass closure, labels
 
 
-def write_store(path: Path, made: Made, work: Plan, cache: Cache, previous: Path | None,
-                nquads: Callable[[], Path]) -> StoreUpdate:
-    """A fresh bulk load of the N-Quads dump, or the previous release's store (hard-linked backup)
-    with only the changed graphs replaced. `nquads` gives the dump once it is complete (its last
-    copies may still be under way when the store starts; an update does not need it)."""
+def changed_graphs(made: Made, work: Plan, previous: Path | None) -> tuple[list[str], list[str]] | None:
+    """(graphs gone, graphs new or changed) since the previous release, or None if its store cannot
+    be updated in place of a fresh load (none, or more than a quarter of the graphs changed)."""
     old = _previous_chunks(previous)
     now = {m.graph: t.cache_key for m, t in zip(made.metas, work.tasks)}
     changed = [g for g, k in now.items() if old.get(g) != k]
     if old and previous is not None and (previous / "store").is_dir() and len(changed) <= len(now) // 4:
-        ox.Store.read_only(str(previous / "store")).backup(str(path))
-        store = ox.Store(str(path))
-        update = StoreUpdate("incremental")
-        reserved = {work.settings.graph_iri(k) for k in RESERVED}
-        for graph in [g for g in old if g not in now] + changed:
-            _touch(update, store.quads_for_pattern(None, None, None, ox.NamedNode(graph)))
-            update.reserved_changed |= graph in reserved
-            store.remove_graph(ox.NamedNode(graph))
-        for graph, key in now.items():
-            if graph in changed:
-                data = cache.need("nq", key)[0]
-                _touch(update, ox.parse(data, format=ox.RdfFormat.N_QUADS))
-                store.load(data, format=ox.RdfFormat.N_QUADS)
-        store.flush()
-        return update
+        return [g for g in old if g not in now], changed
+    return None
+
+
+def update_store(path: Path, made: Made, work: Plan, cache: Cache, previous: Path,
+                 graphs: tuple[list[str], list[str]]) -> StoreUpdate:
+    """The previous release's store (hard-linked backup) with only the changed graphs replaced."""
+    gone, changed = graphs
+    ox.Store.read_only(str(previous / "store")).backup(str(path))
+    store = ox.Store(str(path))
+    update = StoreUpdate("incremental")
+    reserved = {work.settings.graph_iri(k) for k in RESERVED}
+    for graph in gone + changed:
+        _touch(update, store.quads_for_pattern(None, None, None, ox.NamedNode(graph)))
+        update.reserved_changed |= graph in reserved
+        store.remove_graph(ox.NamedNode(graph))
+    keys = {m.graph: t.cache_key for m, t in zip(made.metas, work.tasks)}
+    for graph in changed:
+        data = cache.need("nq", keys[graph])[0]
+        _touch(update, ox.parse(data, format=ox.RdfFormat.N_QUADS))
+        store.load(data, format=ox.RdfFormat.N_QUADS)
+    store.flush()
+    return update
+
+
+def load_store(path: Path, nquads: Callable[[], Path]) -> StoreUpdate:
+    """A fresh bulk load of the N-Quads dump; `nquads` gives it once it is complete."""
     store = ox.Store(str(path))
     store.bulk_load(path=str(nquads()), format=ox.RdfFormat.N_QUADS)
     store.flush()
