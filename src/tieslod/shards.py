@@ -123,7 +123,21 @@ class Rule:
     shape: str          # label of the node shape, as shacl_report names it
     message: str
     path: str           # as shown in a report ("" for SPARQL constraints)
-    query: str          # SELECT ?this ?value (?value may be unbound)
+    query: str          # SELECT ?this ?value (?value may be unbound); FOCUS marks where VALUES ?this goes
+    full: str = ""      # the same rule for every node at once, written so Oxigraph joins by hash
+
+
+# Unbound (a full build), `?this a ?t . ?this <p> ?v` runs as one store lookup per target node (~10 µs
+# each on disk: 1-2.5 s per rule at 1M quads). Subqueries are joined by hash instead, after one scan
+# each (0.03-0.05 s): the full-check forms below wrap the target, and for the sh:class rules (which
+# this module writes) also the path and the class test, in subqueries. Same answers (tests/test_shards.py
+# compares the build's report with whole-graph pyshacl); sh:sparql bodies stay as the shapes wrote them.
+def _subquery(variables: str, pattern: str) -> str:
+    # inside, a class test reads the classes' instances by index (VALUES) rather than testing every
+    # rdf:type triple (FILTER IN): there is no bound node to start from anyway
+    pattern = re.sub(r"\?(\w+) a \?(\w+) \. FILTER\(\?\2 IN \(SUBCLASSES(\([^)]*\))\)\)",
+                     r"VALUES ?\2 { SUBCLASSES_VALUES\3 } ?\1 a ?\2 .", pattern)
+    return f"{{ SELECT DISTINCT {variables} WHERE {{ {pattern} }} }}"
 
 
 # `?x a/rdfs:subClassOf* C` makes Oxigraph start from the class side and walk every instance, even
@@ -131,7 +145,7 @@ class Rule:
 # `?x a ?t . FILTER(?t IN (SUBCLASSES(C)))` instead, and run_cross expands SUBCLASSES(...) into the
 # class's subclass closure as the store states it (any graph, as pyshacl reads the union graph) just
 # before running: the plan then starts from the bound node (0.03 s), and unbound it is no slower.
-_SUBCLASSES = re.compile(r"SUBCLASSES\(([^)]*)\)")
+_SUBCLASSES = re.compile(r"SUBCLASSES(_VALUES)?\(([^)]*)\)")
 
 
 def _closure(classes: list[str]) -> str:
@@ -139,14 +153,15 @@ def _closure(classes: list[str]) -> str:
 
 
 def expand_closures(query: str, store: ox.Store, memo: dict[str, str]) -> str:
-    """Replace each SUBCLASSES(<C> ...) by the comma-separated IRIs of C and all its subclasses."""
+    """Replace each SUBCLASSES(<C> ...) by the comma-separated IRIs of C and all its subclasses
+    (SUBCLASSES_VALUES(...): space-separated, for a VALUES block)."""
     def sub(match: re.Match) -> str:
-        if match.group(1) not in memo:
-            found = store.query(f"SELECT DISTINCT ?s WHERE {{ VALUES ?c {{ {match.group(1)} }} ?s <{SUBCLASS}>* ?c }}",
+        classes = match.group(2)
+        if classes not in memo:
+            found = store.query(f"SELECT DISTINCT ?s WHERE {{ VALUES ?c {{ {classes} }} ?s <{SUBCLASS}>* ?c }}",
                                 use_default_graph_as_union=True)
-            memo[match.group(1)] = ", ".join(sorted(f"<{r['s'].value}>" for r in found
-                                                    if isinstance(r["s"], ox.NamedNode)))
-        return memo[match.group(1)]
+            memo[classes] = ", ".join(sorted(f"<{r['s'].value}>" for r in found if isinstance(r["s"], ox.NamedNode)))
+        return memo[classes].replace(", ", " ") if match.group(1) else memo[classes]
     return _SUBCLASSES.sub(sub, query)
 
 
@@ -178,17 +193,37 @@ def _sparql_rule(shapes: rdflib.Graph, node: rdflib.term.Node, constraint: rdfli
     select = str(shapes.value(constraint, SH.select)).replace("$this", "?this")
     head, brace, body = select.partition("{")
     head = re.sub(r"^\s*SELECT\s+", "SELECT DISTINCT ", head, flags=re.I)
-    query = f"{_prefixes(shapes, constraint)}\n{head}{brace} {FOCUS}{_target(shapes, node)} {body}"
-    return Rule(_label(shapes, node), str(shapes.value(constraint, SH.message) or ""), "", query)
+    prefixes, target = _prefixes(shapes, constraint), _target(shapes, node)
+    query = f"{prefixes}\n{head}{brace} {FOCUS}{target} {body}"
+    full = f"{prefixes}\n{head}{brace} {_subquery('?this', target)} {_hash_joined(body)}"
+    return Rule(_label(shapes, node), str(shapes.value(constraint, SH.message) or ""), "", query, full)
+
+
+# `?this <path> ?v . FILTER NOT EXISTS { ?v <p> ?x } }`, the form of every "value must have a label"
+# rule: as subquery MINUS pattern it is the same set (?v is bound in every solution and the only
+# variable both sides share), and 5x faster unbound (2.3 s -> 0.46 s at 1M quads).
+_LOOKUP_NOT_EXISTS = re.compile(r"^\s*\?this (\S+) \?(\w+) \.\s*FILTER NOT EXISTS \{\s*(\?\2 \S+ \?\w+)\s*\}\s*\}\s*$")
+
+
+def _hash_joined(body: str) -> str:
+    match = _LOOKUP_NOT_EXISTS.match(body)
+    if match is None:
+        return body
+    path, value, pattern = match.groups()
+    if value == "this" or f"?{value}" not in pattern.split()[0]:
+        return body
+    return f"{_subquery(f'?this ?{value}', f'?this {path} ?{value}')} MINUS {{ {pattern} }} }}"
 
 
 def _class_rule(shapes: rdflib.Graph, node: rdflib.term.Node, prop: rdflib.term.Node) -> Rule:
     path, cls = shapes.value(prop, SH.path), shapes.value(prop, SH["class"])
     if not isinstance(path, rdflib.URIRef):
         raise ValueError(f"sh:class on a complex path is not compiled: {path}")
-    query = (f"SELECT DISTINCT ?this ?value WHERE {{ {FOCUS}{_target(shapes, node)} ?this <{path}> ?value . "
-             f"FILTER NOT EXISTS {{ ?value a ?_vc . FILTER(?_vc IN ({_closure([f'<{cls}>'])})) }} }}")
-    return Rule(_label(shapes, node), str(shapes.value(prop, SH.message) or ""), short_term(path, _NS), query)
+    target, typed = _target(shapes, node), f"?value a ?_vc . FILTER(?_vc IN ({_closure([f'<{cls}>'])}))"
+    query = f"SELECT DISTINCT ?this ?value WHERE {{ {FOCUS}{target} ?this <{path}> ?value . FILTER NOT EXISTS {{ {typed} }} }}"
+    full = (f"SELECT DISTINCT ?this ?value WHERE {{ {_subquery('?this', target)} "
+            f"{_subquery('?this ?value', f'?this <{path}> ?value')} MINUS {_subquery('?value', typed)} }}")
+    return Rule(_label(shapes, node), str(shapes.value(prop, SH.message) or ""), short_term(path, _NS), query, full)
 
 
 @lru_cache(maxsize=4)
@@ -215,7 +250,7 @@ def _fill(message: str, row: dict[str, ox.Term | None]) -> str:
 def _queries(rule: Rule, focus: list[str] | None) -> list[str]:
     """The rule's query, or one query per slice of focus nodes, each bound first by VALUES."""
     if focus is None:
-        return [rule.query]
+        return [rule.full or rule.query]
     return [rule.query.replace(FOCUS, "VALUES ?this { " + " ".join(f"<{n}>" for n in focus[i:i + 5000]) + " }\n")
             for i in range(0, len(focus), 5000)]
 
@@ -234,7 +269,7 @@ def run_cross(store: ox.Store, shapes_text: str, locate: dict[str, Path],
     starts from them, see expand_closures). Rules run on two threads: Oxigraph releases the GIL while
     a query runs."""
     memo: dict[str, str] = {}
-    rules = tuple(replace(rule, query=expand_closures(rule.query, store, memo))
+    rules = tuple(replace(rule, query=expand_closures(rule.query, store, memo), full=expand_closures(rule.full, store, memo))
                   for rule in (rules if rules is not None else cross_rules(shapes_text)))
     with ThreadPoolExecutor(2) as pool:
         answers = list(pool.map(lambda rule: _solutions(store, rule, focus), rules))
