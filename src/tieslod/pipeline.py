@@ -383,7 +383,8 @@ def shared_quads(made: Made, work: Plan, cache: Cache) -> Shared:
     duplicates (a few thousand) are parsed now."""
     describers = made.describers
     shared = describers.shared()
-    keys = {s: key_of(s, *(work.tasks[i].cache_key for i in describers.get(s))) for s in shared}
+    # (chunk keys have one length, so joined they stay unambiguous: two parts per key, not one per chunk)
+    keys = {s: key_of(s, "".join([work.tasks[i].cache_key for i in describers.get(s)])) for s in shared}
     old = cache.peek(*SHARED_NODES) or {}
     table = {keys[s]: old[keys[s]] for s in shared if keys[s] in old}
     missing = [s for s in shared if keys[s] not in table]
