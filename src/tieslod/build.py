@@ -9,7 +9,6 @@ import hashlib
 import json
 import os
 import shutil
-import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -41,10 +40,6 @@ DUMP_NAMES: tuple[tuple[str, Format], ...] = tuple(
     [(f"tieslod.{rdf_format(name).extension}", rdf_format(name))
      for name in ("turtle", "jsonld", "ntriples", "nquads", "trig")] + [("tieslod-claims.csv", CSV_DUMP)])
 KEEP_RELEASES = 3
-# How long a thread holding the GIL keeps it while another waits (Python's default: 5 ms). The
-# dump writers' threads (splice.py) take the GIL back between every read, hash and copy call while
-# the main thread runs Python; at 5 ms a wait, a rebuild's ~600 MB of copies spent ~0.5 s waiting.
-SWITCH = 0.0005
 
 Progress = Callable[[str], None]
 T = TypeVar("T")
@@ -104,13 +99,11 @@ def _collector_paused() -> Iterator[None]:
     passes over them cost ~0.4 s of a ~3 s rebuild at 1M quads; the build makes no cycles that need
     collecting, and reference counting still frees everything else. Worker processes turn it back on
     (pipeline._init): they inherit this state when forked."""
-    was, interval = gc.isenabled(), sys.getswitchinterval()
+    was = gc.isenabled()
     gc.disable()
-    sys.setswitchinterval(SWITCH)
     try:
         yield
     finally:
-        sys.setswitchinterval(interval)
         if was:
             gc.enable()
 
