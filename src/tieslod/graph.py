@@ -58,6 +58,14 @@ def anchor(text: str, quote: str) -> tuple[int, int]:
     return start, start + len(quote)
 
 
+# terms made once: a NamedNode costs ~1 µs to check, and the evidence of 1M quads makes ~500k of them
+_EV = {name: n(ns, name) for ns, name in ((TL, "evidence"), (OA, "SpecificResource"), (OA, "hasSource"),
+                                          (OA, "hasSelector"), (OA, "TextQuoteSelector"), (OA, "exact"),
+                                          (OA, "prefix"), (OA, "suffix"), (OA, "TextPositionSelector"),
+                                          (OA, "start"), (OA, "end"), (XSD, "nonNegativeInteger"))}
+SOURCE_FILE = n(TL, "sourceFile")
+
+
 def _evidence(node: ox.NamedNode, index: int, quote: str, article: Article,
               source: ox.NamedNode, graph: ox.NamedNode) -> list[ox.Quad]:
     try:
@@ -68,25 +76,25 @@ def _evidence(node: ox.NamedNode, index: int, quote: str, article: Article,
                          article.ttl.path, line_of(article.ttl.path, local)) from exc
     base = node.value
     ev, qs, ps = (ox.NamedNode(f"{base}#{kind}-{index}") for kind in ("evidence", "quote", "position"))
-    lit = ox.Literal
-    nonneg = n(XSD, "nonNegativeInteger")
+    lit, t = ox.Literal, _EV
+    nonneg = t["nonNegativeInteger"]
     triples = [
-        (node, n(TL, "evidence"), ev),
-        (ev, TYPE, n(OA, "SpecificResource")), (ev, n(OA, "hasSource"), source),
-        (ev, n(OA, "hasSelector"), qs), (ev, n(OA, "hasSelector"), ps),
-        (qs, TYPE, n(OA, "TextQuoteSelector")), (qs, n(OA, "exact"), lit(quote)),
-        (qs, n(OA, "prefix"), lit(article.text[max(0, start - CONTEXT_CHARS):start])),
-        (qs, n(OA, "suffix"), lit(article.text[end:end + CONTEXT_CHARS])),
-        (ps, TYPE, n(OA, "TextPositionSelector")),
-        (ps, n(OA, "start"), lit(str(start), datatype=nonneg)),
-        (ps, n(OA, "end"), lit(str(end), datatype=nonneg)),
+        (node, t["evidence"], ev),
+        (ev, TYPE, t["SpecificResource"]), (ev, t["hasSource"], source),
+        (ev, t["hasSelector"], qs), (ev, t["hasSelector"], ps),
+        (qs, TYPE, t["TextQuoteSelector"]), (qs, t["exact"], lit(quote)),
+        (qs, t["prefix"], lit(article.text[max(0, start - CONTEXT_CHARS):start])),
+        (qs, t["suffix"], lit(article.text[end:end + CONTEXT_CHARS])),
+        (ps, TYPE, t["TextPositionSelector"]),
+        (ps, t["start"], lit(str(start), datatype=nonneg)),
+        (ps, t["end"], lit(str(end), datatype=nonneg)),
     ]
     return [ox.Quad(s, p, o, graph) for s, p, o in triples]
 
 
 def _source_node(article: Article) -> ox.NamedNode:
     found = [q.subject for q in article.ttl.quads
-             if q.predicate == n(TL, "sourceFile") and isinstance(q.subject, ox.NamedNode)]
+             if q.predicate == SOURCE_FILE and isinstance(q.subject, ox.NamedNode)]
     if len(found) != 1:
         raise InputError(f"expected exactly one node with tl:sourceFile, found {len(found)}", article.ttl.path)
     return found[0]
@@ -117,7 +125,7 @@ def enrich_article(article: Article, labels: dict[str, str], settings: Settings)
     graph = ox.NamedNode(settings.graph_iri(article.key))
     source = _source_node(article)
     quads = _in_graph(article.ttl.quads, graph)
-    declared = [q.object.value for q in article.ttl.quads if q.predicate == n(TL, "sourceFile")]
+    declared = [q.object.value for q in article.ttl.quads if q.predicate == SOURCE_FILE]
     if declared != [article.text_path.name]:
         raise InputError(f"tl:sourceFile must be {article.text_path.name!r}, found {declared}", article.ttl.path)
     text_digest = sha256_bytes(article.text.encode("utf-8"))
