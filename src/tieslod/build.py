@@ -29,7 +29,7 @@ from .dumps import DUMP_KINDS, dump_prefixes, write_chunked
 from .splice import load_index, write_index
 from .pipeline import (Made, Plan, relative, facts_reader, file_digests, input_files, make_all, plan,
                        shared_quads, UnionPieces, validate_all)
-from .storeupdate import StoreUpdate, changed_graphs, update_store
+from .storeupdate import StoreUpdate, changed_graphs, load_store, update_store
 from .errors import NonConformance
 from .formats import CSV_DUMP, Format, rdf_format
 from .ledger import enforce as enforce_ledger
@@ -203,16 +203,12 @@ def build(settings: Settings, progress: Progress | None = None, force: bool = Fa
         shutil.rmtree(tmp, ignore_errors=True)
         try:
             (tmp / "dumps").mkdir(parents=True)
-            # unchanged pieces are copied from the previous release's dumps (splice.py), from now on,
-            # and a fresh store loads from the N-Quads as they are written
-            previous = current_release(settings)
-            graphs = changed_graphs(work, previous)
-            with EarlyDumps(tmp / "dumps", cache, work, settings, load_index(previous),
-                            None if graphs is not None else tmp / "store") as early:
+            # unchanged pieces are copied from the previous release's dumps (splice.py), from now on
+            with EarlyDumps(tmp / "dumps", cache, work, settings, load_index(current_release(settings))) as early:
                 with stage("chunks"):
-                    made = make_all(work, cache, stage.say, early.ready)
+                    made = make_all(work, cache, stage.say)
                 early.go()
-                result = _write_release(work, made, cache, tmp, version, settings, stage, early, graphs)
+                result = _write_release(work, made, cache, tmp, version, settings, stage, early)
             pruning.shutdown(wait=True)
             shutil.rmtree(target, ignore_errors=True)
             tmp.rename(target)
@@ -228,11 +224,11 @@ def build(settings: Settings, progress: Progress | None = None, force: bool = Fa
 
 
 def _write_release(work: Plan, made: Made, cache: Cache, tmp: Path, version: str, settings: Settings,
-                   stage: _Stages, early: EarlyDumps, graphs: tuple[list[str], list[str]] | None) -> BuildResult:
+                   stage: _Stages, early: EarlyDumps) -> BuildResult:
     dumps = tmp / "dumps"
     sinks = early.sinks
     try:
-        drop, update, csv_files = _dumps_and_checks(work, made, cache, dumps, settings, stage, early, graphs)
+        drop, update, csv_files = _dumps_and_checks(work, made, cache, dumps, settings, stage, early)
     except BaseException:
         for sink in sinks.values():     # stop their threads before the caller removes tmp
             with contextlib.suppress(Exception):
@@ -262,7 +258,7 @@ def _write_release(work: Plan, made: Made, cache: Cache, tmp: Path, version: str
 
 
 def _dumps_and_checks(work: Plan, made: Made, cache: Cache, dumps: Path, settings: Settings, stage: _Stages,
-                      early: EarlyDumps, graphs: tuple[list[str], list[str]] | None) -> tuple[dict[str, set[ox.Triple]], StoreUpdate, dict[str, tuple[int, str]]]:
+                      early: EarlyDumps) -> tuple[dict[str, set[ox.Triple]], StoreUpdate, dict[str, tuple[int, str]]]:
     """Every dump (into `sinks`, left open), the store, the checks; returns the triples the union dumps
     dropped and how the store was made. The sinks are closed by the caller: their threads copy and hash
     (~650 MB at 1M quads) while this thread validates, instead of each stage waiting for its own."""
@@ -271,7 +267,7 @@ def _dumps_and_checks(work: Plan, made: Made, cache: Cache, dumps: Path, setting
     # this build starts its own threads.
     with Forked(write_claim_files, made.metas, [t.cache_key for t in work.tasks], facts_reader(cache, work),
                 made.describers, cache, dumps) as claims:
-        drop, update = _rest(work, made, cache, dumps, settings, stage, early, graphs)
+        drop, update = _rest(work, made, cache, dumps, settings, stage, early)
         with stage("dumps"):
             used, csv_files = claims.result()
             cache.used |= used
@@ -279,32 +275,36 @@ def _dumps_and_checks(work: Plan, made: Made, cache: Cache, dumps: Path, setting
 
 
 def _rest(work: Plan, made: Made, cache: Cache, dumps: Path, settings: Settings, stage: _Stages,
-          early: EarlyDumps, graphs: tuple[list[str], list[str]] | None) -> tuple[dict[str, set[ox.Triple]], StoreUpdate]:
+          early: EarlyDumps) -> tuple[dict[str, set[ox.Triple]], StoreUpdate]:
     """The union dumps, the store and the checks (the claim table is made beside them, the other
-    dumps and a fresh store by `early`)."""
+    dumps by `early`)."""
     sinks, previous = early.sinks, current_release(settings)
     with stage("dumps"):
         # the union dumps' duplicates come from the chunks, not the store: their bodies can then be
         # re-made (in workers, UnionPieces) and written while the store loads
         shared = shared_quads(made, work, cache)
         drop = shared.drop
-    # An update of the previous store, in a thread while this one writes the union dumps (Oxigraph
-    # releases the GIL). Not in a forked child: RocksDB's own threads in a process that opened stores
-    # before can hold locks the child would wait for forever (a test run hung so).
+
+    def nquads() -> Path:
+        early.nq.result()
+        sinks["nq"].close()
+        return dumps / "tieslod.nq"
+    graphs = changed_graphs(made, work, previous)
+    # The store is made in a thread while this one writes the union dumps: Oxigraph releases the GIL,
+    # and a fresh bulk load mostly waits on the disk (~7 CPU-s of 19 s wall at 1M quads). Not in a
+    # forked child: RocksDB's own threads in a process that opened stores before can hold locks the
+    # child would wait for forever (a test run hung so).
     with ThreadPoolExecutor(1) as pool, UnionPieces(cache, work, made, drop) as union:
-        updating = pool.submit(_timed, update_store, dumps.parent / "store", work, cache, previous, graphs) \
-            if graphs is not None and previous is not None else None
+        if graphs is not None and previous is not None:
+            loading = pool.submit(_timed, update_store, dumps.parent / "store", made, work, cache, previous, graphs)
+        else:
+            loading = pool.submit(_timed, load_store, dumps.parent / "store", nquads)
         with stage("dumps"):
             write_chunked(dumps, ("nt", "ttl"), iter(union), settings, early.old, False, sinks)
-        with stage("dump tieslod.nq"):
-            early.nq.result()
-            early.rdf.result()
-        if updating is not None:
-            update, stage.times["store"] = updating.result()
-        else:
-            assert early.store is not None
-            sinks["nq"].close()       # the end of the store's input
-            update, stage.times["store"] = early.store.result()
+        update, stage.times["store"] = loading.result()
+    with stage("dump tieslod.nq"):
+        early.nq.result()
+        early.rdf.result()
     store = ox.Store(str(dumps.parent / "store"))
     with stage("validate"):
         violations = validate_all(store, made, work, cache, shared, update)

@@ -8,7 +8,6 @@ import io
 import json
 from collections import defaultdict
 from collections.abc import Iterator
-from typing import BinaryIO
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -207,19 +206,16 @@ DUMP_KINDS = {"ttl": "turtle", "jsonld": "jsonld", "nt": "ntriples", "nq": "nqua
 
 def write_chunked(dumps: Path, kinds: tuple[str, ...], sources: Iterator[splice.Source], settings: Settings,
                   old: dict[str, splice.OldDump] | None = None, close: bool = True,
-                  into: dict[str, splice.Sink] | None = None,
-                  tees: dict[str, BinaryIO] | None = None) -> dict[str, splice.Sink]:
+                  into: dict[str, splice.Sink] | None = None) -> dict[str, splice.Sink]:
     """Write the dumps of the given kinds from chunk bodies (and their gzip members), in graph order,
     copying the pieces the previous release's dumps hold (`old`, see splice.py); returns the sinks by kind.
     With close=False the sinks may still be copying and hashing in their threads: the caller closes them
     (the build does other work meanwhile). `into` gets each sink as soon as it is open (so a caller can
-    close them should this fail half way); `tees` (by kind) get a dump's bytes as they are written."""
+    close them should this fail half way)."""
     from . import jsonld
     from .formats import rdf_format
     old = old or {}
-    tees = tees or {}
-    sinks = {k: splice.Sink(dumps / f"tieslod.{rdf_format(DUMP_KINDS[k]).extension}", old.get(k), tees.get(k))
-             for k in kinds}
+    sinks = {k: splice.Sink(dumps / f"tieslod.{rdf_format(DUMP_KINDS[k]).extension}", old.get(k)) for k in kinds}
     if into is not None:
         into.update(sinks)
     head = prefix_header(settings)

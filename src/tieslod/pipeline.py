@@ -221,19 +221,15 @@ def _init(cache_root: Path, *args: object) -> None:
     init_worker(*args)  # type: ignore[arg-type]
 
 
-def _make_stored(batch: list[tuple[Task, str]]) -> tuple[list[Chunk], list[str]]:
+def _make_stored(batch: list[tuple[Task, str]]) -> list[Chunk]:
     """Worker entry point: make the chunks and write their cache entries here, returning only the
-    metadata (and the cache keys now written); passing the bodies back to the main process to pickle
-    them again cost it ~9 CPU-s at 1M quads, on a core the workers needed."""
+    metadata; passing the bodies back to the main process to pickle them again cost it ~9 CPU-s at
+    1M quads, on a core the workers needed."""
     chunks = make_chunks([task for task, _ in batch])
-    return [_store_chunk(_WORKER_CACHE[0], chunk, key) for chunk, (_, key) in zip(chunks, batch)], \
-        [key for _, key in batch]
+    return [_store_chunk(_WORKER_CACHE[0], chunk, key) for chunk, (_, key) in zip(chunks, batch)]
 
 
-def make_all(work: Plan, cache: Cache, progress: Progress,
-             ready: Callable[[list[str]], None] = lambda _keys: None) -> Made:
-    """Every chunk, from the cache or made on both cores; ready(cache keys) as each becomes available
-    (the dump writers started before this wait for them, dumpwriters.py)."""
+def make_all(work: Plan, cache: Cache, progress: Progress) -> Made:
     metas: dict[str, Chunk] = {}
     todo = []
     for task in work.tasks:
@@ -247,31 +243,29 @@ def make_all(work: Plan, cache: Cache, progress: Progress,
         else:
             todo.append(task)
     progress(f"chunks: {len(work.tasks) - len(todo)} cached, {len(todo)} to make")
-    ready([t.cache_key for t in work.tasks if t.key in metas])
     settings = work.settings
     args = (cache.root, settings, work.labels, load_context(settings)["@context"], dump_prefixes(settings),
             shards.LocalChecker(work.shapes_text, work.subclass_nt))
     batches = [[(t, t.cache_key) for t in batch] for batch in _batches(todo)]
     if len(todo) <= INLINE_MAX:
         _init(*args)
-        _collect(map(_make_stored, batches), metas, cache, progress, len(todo), ready)
+        _collect(map(_make_stored, batches), metas, cache, progress, len(todo))
     else:
         workers = max(1, min(2, os.cpu_count() or 1))
         with ProcessPoolExecutor(workers, initializer=_init, initargs=args) as pool:
-            _collect(pool.map(_make_stored, batches), metas, cache, progress, len(todo), ready)
+            _collect(pool.map(_make_stored, batches), metas, cache, progress, len(todo))
     for task in todo:     # written by the workers: this build used them (Cache.prune)
         for kind in _CHUNK_KINDS:
             cache.keep(kind, task.cache_key)
     return Made([metas[t.key] for t in work.tasks], {t.key for t in todo})
 
 
-def _collect(results: Iterator[tuple[list[Chunk], list[str]]], metas: dict[str, Chunk], cache: Cache, progress: Progress,
-             total: int, ready: Callable[[list[str]], None]) -> None:
+def _collect(results: Iterator[list[Chunk]], metas: dict[str, Chunk], cache: Cache, progress: Progress,
+             total: int) -> None:
     done, last = 0, time.monotonic()
-    for batch, tasks in results:
+    for batch in results:
         for chunk in batch:
             metas[chunk.key] = chunk
-        ready(tasks)
         done += len(batch)
         if time.monotonic() - last > 2 or done == total:
             progress(f"chunks: {done}/{total} made")

@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
 
 from . import sha256state
 
@@ -65,28 +64,22 @@ def load_index(release: Path | None) -> dict[str, OldDump]:
 
 
 def _copy(src: int, offset: int, size: int, dst, sha, unhashed: int = 0,
-          seen: Callable[[int], None] | None = None, tee: BinaryIO | None = None) -> None:
+          seen: Callable[[int], None] | None = None) -> None:
     """Copy a span of src to the end of dst (a buffered file, flushed first), hashing it as it goes,
     except its first `unhashed` bytes (whose hash state the caller resumed). The kernel copies
     (copy_file_range: no pass through Python's buffers, ~40% less CPU than read and write at ~650 MB
-    per rebuild); the span is still read once, for the hash. seen(n) after each n bytes copied; tee
-    gets every byte too."""
+    per rebuild); the span is still read once, for the hash. seen(n) after each n bytes copied."""
     dst.flush()
     out = dst.fileno()
     while size:
         step = min(BLOCK, size, unhashed or BLOCK)
-        if unhashed and tee is None:
+        if unhashed:
             unhashed -= step
         else:
             data = os.pread(src, step, offset)
             if len(data) != step:
                 raise OSError("previous dump is shorter than its index says")
-            if unhashed:
-                unhashed -= step
-            else:
-                sha.update(data)
-            if tee is not None:
-                tee.write(data)
+            sha.update(data)
         done = 0
         while done < step:
             moved = os.copy_file_range(src, out, step - done, offset + done)
@@ -108,7 +101,6 @@ class Sink:
 
     path: Path
     old: OldDump | None = None
-    tee: BinaryIO | None = None         # gets the dump's bytes too (a store loading them as they come)
     index: dict[str, list[int]] = field(default_factory=dict)
     size: int = 0
     gz_size: int = 0
@@ -145,8 +137,6 @@ class Sink:
         self._submit(self._put, data, member)
 
     def _put(self, data: bytes, member: bytes) -> None:
-        if self.tee is not None:
-            self.tee.write(data)
         self.raw.write(data)
         self.gz.write(member)
         self.sha.update(data)
@@ -191,7 +181,7 @@ class Sink:
             self.fds = (os.open(self.old.path, os.O_RDONLY), os.open(self.old.gz_path, os.O_RDONLY))
         # the dump's first bytes copied from the start of the previous one: resume its hash state
         unhashed = self._resume(run) if self.written == 0 and run[0] == 0 else 0
-        _copy(self.fds[0], run[0], run[1], self.raw, self.sha, unhashed, self._seen, self.tee)
+        _copy(self.fds[0], run[0], run[1], self.raw, self.sha, unhashed, self._seen)
         _copy(self.fds[1], run[2], run[3], self.gz, self.gz_sha)
 
     def _resume(self, run: list[int]) -> int:
@@ -220,8 +210,6 @@ class Sink:
         finally:
             self.raw.close()
             self.gz.close()
-            if self.tee is not None:
-                self.tee.close()     # the end of the data for whoever reads it
             if self.fds is not None:
                 for fd in self.fds:
                     os.close(fd)

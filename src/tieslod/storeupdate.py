@@ -3,7 +3,7 @@ bulk load; and what changed, so the cross-document checks look only near it (pip
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,7 +13,7 @@ import pyoxigraph as ox
 from .cache import Cache
 
 if TYPE_CHECKING:
-    from .pipeline import Plan
+    from .pipeline import Made, Plan
 
 RESERVED = ("entities", "ontology", "lifecycle")
 
@@ -30,19 +30,18 @@ class StoreUpdate:
     reserved_changed: bool = False             # entities/ontology/lifecycle: subclass closure, labels
 
 
-def changed_graphs(work: Plan, previous: Path | None) -> tuple[list[str], list[str]] | None:
+def changed_graphs(made: Made, work: Plan, previous: Path | None) -> tuple[list[str], list[str]] | None:
     """(graphs gone, graphs new or changed) since the previous release, or None if its store cannot
-    be updated in place of a fresh load (none, or more than a quarter of the graphs changed). Known
-    from the plan: a chunk's graph is named by its key, and its cache key says whether it changed."""
+    be updated in place of a fresh load (none, or more than a quarter of the graphs changed)."""
     old = _previous_chunks(previous)
-    now = {work.settings.graph_iri(t.key): t.cache_key for t in work.tasks}
+    now = {m.graph: t.cache_key for m, t in zip(made.metas, work.tasks)}
     changed = [g for g, k in now.items() if old.get(g) != k]
     if old and previous is not None and (previous / "store").is_dir() and len(changed) <= len(now) // 4:
         return [g for g in old if g not in now], changed
     return None
 
 
-def update_store(path: Path, work: Plan, cache: Cache, previous: Path,
+def update_store(path: Path, made: Made, work: Plan, cache: Cache, previous: Path,
                  graphs: tuple[list[str], list[str]]) -> StoreUpdate:
     """The previous release's store (hard-linked backup) with only the changed graphs replaced."""
     gone, changed = graphs
@@ -54,13 +53,21 @@ def update_store(path: Path, work: Plan, cache: Cache, previous: Path,
         _touch(update, store.quads_for_pattern(None, None, None, ox.NamedNode(graph)))
         update.reserved_changed |= graph in reserved
         store.remove_graph(ox.NamedNode(graph))
-    keys = {work.settings.graph_iri(t.key): t.cache_key for t in work.tasks}
+    keys = {m.graph: t.cache_key for m, t in zip(made.metas, work.tasks)}
     for graph in changed:
         data = cache.need("nq", keys[graph])[0]
         _touch(update, ox.parse(data, format=ox.RdfFormat.N_QUADS))
         store.load(data, format=ox.RdfFormat.N_QUADS)
     store.flush()
     return update
+
+
+def load_store(path: Path, nquads: Callable[[], Path]) -> StoreUpdate:
+    """A fresh bulk load of the N-Quads dump; `nquads` gives it once it is complete."""
+    store = ox.Store(str(path))
+    store.bulk_load(path=str(nquads()), format=ox.RdfFormat.N_QUADS)
+    store.flush()
+    return StoreUpdate("fresh")
 
 
 def _touch(update: StoreUpdate, quads: Iterator[ox.Quad]) -> None:
