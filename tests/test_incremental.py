@@ -25,6 +25,15 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return data
 
 
+def _built_copy(corpus: Path, tmp_path: Path) -> tuple[Path, Settings]:
+    """A copy of the corpus under tmp_path, built once into tmp_path/inc: the release to rebuild from."""
+    data = tmp_path / "data"
+    shutil.copytree(corpus, data)
+    settings = Settings(data_dir=data, out_dir=tmp_path / "inc")
+    build(settings)
+    return data, settings
+
+
 def _dumps(release: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted((release / "dumps").iterdir())}
 
@@ -51,10 +60,7 @@ def test_one_changed_article_rebuilds_incrementally_and_identically(corpus: Path
 
 
 def test_removed_article_leaves_the_store_and_dumps(corpus: Path, tmp_path: Path) -> None:
-    data = tmp_path / "data"
-    shutil.copytree(corpus, data)
-    settings = Settings(data_dir=data, out_dir=tmp_path / "inc")
-    build(settings)
+    data, settings = _built_copy(corpus, tmp_path)
     for sub, ext in (("articles", "ttl"), ("sources", "txt")):
         (data / sub / f"syn-00024.{ext}").unlink()   # the last article: no other article cites its ties
     after = build(settings)
@@ -73,11 +79,13 @@ def test_streamed_jsonld_parses_back_to_the_same_dataset(mini_settings: Settings
         set(ox.parse(path=str(release / "dumps" / "tieslod.nq"), format=ox.RdfFormat.N_QUADS))
 
 
-def claim_on_foreign_tie(data: Path) -> tuple[str, str, str]:
-    """(user, owner, tie): an article `user` with a claim on a tie that article `owner` defines."""
-    return next((p.stem, m.group(2), m.group(1)) for p in sorted((data / "articles").glob("*.ttl"))
-                for m in re.finditer(r"tl:tie t:((syn-\d+)-[\w-]+) ;", p.read_text(encoding="utf-8"))
-                if m.group(2) != p.stem)
+def claim_on_foreign_tie(data: Path) -> tuple[str, Path, str]:
+    """(user, owner's article file, tie): an article `user` with a claim on a tie that another
+    article, `owner`, defines."""
+    user, owner, tie = next((p.stem, m.group(2), m.group(1)) for p in sorted((data / "articles").glob("*.ttl"))
+                            for m in re.finditer(r"tl:tie t:((syn-\d+)-[\w-]+) ;", p.read_text(encoding="utf-8"))
+                            if m.group(2) != p.stem)
+    return user, data / "articles" / f"{owner}.ttl", tie
 
 
 def test_incremental_validation_finds_what_a_full_one_finds(corpus: Path, tmp_path: Path,
@@ -85,13 +93,9 @@ def test_incremental_validation_finds_what_a_full_one_finds(corpus: Path, tmp_pa
     """A change in one article that breaks a rule for a node of another article (a claim whose tie
     stops being a tie) is caught by the incremental build's narrowed cross-document checks, with
     the same report as a full build."""
-    data = tmp_path / "data"
-    shutil.copytree(corpus, data)
-    settings = Settings(data_dir=data, out_dir=tmp_path / "inc")
-    build(settings)
+    data, settings = _built_copy(corpus, tmp_path)
     # a claim in one article (`user`) on a tie another article (`owner`) defines
-    user, owner, tie = claim_on_foreign_tie(data)
-    article = data / "articles" / f"{owner}.ttl"
+    user, article, tie = claim_on_foreign_tie(data)
     text = article.read_text(encoding="utf-8")
     article.write_text(re.sub(rf"t:{tie} a tl:\w+ ;", f"t:{tie} a schema:Thing ;", text), encoding="utf-8")
     narrowed: list = []
@@ -110,12 +114,8 @@ def test_incremental_validation_finds_what_a_full_one_finds(corpus: Path, tmp_pa
 def test_rows_reading_a_changed_article_are_remade(corpus: Path, tmp_path: Path) -> None:
     """A claim row of one article shows a tie another article defines: when only that other article
     changes the tie, the first article's cached row is remade too (csvrows.py), byte for byte."""
-    data = tmp_path / "data"
-    shutil.copytree(corpus, data)
-    inc = Settings(data_dir=data, out_dir=tmp_path / "inc")
-    build(inc)
-    user, owner, tie = claim_on_foreign_tie(data)
-    article = data / "articles" / f"{owner}.ttl"
+    data, inc = _built_copy(corpus, tmp_path)
+    user, article, tie = claim_on_foreign_tie(data)
     text = article.read_text(encoding="utf-8")
     changed = re.sub(rf"(t:{tie} a tl:\w+ ;\n)", r'\1    tl:purpose "a purpose added later" ;\n', text)
     assert changed != text
@@ -131,12 +131,8 @@ def test_claim_rows_after_a_failed_build(corpus: Path, tmp_path: Path) -> None:
     """A build that fails validation has already cached claim rows for its own inputs (csvrows.ROWS
     records which); the next build, from other inputs again, must still remake exactly what differs:
     its dumps equal a full build's, and the row showing a tie the failed build changed is right."""
-    data = tmp_path / "data"
-    shutil.copytree(corpus, data)
-    inc = Settings(data_dir=data, out_dir=tmp_path / "inc")
-    build(inc)
-    user, owner, tie = claim_on_foreign_tie(data)
-    article = data / "articles" / f"{owner}.ttl"
+    data, inc = _built_copy(corpus, tmp_path)
+    user, article, tie = claim_on_foreign_tie(data)
     text = article.read_text(encoding="utf-8")
     purpose = re.sub(rf"(t:{tie} a tl:\w+ ;\n)", r'\1    tl:purpose "a purpose added later" ;\n', text)
     article.write_text(re.sub(rf"t:{tie} a tl:\w+ ;", f"t:{tie} a schema:Thing ;", purpose), encoding="utf-8")
@@ -172,10 +168,7 @@ def test_unchanged_article_whose_union_body_changed_is_not_spliced(corpus: Path,
     state (a triple an earlier graph states is dropped), so when the earlier article stops stating a
     triple the later one restates, the later article's piece must be written anew: copying its stale
     span would leave the triple out of the union dumps, and this test fails."""
-    data = tmp_path / "data"
-    shutil.copytree(corpus, data)
-    settings = Settings(data_dir=data, out_dir=tmp_path / "inc")
-    build(settings)
+    data, settings = _built_copy(corpus, tmp_path)
     user, owner, tie, printed = next(
         (p.stem, m.group(2), m.group(1), m.group(3)) for p in sorted((data / "articles").glob("*.ttl"))
         for m in re.finditer(r't:((syn-\d+)-[\w-]+) tl:relationText ("[^"]*") \.', p.read_text(encoding="utf-8"))
@@ -234,10 +227,7 @@ def test_rebuild_resumes_checksums_from_the_previous_release(corpus: Path, tmp_p
         resumed.append(offset)
         return offset
     monkeypatch.setattr(splice.Sink, "_resume", spy)
-    data = tmp_path / "data"
-    shutil.copytree(corpus, data)
-    inc = Settings(data_dir=data, out_dir=tmp_path / "inc")
-    build(inc)
+    data, inc = _built_copy(corpus, tmp_path)
     article = data / "articles" / "syn-00020.ttl"
     article.write_text(article.read_text(encoding="utf-8").replace("tl:Asserts", "tl:Denies", 1), encoding="utf-8")
     after = build(inc).release_dir

@@ -263,8 +263,8 @@ def _dumps_and_checks(work: Plan, made: Made, cache: Cache, dumps: Path, setting
     dropped and how the store was made. The sinks are closed by the caller: their threads copy and hash
     (~650 MB at 1M quads) while this thread validates, instead of each stage waiting for its own."""
     # The claim table is pure Python (~5 CPU-s at 1M quads, ~1 s of a rebuild): made in a forked
-    # child on the other core while this thread writes the other dumps and validates. Forked before
-    # this build starts its own threads.
+    # child on the other core while this thread writes the other dumps and validates. (The child
+    # touches no store: the dump writers' threads and RocksDB's may be running when it forks.)
     with Forked(write_claim_files, made.metas, [t.cache_key for t in work.tasks], facts_reader(cache, work),
                 made.describers, cache, dumps) as claims:
         drop, update = _rest(work, made, cache, dumps, settings, stage, early)
@@ -290,8 +290,8 @@ def _rest(work: Plan, made: Made, cache: Cache, dumps: Path, settings: Settings,
         sinks["nq"].close()
         return dumps / "tieslod.nq"
     graphs = changed_graphs(made, work, previous)
-    # The store is made in a thread while this one writes the union dumps: Oxigraph releases the GIL,
-    # and a fresh bulk load mostly waits on the disk (~7 CPU-s of 19 s wall at 1M quads). Not in a
+    # The store is made in a thread while this one writes the union dumps (Oxigraph releases the GIL;
+    # a fresh bulk load of 1M quads is ~14 CPU-s on one core, the floor's own work). Not in a
     # forked child: RocksDB's own threads in a process that opened stores before can hold locks the
     # child would wait for forever (a test run hung so).
     with ThreadPoolExecutor(1) as pool, UnionPieces(cache, work, made, drop) as union:

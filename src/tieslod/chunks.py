@@ -92,16 +92,23 @@ def strip_prefixes(data: bytes) -> bytes:
     return b"\n".join(lines[i:]).lstrip(b"\n")
 
 
-def subject_lines(body: bytes, token: bytes) -> bytes:
-    """The lines of an N-Quads body sorted by subject (every chunk body is) that start with token
-    (a subject as written, and a space): one run, found by search instead of a pass over every line."""
+def subject_span(body: bytes, token: bytes, block: bool = False) -> tuple[int, int] | None:
+    """Where the lines starting with token (a subject as written, and a space) lie in a body sorted
+    by subject (every chunk body is), found by search instead of a pass over every line: one run of
+    lines (N-Quads, N-Triples), or with block=True one Turtle block (its first line and the
+    tab-indented ones after it). None if no line starts with token."""
     start = 0 if body.startswith(token) else body.find(b"\n" + token) + 1
     if start == 0 and not body.startswith(token):
-        return b""
+        return None
     end = start
-    while body.startswith(token, end):
-        end = body.find(b"\n", end) + 1 or len(body)
-    return body[start:end]
+    while end < len(body) and (end == start or (body[end] == 9 if block else body.startswith(token, end))):
+        end = body.find(b"\n", end) + 1 or len(body)       # (9: a tab, a Turtle continuation line)
+    return start, end
+
+
+def subject_lines(body: bytes, token: bytes) -> bytes:
+    span = subject_span(body, token)
+    return b"" if span is None else body[span[0]:span[1]]
 
 
 def gz(data: bytes) -> bytes:
@@ -113,16 +120,14 @@ def gz(data: bytes) -> bytes:
 
 def union_bodies(quads: list[ox.Quad], prefixes: dict[str, str], nquads: bytes | None = None) -> dict[str, bytes]:
     """N-Triples and Turtle of quads (already sorted by subject, predicate, object, all in one named
-    graph), no prefix lines. Given their N-Quads, the N-Triples are those lines without the graph term
-    (a line can only end with it: N-Quads escapes newlines in literals), and Turtle is written from a
-    parse of them: both cheaper than a Triple made from each Quad's terms in Python."""
-    if nquads is not None and quads:
-        graph = f" {quads[0].graph_name} .\n".encode()
-        nt = nquads.replace(graph, b" .\n")
-        triples = ox.parse(nt, format=ox.RdfFormat.N_TRIPLES)
-    else:
-        triples = [ox.Triple(q.subject, q.predicate, q.object) for q in quads]
-        nt = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
+    graph; `nquads`: their N-Quads, if made already), no prefix lines. The N-Triples are the N-Quads
+    lines without the graph term (a line can only end with it: N-Quads escapes newlines in literals),
+    and Turtle is written from a parse of them: both cheaper than a Triple made from each Quad."""
+    if not quads:
+        return {"nt": b"", "ttl": b""}
+    nquads = nquads if nquads is not None else ox.serialize(quads, format=ox.RdfFormat.N_QUADS)
+    nt = nquads.replace(f" {quads[0].graph_name} .\n".encode(), b" .\n")
+    triples = ox.parse(nt, format=ox.RdfFormat.N_TRIPLES)
     return {"nt": nt, "ttl": strip_prefixes(ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=prefixes))}
 
 

@@ -4,13 +4,14 @@ A claim's row reads more than its own article: the tie it is about (maybe define
 article), the tie's amount, the labels of entities, stances and categories (entities and ontology
 graphs). So a chunk's cached rows carry every node they read. Rows are valid for the list of chunk
 keys (graph order) they were made or checked against, which the table records after each build
-(ROWS, one cache entry holding that list and every chunk's rows). The next build compares that list with its own: a row can only read differently if a node
-it read is a subject of a chunk that was added, removed or changed, so only rows reading such a node,
-and the rows of new chunks, are made again, from the facts of every chunk describing a node they
-read, in graph order, which is what the whole-graph index sees (dumps.Index keeps the first value in
-graph order). Without a usable record every row is made again. An incremental build thus remakes the
-changed article's rows and those of the few articles reading its nodes; the output is byte-identical
-to dumps.csv_bytes over all quads (tests/test_dumps.py).
+(ROWS: one cache entry holding that list and every chunk's rows). The next build compares that list
+with its own: a row can only read differently if a node it read is a subject of a chunk that was
+added, removed or changed, so only rows reading such a node, and the rows of new chunks, are made
+again, from the facts of every chunk describing a node they read, in graph order, which is what the
+whole-graph index sees (dumps.Index keeps the first value in graph order). Without a usable record
+every row is made again. An incremental build thus remakes the changed article's rows and those of
+the few articles reading its nodes; the output is byte-identical to dumps.csv_bytes over all quads
+(tests/test_dumps.py).
 """
 from __future__ import annotations
 
@@ -59,7 +60,7 @@ class Rows:
 # One entry: the chunk keys (graph order) the rows were last made or checked against, and every
 # chunk's rows by chunk key, as plain tuples in marshal's format. One file, not one per chunk: loading
 # 2,500 small pickles took ~0.5 s of a 1M-quad rebuild; the keys and rows are written together, so
-# they always agree. marshal reads and writes the 34 MB in ~0.12 s against ~0.35 s for pickle; its
+# they always agree. marshal reads and writes the 34 MB in ~0.12 s against ~0.3 s for pickle; its
 # format may change between Python versions, so the entry names the version that wrote it.
 SEARCHES = 8       # more nodes wanted from one chunk's facts than this: one pass over its lines
 ROWS = ("claim-rows", "2" * 32)     # "2": lines as UTF-8 bytes

@@ -279,18 +279,14 @@ def without_triples(nt: bytes, ttl: bytes, drop: set[ox.Triple], prefixes: dict[
 
 def _cut(nt: bytes, ttl: bytes, subject: ox.NamedNode, prefixes: dict[str, str]) -> tuple[tuple[int, int], tuple[int, int]] | None:
     """Where subject's lines lie in an N-Triples body and its block in the Turtle body, or None."""
-    from .chunks import strip_prefixes
+    from .chunks import strip_prefixes, subject_span
     spans = []
     probe = ox.Triple(subject, ox.NamedNode(TYPE.value), subject)
     for body, fmt in ((nt, ox.RdfFormat.N_TRIPLES), (ttl, ox.RdfFormat.TURTLE)):
-        line = strip_prefixes(ox.serialize([probe], format=fmt, prefixes=prefixes if fmt == ox.RdfFormat.TURTLE else None))
-        token = line[:line.find(b" ") + 1]
-        start = 0 if body.startswith(token) else body.find(b"\n" + token) + 1
-        if start == 0 and not body.startswith(token):
+        turtle = fmt == ox.RdfFormat.TURTLE
+        line = strip_prefixes(ox.serialize([probe], format=fmt, prefixes=prefixes if turtle else None))
+        span = subject_span(body, line[:line.find(b" ") + 1], block=turtle)   # as the subject is written
+        if span is None:
             return None
-        end = start
-        while end < len(body) and (body.startswith(token, end) if fmt == ox.RdfFormat.N_TRIPLES else
-                                   end == start or body[end] == 9):    # 9: a tab (a Turtle continuation)
-            end = body.find(b"\n", end) + 1 or len(body)
-        spans.append((start, end))
+        spans.append(span)
     return spans[0], spans[1]
