@@ -132,3 +132,22 @@ def mini_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     build(settings)
     with running_server({"data_dir": data, "out_dir": root / "build"}) as origin:
         yield origin
+
+
+# ------------------------------------------------------------------ a real Virtuoso (tests/_virtuoso.py)
+@pytest.fixture(scope="session")
+def virtuoso_server(tmp_path_factory: pytest.TempPathFactory):
+    """One Virtuoso per session (start-up is seconds); skips with the reason where it is not installed."""
+    from _virtuoso import MISSING, VIRTUOSO, ISQL, start_virtuoso
+    if not (VIRTUOSO and ISQL):
+        pytest.skip(MISSING)
+    server = start_virtuoso(tmp_path_factory.mktemp("virtuoso"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture()
+def virtuoso(virtuoso_server):
+    """The session's Virtuoso with no graph but its own system graphs."""
+    virtuoso_server.reset()
+    return virtuoso_server
