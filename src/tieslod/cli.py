@@ -282,13 +282,14 @@ def quote(source: Annotated[str, typer.Argument(help="Source key (data/sources/<
 def push(endpoint: Annotated[str, typer.Option("--endpoint", help="Graph Store HTTP Protocol URL, e.g. http://host:7878/store.")],
          graph_per_source: Annotated[bool, typer.Option("--graph-per-source", help="One graph per named graph of the dataset (default: the union in one graph).")] = False,
          graph: Annotated[str, typer.Option("--graph", help="Target graph IRI for the union (default: the endpoint's default graph).")] = "",
-         auth: Annotated[Optional[str], typer.Option("--auth", help="user:password for HTTP basic auth.")] = None,
+         auth: Annotated[Optional[str], typer.Option("--auth", help="user:password, sent as Basic or Digest (Virtuoso), whichever the server asks for.")] = None,
          batch: Annotated[int, typer.Option("--batch", help="Most triples per request.")] = 20_000,
+         query_endpoint: Annotated[Optional[str], typer.Option("--query-endpoint", help="SPARQL query URL to verify counts with (needed where a Graph Store GET is truncated, e.g. Virtuoso's /sparql).")] = None,
          data: DataOpt = None, out: OutOpt = Path("build"), base_uri: BaseOpt = DEFAULT_BASE_URI) -> None:
     """Publish the current release to a SPARQL Graph Store endpoint (resumable; verifies counts per graph)."""
     from .push import push as run_push
     result = run_push(make_settings(data, out, base_uri), endpoint, graph_per_source, auth, graph, batch,
-                      progress_printer())
+                      progress_printer(), query_endpoint=query_endpoint)
     err(f"tieslod: pushed {result.sent} graph(s), {result.skipped} already there, "
         f"{sum(result.graphs.values())} triples verified in {len(result.graphs)} graph(s)")
 
