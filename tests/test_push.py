@@ -13,7 +13,7 @@ import pytest
 from tieslod import push as push_mod
 from tieslod.build import build
 from tieslod.config import Settings
-from tieslod.push import PushError, push
+from tieslod.push import PushError, push, release_graph
 
 from conftest import free_port
 
@@ -44,7 +44,9 @@ def _counts(base: str) -> dict[str, int]:
     query = "SELECT ?g (COUNT(*) AS ?n) WHERE { { GRAPH ?g { ?s ?p ?o } } UNION { ?s ?p ?o } } GROUP BY ?g"
     rows = httpx.get(base + "/query", params={"query": query},
                      headers={"Accept": "application/sparql-results+json"}).json()["results"]["bindings"]
-    return {r.get("g", {}).get("value", ""): int(r["n"]["value"]) for r in rows}
+    found = {r.get("g", {}).get("value", ""): int(r["n"]["value"]) for r in rows}
+    found.pop(release_graph(Settings()), None)   # the release's description, checked in its own test
+    return found
 
 
 class FailAfter(httpx.BaseTransport):
@@ -98,3 +100,24 @@ def test_union_push_to_the_default_graph(built: Settings, server: str) -> None:
     assert list(result.graphs) == [""] and _counts(server) == {"": result.graphs[""]}
     manifest_triples = __import__("json").loads((built.out_dir / "current" / "manifest.json").read_text())["counts"]["triples"]
     assert result.graphs[""] == manifest_triples
+
+
+RELEASE_QUERY = """SELECT ?v ?g WHERE { GRAPH <%(d)s> { <%(d)s> <http://www.w3.org/2002/07/owl#versionInfo> ?v .
+  OPTIONAL { <%(d)s> <http://rdfs.org/ns/void#subset>/<http://www.w3.org/ns/sparql-service-description#name> ?g } } }"""
+
+
+def release_on(query_url: str, settings: Settings) -> tuple[set[str], set[str]]:
+    """(versions, graphs) that the release description on the server names, by SPARQL."""
+    query = RELEASE_QUERY % {"d": release_graph(settings)}
+    rows = httpx.post(query_url, data={"query": query}, headers={"Accept": "application/sparql-results+json"},
+                      timeout=30).json()["results"]["bindings"]
+    return {r["v"]["value"] for r in rows}, {r["g"]["value"] for r in rows if "g" in r}
+
+
+def test_the_release_description_names_version_and_graphs_last(built: Settings, server: str) -> None:
+    version = __import__("json").loads((built.out_dir / "current" / "manifest.json").read_text())["version"]
+    result = push(built, server + "/store", per_source=True)
+    assert result.release_graph == release_graph(built)
+    assert release_on(server + "/query", built) == ({version}, set(result.graphs))
+    push(built, server + "/store", graph="https://example.org/graph/union")
+    assert release_on(server + "/query", built) == ({version}, {"https://example.org/graph/union"})

@@ -21,6 +21,7 @@ import httpx
 import pyoxigraph as ox
 
 from .build import ensure_built, load_manifest
+from .describe import describe
 from .config import Settings
 from .errors import TiesError, UsageError
 from .httpauth import credentials_auth
@@ -41,6 +42,7 @@ class PushResult:
     endpoint: str
     graphs: dict[str, int] = field(default_factory=dict)     # target graph ("" = default) -> triples
     sent: int = 0                                           # graphs sent in this run
+    release_graph: str = ""                                 # where the release's description went
     skipped: int = 0                                        # graphs the journal showed as done
     requests: int = 0
 
@@ -119,6 +121,23 @@ def _groups(release: Path, per_source: bool, target: str) -> dict[str, list[ox.T
     return {target: sorted(union, key=str)}
 
 
+def release_graph(settings: Settings) -> str:
+    """The graph holding the pushed release's VoID description (version, graph list): the dataset's
+    own IRI, outside graph/, so no source key can clash with it. Front ends read the version here."""
+    return settings.base_uri + "dataset"
+
+
+def send_release_description(client: httpx.Client, endpoint: str, settings: Settings, release: Path,
+                             counts: dict[str, int], result: PushResult) -> None:
+    """Replace the description graph, last: its version names a release whose graphs are all verified."""
+    manifest = load_manifest(release)
+    keys = {g["iri"]: k for k, g in manifest.get("graphs", {}).items()}
+    subsets = [(keys.get(g, "union"), ox.NamedNode(g), n) for g, n in sorted(counts.items()) if g]
+    triples = describe(None, [], manifest["version"], settings, (manifest["counts"], subsets))
+    result.release_graph = release_graph(settings)
+    send_graph(client, endpoint, result.release_graph, triples, len(triples) + 1, result)
+
+
 def _journal_path(settings: Settings, endpoint: str, per_source: bool, target: str) -> Path:
     tag = hashlib.sha256(f"{endpoint}\n{per_source}\n{target}".encode()).hexdigest()[:12]
     return settings.out_dir / f"push-journal-{tag}.json"
@@ -173,6 +192,7 @@ def push(settings: Settings, endpoint: str, per_source: bool = False, auth: str 
                                 + ("" if query_endpoint or found > len(triples) else
                                    " (some servers truncate a Graph Store GET, Virtuoso at ResultSetMaxRows:"
                                    " --query-endpoint counts by SPARQL instead)"))
+        send_release_description(client, endpoint, settings, release, result.graphs, result)
     finally:
         if own:
             client.close()

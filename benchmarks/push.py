@@ -1,0 +1,97 @@
+"""`tieslod push` timed against a real Virtuoso and a real `oxigraph serve` (issue 15).
+
+    .venv/bin/python benchmarks/push.py [--articles 250] [--starts 5] [--work DIR]
+
+Measures Virtuoso's start-up on a fresh database (tests/_virtuoso.py: virtuoso-t, the user and its
+grant, a write probe), then for the bundled release and a synthetic corpus of --articles articles
+(~400 triples each): a push with one graph per source and a push of the union into one named graph,
+default batch size, with verification by SPARQL COUNT, each to a freshly emptied server. Prints a table.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
+from _virtuoso import start_virtuoso  # noqa: E402
+from conftest import free_port  # noqa: E402
+from tieslod.build import build  # noqa: E402
+from tieslod.config import Settings  # noqa: E402
+from tieslod.push import push  # noqa: E402
+from tieslod.synthetic import generate  # noqa: E402
+
+OXIGRAPH = Path(sys.executable).with_name("oxigraph")
+
+
+def oxigraph(location: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    proc = subprocess.Popen([str(OXIGRAPH), "serve", "--location", str(location), "--bind", f"127.0.0.1:{port}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            httpx.get(base + "/query", params={"query": "ASK {}"}, timeout=1)
+            break
+        except httpx.TransportError:
+            time.sleep(0.05)
+    return proc, base
+
+
+def timed_push(settings: Settings, **kwargs: object) -> tuple[float, int, int]:
+    for journal in settings.out_dir.glob("push-journal-*.json"):
+        journal.unlink()
+    began = time.monotonic()
+    result = push(settings, **kwargs)  # type: ignore[arg-type]
+    return time.monotonic() - began, sum(result.graphs.values()), result.requests
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--articles", type=int, default=250)
+    parser.add_argument("--starts", type=int, default=5)
+    parser.add_argument("--work", type=Path, default=None)
+    args = parser.parse_args()
+    work = args.work or Path(tempfile.mkdtemp(prefix="tieslod-push-bench-"))
+    starts = []
+    for n in range(args.starts):
+        server = start_virtuoso(work / f"startup-{n}")
+        starts.append(server.startup_s)
+        server.stop()
+    print(f"Virtuoso start-up (fresh database, user, grant, probe): median {statistics.median(starts):.2f} s, "
+          f"min {min(starts):.2f}, max {max(starts):.2f} over {len(starts)}")
+    bundled = Settings(out_dir=work / "bundled")
+    build(bundled)
+    generate(work / "synth", args.articles, seed=1)
+    synth = Settings(data_dir=work / "synth", out_dir=work / "synth-build")
+    build(synth)
+    print("| data | server | mode | triples verified | requests | seconds |\n| --- | --- | --- | --- | --- | --- |")
+    for label, settings in (("bundled", bundled), (f"synthetic {args.articles} articles", synth)):
+        for mode in ("per source", "union"):
+            extra = {"per_source": True} if mode == "per source" else {"graph": "https://example.org/graph/union"}
+            virtuoso = start_virtuoso(work / f"v-{label[:3]}-{mode[:3]}")
+            try:
+                seconds, triples, requests = timed_push(settings, endpoint=virtuoso.gsp, auth=virtuoso.auth,
+                                                        query_endpoint=virtuoso.sparql, **extra)
+            finally:
+                virtuoso.stop()
+            print(f"| {label} | Virtuoso 7.2.5 | {mode} | {triples} | {requests} | {seconds:.2f} |")
+            proc, base = oxigraph(work / f"o-{label[:3]}-{mode[:3]}")
+            try:
+                seconds, triples, requests = timed_push(settings, endpoint=base + "/store",
+                                                        query_endpoint=base + "/query", **extra)
+            finally:
+                proc.terminate()
+                proc.wait(10)
+            print(f"| {label} | oxigraph serve 0.5 | {mode} | {triples} | {requests} | {seconds:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
