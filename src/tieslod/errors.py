@@ -72,6 +72,30 @@ class ResultTooLarge(TiesError):
     exit_code = 3
 
 
+class BackendError(TiesError):
+    """The remote SPARQL endpoint a front end reads failed to answer properly: 502 Bad Gateway
+    (or, for the subclasses, 503/504); `retry_after` (seconds) goes into the Retry-After header."""
+
+    exit_code = 3
+    status = 502
+
+    def __init__(self, message: str, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class BackendUnavailable(BackendError):
+    """The remote endpoint cannot be reached, says it is overloaded, or every connection is busy."""
+
+    status = 503
+
+
+class BackendTimeout(BackendError):
+    """The remote endpoint did not answer within the front end's deadline."""
+
+    status = 504
+
+
 class InternalError(TiesError):
     """A bug: anything unexpected."""
 
