@@ -274,3 +274,23 @@ def test_virtuoso_blank_node_names_become_labels(virtuoso_loaded, real_settings:
             client.delete(virtuoso_loaded.gsp, params={"graph": "urn:test:bnodes"}).raise_for_status()
     (row,) = list(ox.parse_query_results(answer.body, ox.QueryResultsFormat.JSON))
     assert isinstance(row["s"], ox.BlankNode) and isinstance(row["o"], ox.BlankNode) and row["s"] != row["o"]
+
+
+@pytest.mark.parametrize("query", [
+    "SELECT * WHERE { ?s ?p ?o }", "SELECT * { ?s ?p ?o }", "PREFIX where: <urn:where> SELECT (STR(?o) AS ?n) { ?s ?p ?o }",
+    "SELECT ?s (EXISTS { ?s ?p ?o } AS ?e) WHERE { ?s ?p ?o }", "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }",
+    "CONSTRUCT { ?s ?p ?o } { ?s ?p ?o }", "CONSTRUCT WHERE { ?s ?p ?o }", "ASK { ?s ?p ?o }", "ASK WHERE { GRAPH ?g { ?s ?p ?o } }",
+    "DESCRIBE <urn:s>", "DESCRIBE ?s WHERE { ?s ?p ?o }", "DESCRIBE <urn:s> LIMIT 3",
+    "# a { in a comment\nSELECT ?where WHERE { ?where ?p '{' } ", "SELECT * WHERE { { ?s ?p ?o } } LIMIT 1",
+    "SELECT ?g WHERE { GRAPH ?g { ?s ?p ?o } }",
+])
+def test_dataset_clauses_go_where_the_grammar_wants_them(query: str) -> None:
+    """The position is checked by meaning: with the clauses in, the query sees the graph's triple."""
+    from tieslod.guard import dataset_position
+    store = ox.Store()
+    store.add(ox.Quad(ox.NamedNode("urn:s"), ox.NamedNode("urn:p"), ox.Literal("{"), ox.NamedNode("urn:g")))
+    at = dataset_position(query)
+    result = store.query(query[:at] + " FROM <urn:g> FROM NAMED <urn:g> " + query[at:])
+    assert (bool(result) if isinstance(result, ox.QueryBoolean) else len(list(result)) > 0)
+    empty = store.query(query)   # without them: the default graph, empty (so the clauses did the work)
+    assert not (bool(empty) if isinstance(empty, ox.QueryBoolean) else len(list(empty)) > 0) or "GRAPH" in query

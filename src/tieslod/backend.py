@@ -3,8 +3,10 @@
 
 - The same policy first: SERVICE and updates are refused by guard.check before anything is sent.
 - The dataset is the union of the graphs the release description names (push writes it last, in the
-  graph <BASE>dataset): sent as the protocol's default-graph-uri AND named-graph-uri, the only form
-  that means the same on Oxigraph and Virtuoso (docs/notes/issue-15.md has the measurements).
+  graph <BASE>dataset), written into the query as FROM and FROM NAMED clauses: both are needed for the
+  same meaning on Oxigraph and Virtuoso, and the protocol's default-graph-uri/named-graph-uri would do
+  the same but Virtuoso echoes each as a response header (365 KB for 2,500 graphs, more than an HTTP
+  client accepts). docs/notes/issue-15.md has the measurements.
 - Every answer is fetched in one canonical format per kind (SPARQL JSON results, N-Triples), parsed
   and re-serialized by pyoxigraph into the format asked for: an engine's dialect stops here (Virtuoso's
   its ASK answered as a one-row table, its nodeID:// blank nodes) and a garbled answer
@@ -28,7 +30,7 @@ import pyoxigraph as ox
 
 from .errors import BackendError, BackendTimeout, BackendUnavailable, QueryError, ResultTooLarge, UsageError
 from .formats import rdf_format, result_format
-from .guard import check
+from .guard import check, dataset_position
 from .httpauth import credentials_auth
 from .store import Answer, Bounded, NotAcceptableResult, query_kind
 from .vocab import PREFIXES, prefix_block
@@ -100,13 +102,15 @@ class RemoteBackend:
         if not name:
             raise NotAcceptableResult("this query returns " + ("RDF triples" if kind == "graph" else "SPARQL results")
                                       + ", and the request accepts no format for them")
-        dataset: tuple[tuple[str, ...], tuple[str, ...]] | None = (default_graph_uris, named_graph_uris)
-        if not (default_graph_uris or named_graph_uris or seen.dataset):
-            graphs = (await self.release()).graphs
-            dataset = (graphs, graphs) if graphs else None   # no graph list: the endpoint's default graph
-        limit = self.max_result_bytes if max_bytes is None else max_bytes
         # our prefixes first, as the embedded store knows them; a query's own declarations come later and win
-        body, headers = await self._post(prefix_block() + query, kind, dataset, limit)
+        text = prefix_block() + query
+        if not (default_graph_uris or named_graph_uris or seen.dataset):
+            graphs = (await self.release()).graphs    # none listed: the endpoint's default graph
+            at = dataset_position(text)
+            clauses = "".join(f"FROM <{g}>\n" for g in graphs) + "".join(f"FROM NAMED <{g}>\n" for g in graphs)
+            text = text[:at] + clauses + text[at:]
+        limit = self.max_result_bytes if max_bytes is None else max_bytes
+        body, headers = await self._post(text, kind, (default_graph_uris, named_graph_uris), limit)
         if "x-sparql-maxrows" in headers:
             raise ResultTooLarge(f"the SPARQL endpoint cut this answer at its own limit of "
                                  f"{headers['x-sparql-maxrows']} rows (Virtuoso: ResultSetMaxRows); add a LIMIT")
@@ -117,7 +121,7 @@ class RemoteBackend:
     async def _post(self, query: str, kind: str, dataset: tuple[tuple[str, ...], tuple[str, ...]] | None,
                     limit: int | None) -> tuple[bytes, httpx.Headers]:
         data: dict[str, Any] = {"query": query}
-        if dataset:
+        if dataset:   # the client's own protocol dataset, passed on as it came
             data["default-graph-uri"], data["named-graph-uri"] = list(dataset[0]), list(dataset[1])
         accept = NT if kind == "graph" else SRJ
         try:

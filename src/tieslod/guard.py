@@ -81,3 +81,45 @@ def check(query: str) -> Inspection:
         raise ServiceRefused("SERVICE (federated query) is not allowed here: this endpoint makes no "
                              "outbound requests; query the other endpoint yourself")
     return seen
+
+
+_MODIFIERS = frozenset({"GROUP", "HAVING", "ORDER", "LIMIT", "OFFSET", "VALUES"})
+
+
+def dataset_position(query: str) -> int:
+    """Where FROM / FROM NAMED clauses go in a query that has none: before its WHERE clause (the first
+    `WHERE` or `{` outside the projection's parentheses and, for CONSTRUCT, after the template), or, for
+    a DESCRIBE without one, before its solution modifiers or at the end. Same lexer as inspect()."""
+    form: str | None = None
+    parens = braces = 0
+    template_done = False
+    for match in _TOKEN.finditer(query):
+        word = match.group("word")
+        if match.group("skip") is not None:
+            continue
+        if word is not None:
+            upper = word.upper()
+            if form is None:
+                form = None if upper in ("PREFIX", "BASE") else upper
+            elif parens == braces == 0 and (upper == "WHERE" or (form == "DESCRIBE" and upper in _MODIFIERS)):
+                return match.start()
+            continue
+        for offset, char in enumerate(match.group()):
+            if form is None:
+                break
+            if char == "(":
+                parens += 1
+            elif char == ")":
+                parens -= 1
+            elif char == "{" and parens == 0:
+                if form == "CONSTRUCT" and not template_done and braces == 0:
+                    braces = 1     # the template: the dataset clauses follow it
+                    continue
+                if braces == 0:
+                    return match.start() + offset
+                braces += 1
+            elif char == "}" and braces:
+                braces -= 1
+                if braces == 0 and form == "CONSTRUCT":
+                    template_done = True
+    return len(query)
