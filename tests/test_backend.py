@@ -80,6 +80,8 @@ def oxigraph(real_settings: Settings, tmp_path_factory: pytest.TempPathFactory) 
 @pytest.fixture(scope="module")
 def virtuoso_loaded(real_settings: Settings, virtuoso_server):  # noqa: ANN001, ANN201
     virtuoso_server.reset()
+    for journal in real_settings.out_dir.glob("push-journal-*.json"):
+        journal.unlink()   # the session's build is shared: another module may have pushed it to this server
     push(real_settings, virtuoso_server.gsp, per_source=True, auth=virtuoso_server.auth,
          query_endpoint=virtuoso_server.sparql)
     return virtuoso_server
