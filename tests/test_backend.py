@@ -296,3 +296,19 @@ def test_dataset_clauses_go_where_the_grammar_wants_them(query: str) -> None:
     assert (bool(result) if isinstance(result, ox.QueryBoolean) else len(list(result)) > 0)
     empty = store.query(query)   # without them: the default graph, empty (so the clauses did the work)
     assert not (bool(empty) if isinstance(empty, ox.QueryBoolean) else len(list(empty)) > 0) or "GRAPH" in query
+
+
+def test_a_release_description_naming_no_iri_is_a_502(tmp_path: Path, real_settings: Settings) -> None:
+    """Graph names go into query text: one that is not an IRI must not get there."""
+    server = Oxigraph(tmp_path / "odd", free_port())
+    server.start()
+    d = release_graph(real_settings)
+    body = (f'<{d}> <http://www.w3.org/2002/07/owl#versionInfo> "v1" .\n<{d}> <http://rdfs.org/ns/void#subset> _:s .\n'
+            f'_:s <http://www.w3.org/ns/sparql-service-description#name> "urn:a> }} SERVICE <http://127.0.0.1:9/> {{" .\n')
+    try:
+        httpx.put(f"http://127.0.0.1:{server.port}/store", params={"graph": d}, content=body.encode(),
+                  headers={"Content-Type": "application/n-triples"}).raise_for_status()
+        with pytest.raises(BackendError, match="not an IRI"):
+            ask(backend_for(server.query, real_settings), "query", "ASK { ?s ?p ?o }")
+    finally:
+        server.stop()

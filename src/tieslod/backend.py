@@ -83,7 +83,10 @@ class RemoteBackend:
             raise BackendUnavailable(f"the SPARQL endpoint holds {'no' if not versions else 'more than one'} "
                                      f"tieslod release description (graph <{self.dataset_iri}>); run "
                                      "`tieslod push` to it first", self.retry_after)
-        graphs = tuple(sorted({row["g"]["value"] for row in rows if "g" in row}))
+        try:   # the names go into query text: only what pyoxigraph accepts as an IRI
+            graphs = tuple(sorted({ox.NamedNode(row["g"]["value"]).value for row in rows if "g" in row}))
+        except ValueError as exc:
+            raise BackendError(f"the release description names a graph that is not an IRI: {exc}") from None
         found = RemoteRelease(versions.pop(), graphs)
         self._release = (now, found)
         return found
@@ -121,7 +124,7 @@ class RemoteBackend:
     async def _post(self, query: str, kind: str, dataset: tuple[tuple[str, ...], tuple[str, ...]] | None,
                     limit: int | None) -> tuple[bytes, httpx.Headers]:
         data: dict[str, Any] = {"query": query}
-        if dataset:   # the client's own protocol dataset, passed on as it came
+        if dataset and (dataset[0] or dataset[1]):   # the client's own protocol dataset, passed on as it came
             data["default-graph-uri"], data["named-graph-uri"] = list(dataset[0]), list(dataset[1])
         accept = NT if kind == "graph" else SRJ
         try:
