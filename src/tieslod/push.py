@@ -5,7 +5,9 @@ Idempotent and resumable by construction: a graph's first batch is sent with PUT
 graph) and later batches with POST (which adds), so repeating a push never duplicates anything; a
 journal next to the build records each graph once its triple count on the server has been verified,
 so a resumed push skips what is already there. Batches are bounded (no request larger than
-`batch_triples`) and retried with backoff on network errors, 429 and 5xx.
+`batch_triples`) and retried with backoff on network errors, 429 and 5xx. Last, the release's VoID
+description (version, graphs) replaces the graph <BASE>dataset, where front ends read which release
+the database holds (backend.py).
 """
 from __future__ import annotations
 
@@ -21,8 +23,8 @@ import httpx
 import pyoxigraph as ox
 
 from .build import ensure_built, load_manifest
-from .describe import describe
 from .config import Settings
+from .describe import describe
 from .errors import TiesError, UsageError
 from .httpauth import credentials_auth
 
