@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import statistics
 import sys
 import tempfile
@@ -77,6 +78,13 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="tieslod-backend-bench-"))
+    try:
+        run(args, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run(args: argparse.Namespace, work: Path) -> None:
     if args.articles:
         generate(work / "data", args.articles, seed=1)
         settings = Settings(data_dir=work / "data", out_dir=work / "build")

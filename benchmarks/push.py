@@ -10,6 +10,7 @@ default batch size, with verification by SPARQL COUNT, each to a freshly emptied
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import subprocess
 import sys
@@ -60,6 +61,14 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=None)
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="tieslod-push-bench-"))
+    try:
+        run(args, work)
+    finally:
+        if args.work is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def run(args: argparse.Namespace, work: Path) -> None:
     starts = []
     for n in range(args.starts):
         server = start_virtuoso(work / f"startup-{n}")
