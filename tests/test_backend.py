@@ -22,7 +22,7 @@ from rdflib.compare import to_isomorphic
 
 from tieslod.backend import RemoteBackend
 from tieslod.config import Settings
-from tieslod.describe_entity import describe_query
+from tieslod.describe_entity import describe_nodes_query, describe_query, related_nodes_query
 from tieslod.errors import BackendError, BackendTimeout, BackendUnavailable, QueryError, ResultTooLarge
 from tieslod.guard import ServiceRefused
 from tieslod.neighbourhood import neighbourhood_query
@@ -132,8 +132,8 @@ def test_answers_equal_the_embedded_store(name: str, endpoint: str, real_setting
     if name.startswith("describe") and request.node.callspec.params["endpoint"] == "virtuoso":
         request.applymarker(pytest.mark.xfail(strict=False, reason=(
             "Virtuoso 7.2.5 bug: this CONSTRUCT (nested sub-SELECTs joined with more patterns) returns every "
-            "triple for some entities, Rodina among them; selecting the nodes first and describing them "
-            "with VALUES is right (docs/notes/issue-15.md): for the page rewrite")))
+            "triple for some entities, Rodina among them, depending on what it was asked before; the two-step "
+            "related_nodes_query + describe_nodes_query is right (test below, docs/notes/issue-15.md)")))
     query, kind = QUERIES[name]
     query = query or entity_query(real_settings)
     local = run_query(open_read_only(real_settings.out_dir / "current"), query, graph_fmt="ntriples")
@@ -312,3 +312,45 @@ def test_a_release_description_naming_no_iri_is_a_502(tmp_path: Path, real_setti
             ask(backend_for(server.query, real_settings), "query", "ASK { ?s ?p ?o }")
     finally:
         server.stop()
+
+
+def _iris(settings: Settings, limit: int | None = None) -> list[str]:
+    """Every IRI a page is made for (entities, sources, ties, claims, reviews), Rodina first."""
+    store = open_read_only(settings.out_dir / "current")
+    rows = store.query(f"SELECT DISTINCT ?e WHERE {{ GRAPH ?g {{ ?e ?p ?o }} FILTER(STRSTARTS(STR(?e), '{settings.base_uri}id/')) }}")
+    found = sorted((r["e"].value for r in rows), key=lambda i: (i != RODINA, i))
+    return found[:limit]
+
+
+def _graph(body: bytes) -> set:  # noqa: ANN001
+    return set(rdflib.Graph().parse(data=body, format="nt"))
+
+
+def test_two_step_describe_equals_the_one_step_locally(real_settings: Settings) -> None:
+    store = open_read_only(real_settings.out_dir / "current")
+    iris = _iris(real_settings)
+    assert len(iris) > 500
+    for iri in iris:
+        nodes = [r["n"]["value"] for r in json.loads(run_query(store, related_nodes_query(iri)).body)["results"]["bindings"]]
+        two = run_query(store, describe_nodes_query(iri, nodes), graph_fmt="ntriples").body
+        assert _graph(two) == _graph(run_query(store, describe_query(iri), graph_fmt="ntriples").body), iri
+
+
+def test_two_step_describe_is_right_on_both_servers(endpoint: str, real_settings: Settings) -> None:
+    """Rodina first: on Virtuoso the one-step describe asked first after a push is the wrong one."""
+    store = open_read_only(real_settings.out_dir / "current")
+
+    async def remote(iris: list[str]) -> list[bytes]:
+        backend = backend_for(endpoint, real_settings)
+        try:
+            out = []
+            for iri in iris:
+                answer = await backend.query(related_nodes_query(iri))
+                nodes = [r["n"]["value"] for r in json.loads(answer.body)["results"]["bindings"]]
+                out.append((await backend.query(describe_nodes_query(iri, nodes), graph_format="ntriples")).body)
+            return out
+        finally:
+            await backend.aclose()
+    iris = _iris(real_settings, 120)
+    for iri, body in zip(iris, asyncio.run(remote(iris))):
+        assert _graph(body) == _graph(run_query(store, describe_query(iri), graph_fmt="ntriples").body), iri

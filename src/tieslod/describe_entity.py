@@ -31,14 +31,9 @@ def safe_local(path: str) -> bool:
     return bool(_SAFE_PATH.match(path)) and ".." not in path
 
 
-def describe_query(iri: str) -> str:
-    """The CONSTRUCT for iri (which must come from safe_local paths or the data itself)."""
-    e = str(ox.NamedNode(iri))   # validates and brackets the IRI
-    return prefix_block() + f"""
-CONSTRUCT {{ ?n ?p ?o . ?o ?lp ?l . }}
-WHERE {{
-  {{ SELECT DISTINCT ?n WHERE {{
-      {{ SELECT DISTINCT ?c WHERE {{
+def _related(e: str) -> str:
+    """The nodes iri's document is about: itself, its ties, claims, reviews, replacements."""
+    return f"""{{ SELECT DISTINCT ?c WHERE {{
           {{ BIND({e} AS ?c) }}
           UNION {{ ?c {TIE_ROLES} {e} }}
           UNION {{ ?t {TIE_ROLES} {e} . ?c tl:tie ?t }}
@@ -49,14 +44,49 @@ WHERE {{
           UNION {{ ?cl {CLAIM_ROLES} {e} . ?cl tl:tie ?c }}
           UNION {{ {e} tl:tie|tl:about|schema:itemReviewed ?c }}
           UNION {{ ?c dct:isReplacedBy|owl:sameAs {e} }}
-      }} }}
-      # zero steps (the node itself), its evidence, their selectors, a tie's amount node
-      ?c (tl:evidence|tl:evidence/oa:hasSelector|schema:amount)? ?n .
-  }} }}
+      }} }}"""
+
+
+def _described(e: str, nodes: str) -> str:
+    return f"""
+CONSTRUCT {{ ?n ?p ?o . ?o ?lp ?l . }}
+WHERE {{
+  {nodes}
   ?n ?p ?o .
   FILTER (?p != schema:text || ?n = {e})
   OPTIONAL {{ ?o ?lp ?l . FILTER (?lp IN (rdfs:label, skos:prefLabel)) }}
 }}"""
+
+
+def describe_query(iri: str) -> str:
+    """The CONSTRUCT for iri (which must come from safe_local paths or the data itself)."""
+    e = str(ox.NamedNode(iri))   # validates and brackets the IRI
+    return prefix_block() + _described(e, f"""{{ SELECT DISTINCT ?n WHERE {{
+      {_related(e)}
+      # zero steps (the node itself), its evidence, their selectors, a tie's amount node
+      ?c (tl:evidence|tl:evidence/oa:hasSelector|schema:amount)? ?n .
+  }} }}""")
+
+
+# describe_query in two steps, for remote engines: Virtuoso 7.2 answers the one-step form with the whole
+# dataset for some IRIs, depending on what it was asked before (docs/notes/issue-15.md); these two were
+# right for every IRI of the release there.
+def related_nodes_query(iri: str) -> str:
+    """Step one: SELECT ?n, the nodes iri's document shows (the node-set of describe_query)."""
+    e = str(ox.NamedNode(iri))
+    related = _related(e)
+    return prefix_block() + f"""SELECT DISTINCT ?n WHERE {{
+      {{ {related} BIND(?c AS ?n) }}
+      UNION {{ {related} ?c tl:evidence|schema:amount ?n }}
+      UNION {{ {related} ?c tl:evidence/oa:hasSelector ?n }}
+}}"""
+
+
+def describe_nodes_query(iri: str, nodes: list[str]) -> str:
+    """Step two: the CONSTRUCT of describe_query over the nodes step one found."""
+    e = str(ox.NamedNode(iri))
+    values = " ".join(str(ox.NamedNode(n)) for n in nodes)
+    return prefix_block() + _described(e, f"VALUES ?n {{ {values} }}")
 
 
 _OFFSETS = (OA + "start", OA + "end")
