@@ -38,12 +38,12 @@ def query_text(settings: Settings, sparql: str, format_name: str, progress: Prog
         raise UsageError(f"unknown query output format {format_name!r}; expected table, "
                          + ", ".join((*RESULT_FORMATS, *GRAPH_FORMATS)))
     check(sparql)   # refuse SERVICE and updates before building anything
-    kind = query_kind(sparql)
+    kind = query_kind(sparql, settings.base_uri)
     release = ensure_built(settings, progress)
     store = open_read_only(release)
     if kind == "graph":
         graph_fmt = format_name if format_name in GRAPH_FORMATS else "turtle"
-        return run_query(store, sparql, graph_fmt=graph_fmt).body
+        return run_query(store, sparql, graph_fmt=graph_fmt, base_iri=settings.base_uri).body
     result_fmt = format_name if format_name in RESULT_FORMATS else "json"
-    answer = run_query(store, sparql, result_fmt=result_fmt)
+    answer = run_query(store, sparql, result_fmt=result_fmt, base_iri=settings.base_uri)
     return render_table(answer.body).encode("utf-8") if format_name == "table" else answer.body

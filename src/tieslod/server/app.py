@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import importlib
 import logging
 import signal
@@ -82,6 +83,8 @@ def create_app(settings: Settings, cache_bytes: int = CACHE_BYTES) -> Starlette:
     served = [watcher.current()]   # the release the cache holds answers for
 
     async def run_query(req: QueryRequest) -> Answer:
+        if req.base_iri is None:   # the dataset's base: relative IRIs mean our own (issue 14)
+            req = dataclasses.replace(req, base_iri=settings.base_uri)
         release = watcher.current()
         if release != served[0]:
             cache.clear()
