@@ -26,6 +26,7 @@ from ..errors import TiesError
 from ..store import Answer
 from . import sparql
 from .context import AppContext, QueryRequest
+from .csp import ContentSecurityPolicy
 from ..guard import check
 from .pool import AnswerCache, QueryPool
 from .releases import ReleaseWatcher
@@ -120,5 +121,6 @@ def create_app(settings: Settings, cache_bytes: int = CACHE_BYTES) -> Starlette:
         Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "OPTIONS"],
                    allow_headers=["*"], max_age=86400),
         Middleware(GZipMiddleware, minimum_size=1000),
+        Middleware(ContentSecurityPolicy),
     ]
     return Starlette(routes=[*sparql.routes(ctx), *other_routes(ctx)], middleware=middleware, lifespan=lifespan)

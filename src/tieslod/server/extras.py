@@ -25,6 +25,7 @@ from .urimap import UriMap
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
+PREVIEW_POLICY = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 MEDIA = {".nq": "application/n-quads", ".nt": "application/n-triples", ".ttl": "text/turtle",
          ".trig": "application/trig", ".jsonld": "application/ld+json", ".json": "application/json",
          ".csv": "text/csv; charset=utf-8", ".gz": "application/gzip", ".atom": "application/atom+xml"}
@@ -126,7 +127,8 @@ class Extras:
         if entity is None:
             return HTMLResponse("<!DOCTYPE html><p>No such entity.</p>", status_code=404)
         view = self.origin(request) + self.map.route("id/" + entity.key)
-        return HTMLResponse(rec.preview_html(entity, view))
+        # OpenRefine shows this card in an iframe of its own origin: framing allowed, scripts not
+        return HTMLResponse(rec.preview_html(entity, view), headers={"Content-Security-Policy": PREVIEW_POLICY})
 
     async def flyout(self, request: Request) -> Response:
         entity = await self._entity(request)

@@ -20,11 +20,6 @@ from .httpcache import is_fresh, not_modified, validator_headers
 from .site import TEMPLATES, Site, json_for_script
 from .sourcetext import segments, spans
 
-DEFAULT_QUERY = """SELECT ?entity ?name (COUNT(DISTINCT ?claim) AS ?claims) WHERE {
-  ?entity a ?type ; rdfs:label ?name .
-  ?tie tl:subject|tl:object ?entity .
-  ?claim tl:tie ?tie .
-} GROUP BY ?entity ?name ORDER BY DESC(?claims) LIMIT 20"""
 
 
 def _link_header(alternates: list[dict[str, str]]) -> str:
@@ -168,8 +163,7 @@ async def landing(site: Site, request: Request) -> Response:
     sources = [{"href": site.map.href(e.iri), "label": e.label} for e in await site.index()
                if e.iri.startswith(site.map.base + "id/source/")]
     return site.render("landing.html", request, headers=headers, title="Home", counts=release.manifest["counts"],
-                       sources=sources, examples=site.examples(), base=site.map.base, prefix=site.map.prefix,
-                       default_query=DEFAULT_QUERY)
+                       sources=sources, examples=site.examples())
 
 
 async def search(site: Site, request: Request) -> Response:

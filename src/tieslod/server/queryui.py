@@ -1,0 +1,61 @@
+"""The query UI at /sparql for browsers: YASGUI (vendored in static/yasgui/), our prefixes, the
+competency questions as examples, our IRIs linking to our pages.
+
+A GET of /sparql whose Accept prefers text/html to every results and RDF format gets this page
+instead of data; `*/*` alone (curl, httpx, most libraries) still gets the service description or the
+results, because the page is the server's last preference. The query in `?query=` (a shared link)
+is loaded into the editor and run."""
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..formats import HTML_PAGE, RDF_FORMATS, RESULT_FORMATS
+from ..vocab import PREFIXES
+from .context import AppContext
+from .conneg import NotAcceptable, negotiate
+from .site import Site, json_for_script
+
+# The page is offered last: a tie (as with */*) goes to the data formats.
+OFFERS = (*RESULT_FORMATS, *RDF_FORMATS, HTML_PAGE)
+
+DEFAULT_QUERY = """# The people and groups with the most claims about their ties
+SELECT ?entity ?name (COUNT(DISTINCT ?claim) AS ?claims) WHERE {
+  ?entity rdfs:label ?name .
+  ?tie tl:subject|tl:object ?entity .
+  ?claim tl:tie ?tie .
+} GROUP BY ?entity ?name ORDER BY DESC(?claims) LIMIT 20"""
+
+
+def wants_page(request: Request) -> bool:
+    """A browser asking for /sparql: GET, no `format=`, and text/html preferred to every format."""
+    if request.method != "GET" or "format" in request.query_params:
+        return False
+    try:
+        return negotiate(request.headers.get("accept"), OFFERS) is HTML_PAGE
+    except NotAcceptable:
+        return False
+
+
+class QueryPage:
+    def __init__(self, ctx: AppContext) -> None:
+        self.site = Site(ctx)
+
+    def prefixes(self) -> dict[str, str]:
+        """What the editor declares and the results table shortens with: ours, then the usual."""
+        base = self.site.map.base
+        return {"e": base + "id/", "claim": base + "id/claim/", "tie": base + "id/tie/",
+                "source": base + "id/source/", **PREFIXES}
+
+    def config(self, request: Request) -> dict:
+        prefixes = self.prefixes()
+        declared = "".join(f"PREFIX {k}: <{v}>\n" for k, v in prefixes.items() if k in ("tl", "rdfs", "e"))
+        return {"endpoint": self.site.origin(request) + "/sparql", "prefixes": prefixes,
+                "query": declared + DEFAULT_QUERY, "base": self.site.map.base, "prefix": self.site.map.prefix}
+
+    def render(self, request: Request) -> Response:
+        examples = self.site.examples()
+        response = self.site.render("sparql.html", request, title="SPARQL query", examples=examples, base=self.site.map.base,
+                                    config=json_for_script(self.config(request)))
+        response.headers["Vary"] = "Accept"
+        return response

@@ -1,0 +1,67 @@
+// The query UI at /sparql: YASGUI (static/yasgui/) on our endpoint, with our prefixes, the competency
+// questions as examples, result IRIs of our own linking to our pages, and the query always in the
+// address bar (a link to share; a shared link opens with its query run).
+(function () {
+  "use strict";
+  var host = document.getElementById("yasgui");
+  if (!host || typeof Yasgui === "undefined") { return; }
+  var config = JSON.parse(document.getElementById("yasgui-config").textContent);
+  var ontology = "https://w3id.org/tieslod/ontology";
+
+  // Where a link to one of our IRIs should go: our page on this server, as urimap.py maps it.
+  function local(iri) {
+    if (iri.indexOf(config.base) === 0) { return config.prefix + iri.slice(config.base.length); }
+    if (iri === ontology || iri.indexOf(ontology + "#") === 0) { return "/ontology" + iri.slice(ontology.length); }
+    return null;
+  }
+
+  // The table plugin writes each IRI as <a class='iri' href='IRI'>: point ours at our pages.
+  var table = Yasgui.Yasr.plugins.table;
+  var link = table.prototype.getUriLinkFromBinding;
+  table.prototype.getUriLinkFromBinding = function (binding, prefixes) {
+    var holder = document.createElement("template");
+    holder.innerHTML = link.call(this, binding, prefixes);   // already sanitised by YASR (DOMPurify)
+    holder.content.querySelectorAll("a.iri").forEach(function (a) {
+      var iri = a.getAttribute("href"), path = local(iri);
+      if (path !== null) { a.setAttribute("href", path); a.title = iri; }
+    });
+    return holder.innerHTML;
+  };
+  table.defaults.openIriInNewWindow = false;
+
+  var params = new URLSearchParams(window.location.search);
+  var shared = params.get("query");
+  var yasgui = new Yasgui(host, {
+    requestConfig: { endpoint: config.endpoint, method: "POST" },
+    copyEndpointOnNewTab: true,
+    persistenceId: null,          // the address bar holds the query; nothing is kept between visits
+    populateFromUrl: false,       // read below, so that a shared link also runs its query
+    endpointCatalogueOptions: { getData: function () { return [{ endpoint: config.endpoint }]; }, keys: [] },
+    yasqe: { value: shared || config.query, autocompleters: ["prefixes", "variables"], resizeable: true,
+             editorHeight: "300px" },
+    yasr: { prefixes: config.prefixes, defaultPlugin: "table", pluginOrder: ["table", "response"] }
+  });
+
+  var downloads = document.getElementById("downloads");
+  function remember(query) {
+    var q = "?query=" + encodeURIComponent(query);
+    window.history.replaceState(null, "", "/sparql" + q);
+    document.getElementById("share-link").href = "/sparql" + q;
+    document.getElementById("download-csv").href = "/sparql" + q + "&format=csv";
+    document.getElementById("download-json").href = "/sparql" + q + "&format=json";
+    downloads.hidden = false;
+  }
+  yasgui.on("query", function (instance, tab) { remember(tab.getQuery()); });
+
+  document.querySelectorAll("a.example").forEach(function (a) {
+    a.addEventListener("click", function (event) {
+      event.preventDefault();
+      var tab = yasgui.getTab();
+      tab.setQuery(a.dataset.query);
+      tab.setName(a.dataset.name);
+      tab.query();
+      host.scrollIntoView({ block: "start" });
+    });
+  });
+  if (shared) { yasgui.getTab().query(); }
+}());
