@@ -79,7 +79,7 @@ def test_sparql_ui_runs_an_example_into_a_table(browser: webdriver.Chrome, real_
     links = [a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, ".yasr_results a.iri")]
     ours = [h for h in links if "/id/claim/" in h]
     assert ours and all(h.startswith(real_site + "/id/claim/") for h in ours)   # our IRIs, our pages
-    assert "?query=" in browser.current_url and "Ionov" in browser.current_url.replace("%20", " ")
+    assert "/sparql#query=" in browser.current_url and "Ionov" in browser.current_url.replace("%20", " ")
     csv = browser.find_element(By.ID, "download-csv").get_attribute("href")
     assert "format=csv" in csv and browser.find_element(By.ID, "download-json").get_attribute("href")
     browser.save_screenshot(str(SHOTS / "sparql-example.png"))
@@ -87,9 +87,13 @@ def test_sparql_ui_runs_an_example_into_a_table(browser: webdriver.Chrome, real_
 
 
 def test_a_shared_sparql_link_runs_its_query(browser: webdriver.Chrome, real_site: str) -> None:
-    browser.get(real_site + "/sparql?query=" + quote_url("SELECT ?name WHERE { <id/alexander-ionov> rdfs:label ?name }"))
+    browser.get("about:blank")
+    browser.get(real_site + "/sparql#query=" + quote_url("SELECT ?name WHERE { <id/alexander-ionov> rdfs:label ?name }"))
     rows = wait(browser).until(lambda d: d.find_elements(By.CSS_SELECTOR, RESULT_ROWS))
     assert len(rows) == 1 and "Alexander Ionov" in rows[0].text
+    # a second shared link opened on the same page changes only the part after '#'
+    browser.get(real_site + "/sparql#query=" + quote_url("SELECT ?n WHERE { <id/rodina> rdfs:label ?n }"))
+    wait(browser).until(lambda d: "Rodina" in d.find_element(By.CSS_SELECTOR, RESULT_ROWS).text)
     assert violations(browser) == []
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tieslod.server.csp import POLICY, YASGUI_STYLE_HASHES
+from tieslod.server.headers import POLICY, YASGUI_STYLE_HASHES
 
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
 STATIC = Path(__file__).resolve().parent.parent / "src" / "tieslod" / "static"
@@ -39,11 +39,14 @@ def test_clients_that_do_not_prefer_html_still_get_the_service_description(real_
     assert response.status_code == 200 and not response.headers["content-type"].startswith("text/html")
 
 
-def test_a_shared_link_is_a_page_for_browsers_and_results_for_clients(real_site: str) -> None:
+def test_a_query_in_the_url_is_always_a_protocol_request(real_site: str) -> None:
+    """Shared links carry the query after '#'; `?query=` answers data even to a browser."""
+    page = httpx.get(real_site + "/sparql", headers={"Accept": BROWSER}).text
+    assert 'href="/sparql#query=%23%20Question' in page
     query = {"query": "ASK { ?s ?p ?o }"}
-    assert httpx.get(real_site + "/sparql", params=query, headers={"Accept": BROWSER}).headers[
-        "content-type"].startswith("text/html")
-    assert httpx.get(real_site + "/sparql", params=query).json() == {"head": {}, "boolean": True}
+    answer = httpx.get(real_site + "/sparql", params=query, headers={"Accept": BROWSER})
+    assert answer.headers["content-type"].startswith("application/sparql-results+xml")   # application/xml;q=0.9
+    assert "<boolean>true</boolean>" in answer.text
     as_csv = httpx.get(real_site + "/sparql", params={"query": "SELECT (1 AS ?x) {}", "format": "csv"},
                        headers={"Accept": BROWSER})   # the page's download links
     assert as_csv.headers["content-type"].startswith("text/csv") and as_csv.text.split() == ["x", "1"]

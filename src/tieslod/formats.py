@@ -31,10 +31,15 @@ RDF_FORMATS: tuple[Format, ...] = (
 
 RESULT_FORMATS: tuple[Format, ...] = (
     Format("json", "srj", "application/sparql-results+json", "json", ox.QueryResultsFormat.JSON, "results", ("srj",)),
-    Format("xml", "srx", "application/sparql-results+xml", "xml", ox.QueryResultsFormat.XML, "results", ("srx",)),
+    # plain XML and plain text, as Fuseki and Virtuoso answer them for SELECT/ASK (issue 14)
+    Format("xml", "srx", "application/sparql-results+xml", "xml", ox.QueryResultsFormat.XML, "results",
+           ("srx", "application/xml", "text/xml")),
     Format("csv", "csv", "text/csv", "csv", ox.QueryResultsFormat.CSV, "results", ()),
-    Format("tsv", "tsv", "text/tab-separated-values", "tsv", ox.QueryResultsFormat.TSV, "results", ()),
+    Format("tsv", "tsv", "text/tab-separated-values", "tsv", ox.QueryResultsFormat.TSV, "results", ("text/plain",)),
 )
+
+# Plain JSON for what is not RDF or SPARQL results (search hits, for instance).
+JSON_DATA = Format("json", "json", "application/json", None, None, "data")
 
 # The claim table (one row per claim) is a dump format of its own, not an RDF serialization.
 CSV_DUMP = Format("csv", "csv", "text/csv", None, None, "table")

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from markupsafe import Markup
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from ..describe_entity import Description, safe_local, serialize
 from ..errors import TiesError
-from ..formats import HTML_PAGE, Format, content_type
+from ..formats import HTML_PAGE, JSON_DATA, Format, content_type
 from ..neighbourhood import legend, neighbourhood_query, picture
 from ..vocab import LABEL, RDFS, SCHEMA, TL
-from . import downloads, views
+from . import crawl, downloads, views
 from .context import AppContext, QueryRequest
 from .conneg import NotAcceptable, UnknownFormat, choose, split_suffix
 from .httpcache import is_fresh, not_modified, validator_headers
@@ -166,13 +166,27 @@ async def landing(site: Site, request: Request) -> Response:
                        sources=sources, examples=site.examples())
 
 
+SEARCH_OFFERS = (HTML_PAGE, JSON_DATA)
+
+
 async def search(site: Site, request: Request) -> Response:
+    """Label and alias search: a page, or JSON for `Accept: application/json` / `?format=json`."""
     query = request.query_params.get("q", "")[:200]
+    try:
+        fmt = choose(request.headers.get("accept"), request.query_params.get("format"), None, SEARCH_OFFERS)
+    except (UnknownFormat, NotAcceptable) as exc:
+        return PlainTextResponse(f"{exc}\n", 400 if isinstance(exc, UnknownFormat) else 406)
     hits = await site.search(query)
+    if fmt is JSON_DATA:
+        origin = site.origin(request)
+        results = [{**h, "href": origin + h["href"] if h["href"].startswith("/") else h["href"]} for h in hits]
+        return JSONResponse({"query": query, "results": results}, headers={"Vary": "Accept"})
     if len(hits) == 1 and request.query_params.get("go"):
         return RedirectResponse(hits[0]["href"], status_code=303)
-    return site.render("search.html", request, title=f"Search: {query}" if query else "Search",
-                       query=query, hits=hits)
+    response = site.render("search.html", request, title=f"Search: {query}" if query else "Search",
+                           query=query, hits=hits)
+    response.headers["Vary"] = "Accept"
+    return response
 
 
 def routes(ctx: AppContext) -> list[BaseRoute]:
@@ -188,6 +202,7 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
         Route("/search", bind(search), name="search"),
         Route(site.map.route("id/{rest:path}"), bind(resource), name="resource"),
         *downloads.routes(site),
+        *crawl.routes(site),
         Mount("/static", app=StaticFiles(directory=str(TEMPLATES.parent / "static")), name="static"),
     ]
 

@@ -1,10 +1,11 @@
 """The query UI at /sparql for browsers: YASGUI (vendored in static/yasgui/), our prefixes, the
 competency questions as examples, our IRIs linking to our pages.
 
-A GET of /sparql whose Accept prefers text/html to every results and RDF format gets this page
-instead of data; `*/*` alone (curl, httpx, most libraries) still gets the service description or the
-results, because the page is the server's last preference. The query in `?query=` (a shared link)
-is loaded into the editor and run."""
+A GET of /sparql without a query whose Accept prefers text/html to every RDF format gets this page
+instead of the service description; `*/*` alone (curl, httpx, most libraries) still gets the service
+description, because the page is the server's last preference. A GET with `query=` is a query
+operation and always answers data. Shared links hold the query after `#` (`/sparql#query=...`,
+which never reaches the server): the page loads it into the editor and runs it."""
 from __future__ import annotations
 
 from starlette.requests import Request
@@ -28,8 +29,8 @@ SELECT ?entity ?name (COUNT(DISTINCT ?claim) AS ?claims) WHERE {
 
 
 def wants_page(request: Request) -> bool:
-    """A browser asking for /sparql: GET, no `format=`, and text/html preferred to every format."""
-    if request.method != "GET" or "format" in request.query_params:
+    """A browser asking for /sparql: GET, no `query=` or `format=`, and text/html preferred."""
+    if request.method != "GET" or "format" in request.query_params or "query" in request.query_params:
         return False
     try:
         return negotiate(request.headers.get("accept"), OFFERS) is HTML_PAGE

@@ -1,6 +1,7 @@
 // The query UI at /sparql: YASGUI (static/yasgui/) on our endpoint, with our prefixes, the competency
 // questions as examples, result IRIs of our own linking to our pages, and the query always in the
-// address bar (a link to share; a shared link opens with its query run).
+// address bar after `#query=` (a link to share; a shared link opens with its query run). The `#` part
+// never reaches the server, so /sparql?query= stays a plain SPARQL protocol request.
 (function () {
   "use strict";
   var host = document.getElementById("yasgui");
@@ -29,8 +30,7 @@
   };
   table.defaults.openIriInNewWindow = false;
 
-  var params = new URLSearchParams(window.location.search);
-  var shared = params.get("query");
+  var shared = new URLSearchParams(window.location.hash.slice(1)).get("query");
   var yasgui = new Yasgui(host, {
     requestConfig: { endpoint: config.endpoint, method: "POST" },
     copyEndpointOnNewTab: true,
@@ -44,11 +44,11 @@
 
   var downloads = document.getElementById("downloads");
   function remember(query) {
-    var q = "?query=" + encodeURIComponent(query);
-    window.history.replaceState(null, "", "/sparql" + q);
-    document.getElementById("share-link").href = "/sparql" + q;
-    document.getElementById("download-csv").href = "/sparql" + q + "&format=csv";
-    document.getElementById("download-json").href = "/sparql" + q + "&format=json";
+    var q = "query=" + encodeURIComponent(query);
+    window.history.replaceState(null, "", "/sparql#" + q);
+    document.getElementById("share-link").href = "/sparql#" + q;
+    document.getElementById("download-csv").href = "/sparql?" + q + "&format=csv";
+    document.getElementById("download-json").href = "/sparql?" + q + "&format=json";
     downloads.hidden = false;
   }
   yasgui.on("query", function (instance, tab) { remember(tab.getQuery()); });
@@ -63,5 +63,11 @@
       host.scrollIntoView({ block: "start" });
     });
   });
+  function runShared() {
+    var query = new URLSearchParams(window.location.hash.slice(1)).get("query");
+    if (query) { var tab = yasgui.getTab(); tab.setQuery(query); tab.query(); }
+  }
+  // a shared link opened on this page already changes only the part after '#'
+  window.addEventListener("hashchange", runShared);
   if (shared) { yasgui.getTab().query(); }
 }());

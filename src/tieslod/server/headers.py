@@ -1,12 +1,18 @@
-"""Content-Security-Policy on every HTML answer (issue 11 item 7): scripts, styles, fonts and
+"""Headers added to answers on their way out: Retry-After on every 503 and 429 that has none
+(issue 14: a client must know when to come back), and a Content-Security-Policy on every HTML
+answer (issue 11 item 7).
+
+The policy: scripts, styles, fonts and
 connections only from this origin, no inline script, no plugins, no framing. The pages, the query
 UI (YASGUI) and its static files satisfy it (tests/test_browser.py listens for violations).
 
 The one allowance is two exact stylesheets, by hash: the column resizer inside YASGUI's results table
 adds a <style> element with fixed text (and another while a column is dragged). A hash admits those
-texts only; tests/test_csp.py recomputes both from the vendored bundle, so an update that changes them
+texts only; tests/test_queryui.py recomputes both from the vendored bundle, so an update that changes them
 fails there rather than in a browser."""
 from __future__ import annotations
+
+import math
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -18,11 +24,13 @@ POLICY = ("default-src 'none'; script-src 'self'; "
           "base-uri 'none'; frame-ancestors 'none'")
 
 
-class ContentSecurityPolicy:
-    """Adds the policy (and nosniff) to text/html responses; pure ASGI, so bodies stream through."""
+class ResponseHeaders:
+    """Adds the policy (and nosniff) to text/html answers and Retry-After to 503/429 answers;
+    pure ASGI, so bodies stream through. `retry_after`: seconds (the query deadline is a fair wait)."""
 
-    def __init__(self, app: ASGIApp, policy: str = POLICY) -> None:
+    def __init__(self, app: ASGIApp, retry_after: float = 10.0, policy: str = POLICY) -> None:
         self.app, self.policy = app, policy.encode()
+        self.retry_after = str(max(1, math.ceil(retry_after))).encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -33,9 +41,11 @@ class ContentSecurityPolicy:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 media = next((v for k, v in headers if k.lower() == b"content-type"), b"")
-                own = any(k.lower() == b"content-security-policy" for k, _ in headers)   # a route's own wins
-                if media.startswith(b"text/html") and not own:
+                names = {k.lower() for k, _ in headers}
+                if media.startswith(b"text/html") and b"content-security-policy" not in names:   # a route's own wins
                     headers += [(b"content-security-policy", self.policy), (b"x-content-type-options", b"nosniff")]
-                    message = {**message, "headers": headers}
+                if message["status"] in (429, 503) and b"retry-after" not in names:
+                    headers.append((b"retry-after", self.retry_after))
+                message = {**message, "headers": headers}
             await send(message)
         await self.app(scope, receive, with_policy)
