@@ -144,6 +144,8 @@ def test_no_script_from_the_data_runs(browser: webdriver.Chrome, mini_site: str)
     for path in ("/id/carol", "/search?q=carol", "/id/source/mini_site", "/id/tie/bob-jones-met-carol", "/id/bob-jones"):
         browser.get(mini_site + path)
         assert browser.execute_script("return typeof window.__pwned") == "undefined", path
+        for link in browser.find_elements(By.CSS_SELECTOR, "a[href]"):   # clicking any link runs nothing either
+            assert not (link.get_attribute("href") or "").lower().startswith(("javascript:", "data:")), path
     browser.get(mini_site + "/id/carol")
     assert EVIL in browser.find_element(By.TAG_NAME, "h1").text            # shown as text
     assert not browser.find_elements(By.CSS_SELECTOR, "main img")         # the <img onerror> is not an element

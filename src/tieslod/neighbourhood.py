@@ -152,10 +152,12 @@ def render_svg(graph: nx.Graph, center: str, href: Callable[[str], str], depth: 
         attrs = graph.nodes[node]
         colour = _COLOURS.get(attrs["kind"], "#7f7f7f")
         radius = 13 if node == center else 8
-        out.append(f'<a href="{escape(href(node))}" class="node{" center" if node == center else ""}">'
+        link = href(node)   # "" for an IRI whose scheme is not http(s): a dot, not a link
+        tag, attr = ("a", f' href="{escape(link)}"') if link else ("g", "")
+        out.append(f'<{tag}{attr} class="node{" center" if node == center else ""}">'
                    f'<title>{escape(attrs["label"])} ({escape(attrs["kind"])})</title>'
                    f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{radius}" fill="{colour}"/>'
-                   f'{_label(x, y, radius, node == center, attrs["label"])}</a>')
+                   f'{_label(x, y, radius, node == center, attrs["label"])}</{tag}>')
     out.append("</svg>")
     return "".join(out)
 

@@ -81,10 +81,17 @@ class Extras:
 
     # ------------------------------------------------------------------ reconciliation
     async def _params(self, request: Request) -> dict[str, str]:
+        """Query string plus the form or JSON body; ValueError (answered 400) for a body that is not
+        JSON or not a JSON object (issue 11: `{bad` and `[1]` were a 500 with a traceback)."""
         params = dict(request.query_params)
         if request.method == "POST":
             if request.headers.get("content-type", "").startswith("application/json"):
-                body = await request.json()
+                try:
+                    body = json.loads(await request.body())
+                except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                    raise ValueError(f"the body is not JSON: {exc}") from None
+                if not isinstance(body, dict):
+                    raise ValueError("the JSON body must be an object, e.g. {\"queries\": {...}}")
                 params.update({k: v if isinstance(v, str) else json.dumps(v) for k, v in body.items()})
             else:
                 form = await request.form()
@@ -92,7 +99,10 @@ class Extras:
         return params
 
     async def reconcile(self, request: Request) -> Response:
-        params = await self._params(request)
+        try:
+            params = await self._params(request)
+        except ValueError as exc:
+            return _error(f"bad reconciliation request: {exc}")
         service = self.origin(request) + "/reconcile"
         if "queries" not in params and "query" not in params:
             view = self.origin(request) + self.map.route("id/{{id}}")
