@@ -92,11 +92,13 @@ def result_format(name: str) -> Format:
 
 
 def export_format(name: str) -> Format:
-    """A dump format for `tieslod export`: an RDF serialization or the claim CSV."""
-    if name.strip().lower() == "csv":
+    """A dump format for `tieslod export`: an RDF serialization or the claim CSV. One message, one list
+    (the dumps), whether the name is unknown or an RDF format that is not dumped (rdfxml)."""
+    key = name.strip().lower()
+    if key == "csv":
         return CSV_DUMP
-    fmt = rdf_format(name)
-    if fmt.name not in EXPORT_FORMATS:
+    fmt = _lookup(MEDIA_ALIASES.get(key, key), RDF_FORMATS)
+    if fmt is None or fmt.name not in EXPORT_FORMATS:
         raise UsageError(f"unknown export format {name!r}; expected one of: " + ", ".join(EXPORT_FORMATS))
     return fmt
 
