@@ -99,7 +99,7 @@ def test_a_shared_sparql_link_runs_its_query(browser: webdriver.Chrome, real_sit
 
 @pytest.mark.parametrize("path", ["/", "/sparql", "/id/alexander-ionov", "/id/source/texas-flag-moscow",
                                   "/id/claim/texas-flag-moscow-08", "/search?q=ionov", "/dumps/", "/ontology",
-                                  "/id/no-such-thing"])
+                                  "/path?from=matthew-heimbach&to=rodina", "/path", "/id/no-such-thing"])
 def test_no_page_breaks_its_content_security_policy(browser: webdriver.Chrome, real_site: str, path: str) -> None:
     browser.get(real_site + path)
     wait(browser, 5).until(lambda d: d.execute_script("return document.readyState") == "complete")

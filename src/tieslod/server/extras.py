@@ -5,7 +5,6 @@ The entity index and tie graph are built once per release from the store through
 so they follow the release being served. CORS is handled app-wide, JSONP is not offered."""
 from __future__ import annotations
 
-import html
 import json
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,8 @@ from .. import reconcile as rec
 from ..errors import TiesError
 from ..versions import archive_root
 from .context import AppContext, QueryRequest
+from . import pathpage
+from .site import Site
 from .urimap import UriMap
 
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -56,6 +57,7 @@ class Extras:
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
         self.map = UriMap.from_settings(ctx.settings)
+        self.site = Site(ctx)
         self._cache: dict[str, Any] = {}
 
     def origin(self, request: Request) -> str:
@@ -151,23 +153,33 @@ class Extras:
         accept = request.headers.get("accept", "")
         as_json = fmt == "json" or (not fmt and "application/json" in accept and "text/html" not in accept)
         headers = {"Vary": "Accept"}
+        include_denied = q.get("include_denied", "") in ("1", "true", "yes", "on")
         if not q.get("from") or not q.get("to"):
             if as_json:
                 return _error("give ?from= and ?to= (entity names, keys or URIs)")
-            return HTMLResponse(path_page(None, q, self.map, ""), headers=headers)
+            return self.path_page(request, None, include_denied, "", headers)
         try:
             depth = int(q.get("depth") or paths_mod.DEFAULT_DEPTH)
             alternatives = int(q.get("alternatives") or paths_mod.DEFAULT_ALTERNATIVES)
             answer = paths_mod.find_paths(await self.ties(), await self.index(), q["from"], q["to"],
-                                          min(depth, 6), min(alternatives, 10),
-                                          q.get("include_denied", "") in ("1", "true", "yes", "on"))
+                                          min(depth, 6), min(alternatives, 10), include_denied)
         except (ValueError, TiesError) as exc:
             if as_json:
                 return _error(str(exc))
-            return HTMLResponse(path_page(None, q, self.map, str(exc)), status_code=400, headers=headers)
+            return self.path_page(request, None, include_denied, str(exc), headers, 400)
         if as_json:
             return Response(answer.to_json(), media_type="application/json", headers=headers)
-        return HTMLResponse(path_page(answer, q, self.map, ""), headers=headers)
+        return self.path_page(request, answer, include_denied, "", headers)
+
+    def path_page(self, request: Request, answer: paths_mod.PathAnswer | None, include_denied: bool, error: str,
+                  headers: dict[str, str], status: int = 200) -> Response:
+        """The page in the site's layout (templates/path.html, diagrams from server/pathpage.py)."""
+        q = request.query_params
+        json_query = urlencode({k: v for k, v in q.items() if k != "format"} | {"format": "json"})
+        return self.site.render("path.html", request, status=status, headers=headers, title="How are they connected?",
+                                q=q, answer=answer, chains=pathpage.chains(answer, self.map.href) if answer else [],
+                                include_denied=include_denied, error=error, json_query=json_query,
+                                max_depth=answer.max_depth if answer else paths_mod.DEFAULT_DEPTH)
 
     # ------------------------------------------------------------------ releases
     def _archived(self, *parts: str) -> Path | None:
@@ -200,54 +212,6 @@ class Extras:
                                          status_code=404)
             return FileResponse(path, media_type=media, headers={"Cache-Control": REVALIDATE})
         return endpoint
-
-
-def _h(value: object) -> str:
-    return html.escape(str(value))
-
-
-def _hop_html(hop: paths_mod.Hop, link: UriMap) -> str:
-    out = [f"<li><a href=\"{_h(link.href(hop.start))}\">{_h(hop.start_label)}</a> — "
-           f"<a href=\"{_h(link.href(hop.end))}\">{_h(hop.end_label)}</a><ul>"]
-    for tie in hop.ties:
-        mark = "" if tie.asserted else " <strong class=\"na\">not asserted (only denied or unanswered)</strong>"
-        out.append(f"<li><a href=\"{_h(link.href(tie.tie))}\">{_h(tie.category)}</a>{mark}<ul>")
-        for c in tie.claims:
-            who = "the article itself" if c.speaker == c.source else _h(c.speaker_label)
-            out.append(f"<li class=\"claim\"><span class=\"stance\">{_h(c.stance)}</span> by {who}, in "
-                       f"<a href=\"{_h(link.href(c.source))}\">{_h(c.source_label)}</a>"
-                       f"<blockquote>{_h(' '.join(c.quote.split()))}</blockquote></li>")
-        out.append("</ul></li>")
-    out.append("</ul></li>")
-    return "".join(out)
-
-
-def path_page(answer: paths_mod.PathAnswer | None, q: Any, link: UriMap, error: str) -> str:
-    """The /path page: a form, then each chain hop by hop, every value escaped."""
-    checked = " checked" if q.get("include_denied") else ""
-    parts = ["<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>How are they connected?</title>"
-             "<style>body{font:16px/1.45 system-ui,sans-serif;max-width:60rem;margin:1rem auto;padding:0 1rem}"
-             "blockquote{margin:.2rem 0 .6rem 1rem;color:#333;border-left:3px solid #ccc;padding-left:.5rem}"
-             ".stance{font-weight:600}.na{color:#a00}.error{color:#a00}</style></head><body>",
-             "<h1>How are they connected?</h1><form method=\"get\" action=\"/path\">"
-             f"<label>From <input name=\"from\" value=\"{_h(q.get('from', ''))}\"></label> "
-             f"<label>To <input name=\"to\" value=\"{_h(q.get('to', ''))}\"></label> "
-             f"<label><input type=\"checkbox\" name=\"include_denied\" value=\"1\"{checked}> include ties that "
-             "were only denied or unanswered</label> <button>Find</button></form>"]
-    if error:
-        parts.append(f"<p class=\"error\">{_h(error)}</p>")
-    if answer is not None:
-        if not answer.paths:
-            parts.append(f"<p>No connection within {answer.max_depth} ties.</p>")
-        for number, chain in enumerate(answer.paths, 1):
-            names = " → ".join([chain[0].start_label] + [hop.end_label for hop in chain])
-            parts.append(f"<h2>{number}. {_h(names)}</h2><ol class=\"chain\">")
-            parts.extend(_hop_html(hop, link) for hop in chain)
-            parts.append("</ol>")
-        query = urlencode({k: v for k, v in q.items() if k != "format"} | {"format": "json"})
-        parts.append(f"<p><a href=\"/path?{_h(query)}\">This answer as JSON</a></p>")
-    parts.append("</body></html>")
-    return "".join(parts)
 
 
 def routes(ctx: AppContext) -> list[BaseRoute]:
