@@ -25,6 +25,7 @@ pytestmark = [
 ]
 
 webdriver = pytest.importorskip("selenium.webdriver")
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as ec  # noqa: E402
@@ -53,7 +54,8 @@ CSP_WATCH = """window.__csp = []; document.addEventListener('securitypolicyviola
 
 
 def wait(driver: webdriver.Chrome, seconds: float = 15) -> WebDriverWait:
-    return WebDriverWait(driver, seconds)
+    # YASR redraws its table: an element found a moment ago may be gone (then look again)
+    return WebDriverWait(driver, seconds, ignored_exceptions=(StaleElementReferenceException,))
 
 
 def violations(driver: webdriver.Chrome) -> list:
