@@ -152,3 +152,76 @@ def test_no_script_from_the_data_runs(browser: webdriver.Chrome, mini_site: str)
     assert EVIL in browser.find_element(By.TAG_NAME, "h1").text            # shown as text
     assert not browser.find_elements(By.CSS_SELECTOR, "main img")         # the <img onerror> is not an element
     browser.save_screenshot(str(SHOTS / "escaped-label.png"))
+
+
+# ------------------------------------------------------------------ accessibility and small screens
+AXE = ROOT / ".cache" / "node" / "node_modules" / "axe-core" / "axe.min.js"   # installed by scripts/test
+PAGE_KINDS = {   # one of every kind of page the site serves
+    "landing": "/", "sparql": "/sparql", "entity": "/id/alexander-ionov", "source": "/id/source/texas-flag-moscow",
+    "tie": "/id/tie/alexander-ionov-leads-anti-globalization-movement-of-russia", "claim": "/id/claim/texas-flag-moscow-08",
+    "search": "/search?q=ionov", "dumps": "/dumps/", "ontology": "/ontology", "path": "/path?from=matthew-heimbach&to=rodina",
+    "path-form": "/path", "not-found": "/id/no-such-thing",
+}
+SMALL_TEXT = """
+const small = [];
+const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+while (walker.nextNode()) {
+  const node = walker.currentNode, el = node.parentElement;
+  if (!node.textContent.trim() || !el || !el.getClientRects().length) continue;
+  const style = getComputedStyle(el);
+  if (style.visibility === "hidden") continue;
+  let size = parseFloat(style.fontSize);
+  if (el.closest("svg")) {                 // drawn in the SVG's units: scale by what the viewBox does
+    const m = el.getScreenCTM();
+    size *= Math.hypot(m.a, m.b);
+  }
+  if (size < 10) small.push([el.tagName, node.textContent.trim().slice(0, 40), Math.round(size * 10) / 10]);
+}
+return small;"""
+
+
+def axe_violations(driver: webdriver.Chrome) -> list[dict]:
+    driver.execute_script(AXE.read_text(encoding="utf-8"))   # WebDriver runs it outside the page's CSP
+    result = driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document, {resultTypes: ['violations']}).then(r => done(r.violations), e => done([{id: 'axe-error', impact: 'critical', help: String(e), nodes: []}]));")
+    return [{"id": v["id"], "impact": v["impact"], "help": v["help"],
+             "nodes": [n["target"] for n in v["nodes"]][:5]} for v in result]
+
+
+@pytest.mark.skipif(not AXE.exists(), reason="axe-core not installed (scripts/test installs it from npm)")
+@pytest.mark.parametrize("kind", sorted(PAGE_KINDS))
+def test_every_page_kind_passes_axe(browser: webdriver.Chrome, real_site: str, kind: str) -> None:
+    """Issue 14 item 10: no serious or critical axe-core violation on any kind of page."""
+    browser.set_window_size(1280, 1600)
+    browser.get(real_site + PAGE_KINDS[kind])
+    if kind == "sparql":   # with a result table drawn, which is most of that page
+        browser.get(real_site + "/sparql#query=" + quote_url("SELECT ?tie ?claim WHERE { ?claim tl:tie ?tie } LIMIT 5"))
+        wait(browser).until(lambda d: d.find_elements(By.CSS_SELECTOR, RESULT_ROWS))
+    grave = [v for v in axe_violations(browser) if v["impact"] in ("serious", "critical")]
+    assert grave == [], grave
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+@pytest.mark.parametrize("kind", ["entity", "path", "sparql"])
+def test_screenshots_have_no_text_under_10px(browser: webdriver.Chrome, real_site: str, kind: str, width: int) -> None:
+    """Issue 14 items 6 and 10: the pages people share, on a phone and a desktop, saved under
+    artifacts/screenshots/; every visible piece of text (SVG labels scaled by their viewBox) is 10 px or more."""
+    browser.set_window_size(width, 1000)
+    browser.get("about:blank")
+    browser.get(real_site + PAGE_KINDS[kind])
+    if kind == "sparql":
+        wait(browser).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".yasgui .CodeMirror"))
+        browser.find_element(By.CSS_SELECTOR, "a.example[data-name='10-ties-of-alexander-ionov']").click()
+        wait(browser).until(lambda d: d.find_elements(By.CSS_SELECTOR, RESULT_ROWS))
+    inner = browser.execute_script("return window.innerWidth")
+    assert inner == width or abs(inner - width) < 20, inner
+    height = browser.execute_script("return document.documentElement.scrollHeight")
+    browser.set_window_size(width, min(height, 8000))
+    browser.save_screenshot(str(SHOTS / f"{kind}-{width}.png"))
+    assert browser.execute_script("return document.documentElement.scrollWidth") <= width + 1, "sideways scrolling"
+    assert browser.execute_script(SMALL_TEXT) == []
+    if kind == "entity":   # the picture on a desktop, the list of ties on a phone: one of them is shown
+        shown = browser.execute_script("return [document.querySelector('svg.neighbourhood').getClientRects().length > 0,"
+                                       " document.querySelector('.nb-list').getClientRects().length > 0]")
+        assert shown == ([False, True] if width == 390 else [True, False])

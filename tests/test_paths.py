@@ -118,7 +118,7 @@ def test_path_page_has_the_site_layout_a_diagram_per_chain_and_a_quote_per_hop(r
         svg = re.search(r'<svg [^>]*class="chain".*?</svg>', chain, re.S).group(0)
         hops = re.findall(r'<li class="hop">(.*?)</li>\s*(?=<li class="hop">|</ol>)', chain, re.S)
         assert len(re.findall(r'<line class="tie', svg)) >= len(hops) >= 1
-        assert 'role="img"' in svg and "<title" in svg
+        assert 'role="group"' in svg and "<title" in svg   # a group: it holds links (axe: nested-interactive)
         for hop in hops:
             assert "<blockquote><a class=\"quote-link\" href=\"/id/source/" in hop and "#claim-" in hop
             assert re.search(r"–\w+→", hop), "the tie's direction, subject → object"

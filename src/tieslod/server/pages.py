@@ -52,14 +52,14 @@ async def entity_page(site: Site, request: Request, desc: Description, stem: str
     href = site.map.href
     body = await site.ctx.run_query(QueryRequest(neighbourhood_query(desc.iri), result_format="json"))
     types = desc.types(desc.iri)
-    svg, depth, count = picture(body.body, desc.iri, desc.label(desc.iri), types[0] if types else None, href)
+    pic = picture(body.body, desc.iri, desc.label(desc.iri), types[0] if types else None, href)
     page = site.origin(request) + site.map.route("id/" + stem)
     return site.render(
         "entity.html", request, headers=headers, title=desc.label(desc.iri), iri=desc.iri,
         types=views.type_names(desc), aliases=views.aliases(desc),
         description=desc.text(desc.iri, SCHEMA + "description"),
         alternates=site.alternates(request, stem, HTML_PAGE), jsonld=json_for_script(schema_org(desc, page)),
-        svg=Markup(svg), depth=depth, node_count=count, legend=legend(),
+        svg=Markup(pic.svg), depth=pic.depth, node_count=pic.nodes, neighbours=pic.neighbours, legend=legend(),
         groups=views.entity_groups(desc, href), others=views.other_claims(desc, href),
         related=views.related(desc, href, site.map.base + "id/"), facts=views.facts(desc, href, desc.iri))
 

@@ -107,7 +107,7 @@ def chain_svg(number: int, hops: list[HopView], start_label: str) -> str:
     links = [hops[0].start["href"]] + [h.end["href"] for h in hops]
     height = 30 + ROW * len(hops) + BOX_H
     ys = [15 + BOX_H / 2 + ROW * i for i in range(len(labels))]
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chain" viewBox="0 0 {WIDTH} {height:.0f}" role="img" '
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chain" viewBox="0 0 {WIDTH} {height:.0f}" role="group" '
            f'aria-labelledby="chain-{number}-title"><title id="chain-{number}-title">Chain {number}: '
            f'{escape(" – ".join(labels))}</title>'
            f'<defs><marker id="arrow-{number}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="4" '

@@ -42,6 +42,21 @@
     yasr: { prefixes: config.prefixes, defaultPlugin: "table", pluginOrder: ["table", "response"] }
   });
 
+  // What YASGUI's markup lacks for screen readers and keyboards (axe-core, tests/test_browser.py):
+  // names for its inputs, a focusable editor scroller. Re-applied whenever YASGUI redraws.
+  function accessible() {
+    var named = [[".yasqe textarea", "SPARQL query"], ["input.autocomplete", "SPARQL endpoint"],
+                 ["select.tableSizer", "Results per page"]];
+    named.forEach(function (pair) {
+      host.querySelectorAll(pair[0]).forEach(function (el) {
+        if (!el.hasAttribute("aria-label")) { el.setAttribute("aria-label", pair[1]); }
+      });
+    });
+    host.querySelectorAll(".CodeMirror-scroll[tabindex='-1']").forEach(function (el) { el.setAttribute("tabindex", "0"); });
+  }
+  accessible();
+  new MutationObserver(accessible).observe(host, { childList: true, subtree: true });
+
   var downloads = document.getElementById("downloads");
   function remember(query) {
     var q = "query=" + encodeURIComponent(query);
