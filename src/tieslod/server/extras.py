@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from .. import extend as extend_mod
 from .. import paths as paths_mod
 from .. import reconcile as rec
 from ..errors import TiesError
@@ -106,11 +107,13 @@ class Extras:
         except ValueError as exc:
             return _error(f"bad reconciliation request: {exc}")
         service = self.origin(request) + "/reconcile"
-        if "queries" not in params and "query" not in params:
+        if not {"queries", "query", "extend"} & set(params):
             view = self.origin(request) + self.map.route("id/{{id}}")
             return JSONResponse(rec.manifest(self.ctx.settings, service, view))
         try:
             index = await self.index()
+            if "extend" in params:   # data extension: property values of reconciled entities
+                return JSONResponse(extend_mod.extend(index, await self.ties(), json.loads(params["extend"]), service))
             if "queries" in params:
                 return JSONResponse(rec.reconcile_batch(index, json.loads(params["queries"])))
             raw = params["query"]   # protocol 0.1: one query, as JSON or as plain text
@@ -122,14 +125,35 @@ class Extras:
     async def suggest_entity(self, request: Request) -> Response:
         q = request.query_params
         try:
-            start, limit = int(q.get("cursor") or q.get("start") or 0), int(q.get("limit") or 10)
+            start = int(q.get("cursor") or q.get("start") or 0)
+            limit = rec.parse_limit(q.get("limit"), 10)
         except ValueError:
-            return _error("cursor and limit must be integers")
+            return _error("cursor must be a whole number")
+        except TiesError as exc:
+            return _error(str(exc))
         return JSONResponse(rec.suggest_entities(await self.index(), q.get("prefix", ""), q.get("type"),
-                                                 max(start, 0), max(1, min(limit, 100))))
+                                                 max(start, 0), limit))
+
+    async def suggest_property(self, request: Request) -> Response:
+        try:
+            limit = rec.parse_limit(request.query_params.get("limit"), 10)
+        except TiesError as exc:
+            return _error(str(exc))
+        return JSONResponse(extend_mod.suggest(await self.ties(), request.query_params.get("prefix", ""), limit))
+
+    async def propose_properties(self, request: Request) -> Response:
+        try:
+            limit = rec.parse_limit(request.query_params.get("limit"), rec.MAX_LIMIT)
+        except TiesError as exc:
+            return _error(str(exc))
+        return JSONResponse(extend_mod.propose(await self.ties(), request.query_params.get("type"), limit))
 
     async def suggest_type(self, request: Request) -> Response:
-        return JSONResponse(rec.suggest_types(request.query_params.get("prefix", "")))
+        try:
+            limit = rec.parse_limit(request.query_params.get("limit"), 10)
+        except TiesError as exc:
+            return _error(str(exc))
+        return JSONResponse(rec.suggest_types(request.query_params.get("prefix", ""), limit))
 
     async def _entity(self, request: Request) -> rec.Entity | None:
         return (await self.index()).get(request.query_params.get("id", ""))
@@ -220,6 +244,8 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
         Route("/reconcile", x.reconcile, methods=["GET", "POST"]),
         Route("/reconcile/suggest/entity", x.suggest_entity),
         Route("/reconcile/suggest/type", x.suggest_type),
+        Route("/reconcile/suggest/property", x.suggest_property),
+        Route("/reconcile/extend/propose", x.propose_properties),
         Route("/reconcile/flyout/entity", x.flyout),
         Route("/reconcile/preview", x.preview),
         Route("/path", x.path),
