@@ -99,6 +99,26 @@ def test_a_shared_sparql_link_runs_its_query(browser: webdriver.Chrome, real_sit
     assert violations(browser) == []
 
 
+def test_typing_a_prefix_declares_ours_and_asks_no_one_else(browser: webdriver.Chrome, real_site: str) -> None:
+    """YASQE declares a prefix as soon as it is typed; its bundled list has another `tl:` (a timeline
+    vocabulary) that would make the query answer nothing, and its property completer asks an outside
+    service (which the CSP would block, as a violation)."""
+    from selenium.webdriver.common.keys import Keys  # noqa: F401 - send_keys types into CodeMirror's textarea
+    browser.get("about:blank")
+    browser.get(real_site + "/sparql")
+    wait(browser).until(lambda d: d.execute_script("return !!window.tieslodYasgui"))
+    browser.execute_script("const y = window.tieslodYasgui.getTab().getYasqe();"
+                           "y.setValue('SELECT ?x WHERE {\\n  ?x '); y.focus(); y.setCursor(y.lineCount(), 0);")
+    browser.find_element(By.CSS_SELECTOR, ".yasqe textarea").send_keys("tl:")
+    value = lambda d: d.execute_script("return window.tieslodYasgui.getTab().getYasqe().getValue()")  # noqa: E731
+    wait(browser).until(lambda d: "PREFIX tl:" in value(d))
+    assert "PREFIX tl: <https://w3id.org/tieslod/ontology#>" in value(browser)
+    browser.find_element(By.CSS_SELECTOR, ".yasqe textarea").send_keys("subject ?y }")
+    import time
+    time.sleep(1.0)   # the property completer, were it on, would have asked by now
+    assert violations(browser) == []
+
+
 @pytest.mark.parametrize("path", ["/", "/sparql", "/id/alexander-ionov", "/id/source/texas-flag-moscow",
                                   "/id/claim/texas-flag-moscow-08", "/search?q=ionov", "/dumps/", "/ontology",
                                   "/path?from=matthew-heimbach&to=rodina", "/path", "/id/no-such-thing"])

@@ -13,7 +13,7 @@ from ..errors import TiesError
 from ..formats import HTML_PAGE, JSON_DATA, Format, content_type
 from ..neighbourhood import legend, neighbourhood_query, picture
 from ..vocab import LABEL, RDFS, SCHEMA, TL
-from . import crawl, downloads, views
+from . import crawl, downloads, queryui, views
 from .context import AppContext, QueryRequest
 from .conneg import NotAcceptable, UnknownFormat, choose, split_suffix
 from .httpcache import is_fresh, not_modified, validator_headers
@@ -203,6 +203,7 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
         Route(site.map.route("id/{rest:path}"), bind(resource), name="resource"),
         *downloads.routes(site),
         *crawl.routes(site),
+        *queryui.routes(ctx),
         Mount("/static", app=StaticFiles(directory=str(TEMPLATES.parent / "static")), name="static"),
     ]
 

@@ -9,7 +9,8 @@ which never reaches the server): the page loads it into the editor and runs it."
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
 
 from ..formats import HTML_PAGE, RDF_FORMATS, RESULT_FORMATS
 from ..vocab import PREFIXES
@@ -17,6 +18,7 @@ from .context import AppContext
 from .conneg import NotAcceptable, negotiate
 from .site import Site, json_for_script
 
+PREFIX_LIST = "/sparql-prefixes.json"
 # The page is offered last: a tie (as with */*) goes to the data formats.
 OFFERS = (*RESULT_FORMATS, *RDF_FORMATS, HTML_PAGE)
 
@@ -51,8 +53,14 @@ class QueryPage:
     def config(self, request: Request) -> dict:
         prefixes = self.prefixes()
         declared = "".join(f"PREFIX {k}: <{v}>\n" for k, v in prefixes.items() if k in ("tl", "rdfs", "e"))
-        return {"endpoint": self.site.origin(request) + "/sparql", "prefixes": prefixes,
+        return {"endpoint": self.site.origin(request) + "/sparql", "prefixes": prefixes, "prefixList": PREFIX_LIST,
                 "query": declared + DEFAULT_QUERY, "base": self.site.map.base, "prefix": self.site.map.prefix}
+
+    def prefix_list(self, request: Request) -> Response:
+        """The prefixes YASQE completes and declares when one is typed (its `prefixCcApi`): ours, so
+        that typing `tl:` declares our ontology, not the `tl:` of YASQE's bundled list (a timeline
+        vocabulary), which would make every query answer nothing."""
+        return JSONResponse(self.prefixes(), headers={"Cache-Control": "public, max-age=300"})
 
     def render(self, request: Request) -> Response:
         examples = self.site.examples()
@@ -60,3 +68,8 @@ class QueryPage:
                                     config=json_for_script(self.config(request)))
         response.headers["Vary"] = "Accept"
         return response
+
+
+def routes(ctx: AppContext) -> list[BaseRoute]:
+    page = QueryPage(ctx)
+    return [Route(PREFIX_LIST, page.prefix_list, name="sparql-prefixes")]

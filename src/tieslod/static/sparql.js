@@ -30,6 +30,12 @@
   };
   table.defaults.openIriInNewWindow = false;
 
+  // Only the completers that need no network: YASQE's class and property completers ask
+  // lov.linkeddata.es. The defaults are replaced, not merged (a config array merges index by index).
+  [Yasgui.Yasqe.defaults, Yasgui.defaults.yasqe].forEach(function (defaults) {
+    defaults.autocompleters.splice(0, defaults.autocompleters.length, "prefixes", "variables");
+  });
+
   var shared = new URLSearchParams(window.location.hash.slice(1)).get("query");
   var yasgui = new Yasgui(host, {
     requestConfig: { endpoint: config.endpoint, method: "POST" },
@@ -37,8 +43,9 @@
     persistenceId: null,          // the address bar holds the query; nothing is kept between visits
     populateFromUrl: false,       // read below, so that a shared link also runs its query
     endpointCatalogueOptions: { getData: function () { return [{ endpoint: config.endpoint }]; }, keys: [] },
+    // prefixCcApi: our own list (server/queryui.py), never YASQE's bundled one, whose tl: is another vocabulary
     yasqe: { value: shared || config.query, autocompleters: ["prefixes", "variables"], resizeable: true,
-             editorHeight: "300px" },
+             editorHeight: "300px", prefixCcApi: config.prefixList },
     yasr: { prefixes: config.prefixes, defaultPlugin: "table", pluginOrder: ["table", "response"] }
   });
 
@@ -85,4 +92,5 @@
   // a shared link opened on this page already changes only the part after '#'
   window.addEventListener("hashchange", runShared);
   if (shared) { yasgui.getTab().query(); }
+  window.tieslodYasgui = yasgui;   // for the browser tests and for whoever wants to script the page
 }());
