@@ -245,3 +245,34 @@ def test_screenshots_have_no_text_under_10px(browser: webdriver.Chrome, real_sit
         shown = browser.execute_script("return [document.querySelector('svg.neighbourhood').getClientRects().length > 0,"
                                        " document.querySelector('.nb-list').getClientRects().length > 0]")
         assert shown == ([False, True] if width == 390 else [True, False])
+
+
+def _tab_until(driver: webdriver.Chrome, css: str, presses: int = 250) -> bool:
+    """Press Tab from the top of the page until the focused element matches css (bounded)."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+    driver.execute_script("document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0)")
+    for _ in range(presses):
+        ActionChains(driver).send_keys(Keys.TAB).perform()
+        if driver.execute_script("return document.activeElement.matches(arguments[0])", css):
+            return True
+    return False
+
+
+@pytest.mark.parametrize("path, target", [
+    ("/id/alexander-ionov", "svg.neighbourhood a.node"),       # the picture's dots are links one can reach
+    ("/path?from=matthew-heimbach&to=rodina", "svg.chain a.entity"),
+    ("/path?from=matthew-heimbach&to=rodina", "a.quote-link"),
+    ("/sparql", ".yasqe textarea"),                             # the editor itself
+    ("/sparql", "a.example"),
+])
+def test_keyboard_reaches_pictures_editor_and_examples(browser: webdriver.Chrome, real_site: str, path: str,
+                                                        target: str) -> None:
+    browser.set_window_size(1280, 1000)
+    browser.get(real_site + path)
+    wait(browser, 5).until(lambda d: d.execute_script("return document.readyState") == "complete")
+    assert _tab_until(browser, target), f"Tab never reached {target} on {path}"
+    outline = browser.execute_script(   # CodeMirror shows focus with its cursor, on its wrapper
+        "const el = document.activeElement, s = getComputedStyle(el);"
+        "return s.outlineStyle !== 'none' || s.boxShadow !== 'none' || !!el.closest('.CodeMirror-focused')")
+    assert outline, "the focused element shows no focus"
