@@ -37,12 +37,14 @@
   });
 
   var shared = new URLSearchParams(window.location.hash.slice(1)).get("query");
+  // this page's own origin, whatever --public-url says: the CSP lets the page talk to no other
+  var endpoint = window.location.origin + new URL(config.endpoint).pathname;
   var yasgui = new Yasgui(host, {
-    requestConfig: { endpoint: config.endpoint, method: "POST" },
+    requestConfig: { endpoint: endpoint, method: "POST" },
     copyEndpointOnNewTab: true,
     persistenceId: null,          // the address bar holds the query; nothing is kept between visits
     populateFromUrl: false,       // read below, so that a shared link also runs its query
-    endpointCatalogueOptions: { getData: function () { return [{ endpoint: config.endpoint }]; }, keys: [] },
+    endpointCatalogueOptions: { getData: function () { return [{ endpoint: endpoint }]; }, keys: [] },
     // prefixCcApi: our own list (server/queryui.py), never YASQE's bundled one, whose tl: is another vocabulary
     yasqe: { value: shared || config.query, autocompleters: ["prefixes", "variables"], resizeable: true,
              editorHeight: "300px", prefixCcApi: config.prefixList },
