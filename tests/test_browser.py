@@ -103,7 +103,6 @@ def test_typing_a_prefix_declares_ours_and_asks_no_one_else(browser: webdriver.C
     """YASQE declares a prefix as soon as it is typed; its bundled list has another `tl:` (a timeline
     vocabulary) that would make the query answer nothing, and its property completer asks an outside
     service (which the CSP would block, as a violation)."""
-    from selenium.webdriver.common.keys import Keys  # noqa: F401 - send_keys types into CodeMirror's textarea
     browser.get("about:blank")
     browser.get(real_site + "/sparql")
     wait(browser).until(lambda d: d.execute_script("return !!window.tieslodYasgui"))
