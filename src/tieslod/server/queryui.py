@@ -63,9 +63,10 @@ class QueryPage:
         return JSONResponse(self.prefixes(), headers={"Cache-Control": "public, max-age=300"})
 
     def render(self, request: Request) -> Response:
-        examples = self.site.examples()
-        response = self.site.render("sparql.html", request, title="SPARQL query", examples=examples, base=self.site.map.base,
-                                    config=json_for_script(self.config(request)))
+        config = self.config(request)
+        response = self.site.render("sparql.html", request, title="SPARQL query", examples=self.site.examples(),
+                                    base=self.site.map.base, default_query=config["query"],
+                                    config=json_for_script(config))
         response.headers["Vary"] = "Accept"
         return response
 
