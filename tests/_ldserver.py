@@ -64,6 +64,7 @@ MINI_LIFECYCLE = """@prefix dct:  <http://purl.org/dc/terms/> .
 """
 
 EVIL = "<script>window.__pwned = 1</script><img src=x onerror='window.__pwned = 2'>"
+EVIL_IRI = "javascript:window.__pwned=4"   # an IRI a browser would run if it were a link's href
 
 
 def make_mini_site(data: Path) -> None:
@@ -72,6 +73,7 @@ def make_mini_site(data: Path) -> None:
     entities = data / "entities" / "entities.ttl"
     text = entities.read_text(encoding="utf-8")
     entities.write_text(text.replace('rdfs:label "Carol"', f'rdfs:label "Carol {EVIL}" ; '
-                                                          f'skos:altLabel "</script><script>window.__pwned=3</script>"'),
+                                                          f'skos:altLabel "</script><script>window.__pwned=3</script>" ; '
+                                                          f'schema:sameAs <{EVIL_IRI}>, <data:text/html,x>'),
                         encoding="utf-8")
     assert EVIL in entities.read_text(encoding="utf-8")

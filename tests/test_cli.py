@@ -59,7 +59,8 @@ def test_malformed_turtle_exits_2_naming_file_line_column(mini_settings: Setting
 
 
 @pytest.mark.parametrize("args, message", [
-    (["export", "--format", "bogus"], "unknown RDF format 'bogus'"),
+    (["export", "--format", "bogus"], "unknown export format 'bogus'; expected one of: turtle, jsonld, ntriples, nquads, trig, csv"),
+    (["export", "--format", "rdfxml"], "unknown export format 'rdfxml'; expected one of: turtle, jsonld, ntriples, nquads, trig, csv"),
     (["validate", "--format", "xml"], "unknown report format"),
     (["query", "SELEC"], "SPARQL syntax error: error at 1:6"),
     (["query", "-f", "/nonexistent/q.rq"], "cannot read query file"),
@@ -77,9 +78,51 @@ def test_usage_errors_exit_2_with_one_line(mini_settings: Settings, args: list[s
     assert len(done.stderr.strip().splitlines()) == 1
 
 
-def test_unknown_option_exits_2() -> None:
-    done = tieslod("build", "--no-such-option")
-    assert done.returncode == 2 and "No such option" in done.stderr
+@pytest.mark.parametrize("args, message", [
+    (["build", "--no-such-option"], "No such option: --no-such-option"),
+    (["nosuch"], "No such command 'nosuch'. (see `tieslod --help`)"),
+    (["serve", "--port", "notanumber"], "Invalid value for '--port'"),
+    (["export", "-f", "turtle"], "No such option: -f"),     # -f is --file (of query) only
+    (["export"], "Missing option '--format'"),
+])
+def test_click_usage_errors_are_one_line_exit_2(args: list[str], message: str) -> None:
+    """Issue 14: typer printed these in a five-line box; the README promises one line."""
+    done = tieslod(*args)
+    assert done.returncode == 2, done
+    assert done.stderr.startswith("tieslod: error: ") and message in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "╭" not in done.stderr and not done.stdout
+
+
+def test_no_arguments_prints_the_help() -> None:
+    done = tieslod()
+    assert done.returncode == 2 and "Usage:" in done.stdout and "serve" in done.stdout
+
+
+def test_service_refused_without_speaking_of_an_endpoint(mini_settings: Settings) -> None:
+    done = tieslod("query", "SELECT * { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }", *_common(mini_settings))
+    assert done.returncode == 2 and "endpoint makes" not in done.stderr and "tieslod makes no outbound" in done.stderr
+
+
+def test_build_progress_says_what_a_user_cares_about(mini_settings: Settings) -> None:
+    done = tieslod("build", *_common(mini_settings))
+    assert done.returncode == 0, done.stderr
+    lines = [line.split("s ", 1)[1] for line in done.stderr.splitlines() if line.startswith("tieslod: ") and "s " in line]
+    assert len(lines) == len(set(lines)), lines                       # no stage said twice
+    assert "writing the dumps and the store" in lines and not [x for x in lines if x == "dumps" or "cached," in x]
+    assert any(x.startswith("3 of 3 graphs to make (one per article") for x in lines), lines
+    again = tieslod("build", "--force", *_common(mini_settings))
+    assert "all 3 graphs unchanged since an earlier build" in again.stderr, again.stderr
+
+
+def test_table_shortens_iris_with_prefixes_and_never_cuts_them(mini_settings: Settings) -> None:
+    done = tieslod("query", "SELECT ?claim ?quote WHERE { ?claim tl:quote ?quote } ORDER BY ?claim",
+                   *_common(mini_settings))
+    assert done.returncode == 0, done.stderr
+    rows = done.stdout.splitlines()[2:-1]
+    claims = [r.split(" | ")[0].strip() for r in rows]
+    assert claims and all(c.startswith(("claim:mini-", "review:mini-")) for c in claims), claims
+    quotes = [r.split(" | ")[1] for r in rows]
+    assert all(len(q) < 60 or (len(q) == 60 and q.endswith("…")) for q in quotes), quotes   # a cut shows
 
 
 def test_export_to_file_and_stdout(mini_settings: Settings, tmp_path: Path) -> None:
@@ -112,3 +155,15 @@ def test_internal_error_exits_3_without_traceback(monkeypatch: pytest.MonkeyPatc
     result = CliRunner().invoke(app, ["validate"])
     assert result.exit_code == 3
     assert "internal error: RuntimeError: unexpected" in result.output
+
+
+def test_render_table_cuts_only_literals_and_shows_the_cut() -> None:
+    from tieslod.table import render_table
+    long_iri = "https://w3id.org/tieslod/id/claim/" + "a-very-long-key-" * 6
+    body = json.dumps({"head": {"vars": ["iri", "other", "text"]}, "results": {"bindings": [{
+        "iri": {"type": "uri", "value": long_iri}, "other": {"type": "uri", "value": "http://x.example/" + "y" * 70},
+        "text": {"type": "literal", "value": "word " * 30}}]}}).encode()
+    row = render_table(body, prefixes={"claim": "https://w3id.org/tieslod/id/claim/"}).splitlines()[2]
+    iri, other, text = (cell.strip() for cell in row.split(" | "))
+    assert iri == "claim:" + "a-very-long-key-" * 6 and other == "<http://x.example/" + "y" * 70 + ">"
+    assert len(text) == 60 and text.endswith("…")

@@ -138,7 +138,7 @@ def test_unknown_uri_answers_404_with_a_search_box(mini_site: str) -> None:
 # ------------------------------------------------------------------------- dumps, void, ontology
 def test_every_dump_matches_its_listed_checksum(real_site: str) -> None:
     page = get(real_site, "/dumps/").text
-    rows = re.findall(r'<a href="/dumps/([^"]+)">[^<]*</a></td><td>([^<(]+)[^<]*</td><td class="num">[^<]*</td>'
+    rows = re.findall(r'<a href="/dumps/([^"]+)">[^<]*</a></td><td>.*?</td><td>([^<(]+)[^<]*</td><td class="num">[^<]*</td>'
                       r'<td><code class="sum">([0-9a-f]{64})</code>', page)
     assert len(rows) >= 13
     for name, media, digest in rows:
@@ -209,7 +209,7 @@ def test_source_page_highlights_every_evidence_span(real_site: str) -> None:
 
 def test_landing_and_search(real_site: str) -> None:
     html = get(real_site, "/").text
-    for word in ("entities", "ties", "claims", "sources", 'action="/sparql"', 'action="/search"'):
+    for word in ("entities", "ties", "claims", "sources", 'href="/sparql"', 'href="/sparql#query=', 'action="/search"'):
         assert word in html
     r = get(real_site, "/search?q=ionov")
     assert 'href="/id/alexander-ionov"' in r.text
@@ -226,6 +226,17 @@ def test_labels_are_escaped_everywhere(mini_site: str) -> None:
     assert "&lt;script&gt;window.__pwned = 1&lt;/script&gt;" in html
     embedded = re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S)
     assert embedded and "</" not in embedded.group(1) and "<" not in embedded.group(1)
+
+
+def test_only_http_and_https_iris_become_links(mini_site: str) -> None:
+    """Issue 11: an IRI from the data with another scheme (javascript:, data:) is shown, never linked."""
+    from _ldserver import EVIL_IRI
+    html = get(mini_site, "/id/carol", "text/html").text
+    assert EVIL_IRI in html and '<span class="nolink">html,x</span>' in html   # shown as text
+    hrefs = re.findall(r'href="([^"]*)"', html)
+    assert not [h for h in hrefs if h.lower().startswith(("javascript:", "data:"))], hrefs
+    assert '<span class="nolink">javascript:window.__pwned=4</span>' in html
+    assert 'href="http://schema.org/sameAs"' in html                         # http(s) ones stay links
 
 
 def test_w3id_base_maps_to_own_paths_and_other_bases_work(tmp_path: Path, mini_data: Path) -> None:

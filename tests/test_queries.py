@@ -1,7 +1,11 @@
 """Competency questions: every queries/NN-name.rq is run against a real build and its answer is compared
 with an expected answer written here from reading the articles (data/sources/*.txt), not from the query's
 output. Sets are compared unless the question is about order. Rows are reduced to the columns that carry
-the answer; IRIs of our own are shortened to their key (".../id/claim/texas-flag-moscow-31" -> that key)."""
+the answer; IRIs of our own are shortened to their key (".../id/claim/texas-flag-moscow-31" -> that key).
+
+The files name our IRIs relatively (`PREFIX e: <id/>`), so every question is asked twice: against the
+default build, and through a real `tieslod serve --base-uri OTHER_BASE` over HTTP (issue 14: eight of
+them silently answered nothing under another base while the prefix was hard-coded)."""
 from __future__ import annotations
 
 import json
@@ -9,14 +13,17 @@ import re
 from pathlib import Path
 from typing import Callable
 
+import httpx
 import pytest
 
+from tieslod.config import DEFAULT_BASE_URI
 from tieslod.store import open_read_only, run_query
 
 ROOT = Path(__file__).resolve().parent.parent
 QUERIES = ROOT / "queries"
 SOURCES = ROOT / "data" / "sources"
 QUERY_FILES = sorted(QUERIES.glob("*.rq"))
+OTHER_BASE = "http://127.0.0.1:8124/"   # the base of the issue's report
 
 Row = dict[str, str]
 CHECKS: dict[str, Callable[[list[Row]], None]] = {}
@@ -49,10 +56,20 @@ def store(real_build):
     return open_read_only(real_build.release_dir)
 
 
+@pytest.fixture(scope="module")
+def other_base_server(tieslod_serve, tmp_path_factory):
+    """`tieslod serve` over the bundled data built under another base URI."""
+    out = tmp_path_factory.mktemp("other-base")
+    return tieslod_serve("--out", str(out), "--base-uri", OTHER_BASE)
+
+
 def run(store, path: Path) -> tuple[list[str], list[Row]]:
-    answer = run_query(store, path.read_text(encoding="utf-8"), "json")
+    answer = run_query(store, path.read_text(encoding="utf-8"), "json", base_iri=DEFAULT_BASE_URI)
     assert answer.kind == "bindings", path.name
-    data = json.loads(answer.body)
+    return rows_of(json.loads(answer.body))
+
+
+def rows_of(data: dict) -> tuple[list[str], list[Row]]:
     rows = [{var: cell["value"] for var, cell in binding.items()} for binding in data["results"]["bindings"]]
     return data["head"]["vars"], rows
 
@@ -91,6 +108,20 @@ def test_every_query_has_an_expected_answer():
 def test_query_answer(store, path: Path):
     _, rows = run(store, path)
     assert rows, f"{path.name} returned no rows"
+    CHECKS[path.name](rows)
+
+
+@pytest.mark.parametrize("path", QUERY_FILES, ids=lambda p: p.name)
+def test_query_answer_under_another_base(other_base_server, path: Path):
+    """The same expected answers from /sparql of a server whose dataset has another base URI."""
+    response = httpx.post(other_base_server.sparql, content=path.read_bytes(), timeout=60,
+                          headers={"Content-Type": "application/sparql-query", "Accept": "application/json"})
+    assert response.status_code == 200, response.text
+    data = response.json()
+    iris = {c["value"] for b in data["results"]["bindings"] for c in b.values() if c["type"] == "uri"}
+    assert not {i for i in iris if i.startswith(DEFAULT_BASE_URI + "id/")}, "the default base leaked"
+    _, rows = rows_of(data)
+    assert rows, f"{path.name} returned no rows under {OTHER_BASE}"
     CHECKS[path.name](rows)
 
 
@@ -491,3 +522,17 @@ def _(rows):
         ("white-nationalists-washington-18", "Matthew Heimbach", None, None, "previously"),
         ("white-nationalists-washington-19", "Matthew Heimbach", None, None, "previously"),
     }
+
+
+def test_cli_query_resolves_relative_iris_against_its_base(tmp_path: Path):
+    """`tieslod query --base-uri` passes the dataset's base to the parser, as the endpoint does."""
+    import subprocess
+    import sys
+    path = QUERIES / "10-ties-of-alexander-ionov.rq"
+    done = subprocess.run([sys.executable, "-m", "tieslod.cli", "query", "--file", str(path), "--format", "json",
+                           "--out", str(tmp_path / "build"), "--base-uri", OTHER_BASE],
+                          capture_output=True, timeout=300)
+    assert done.returncode == 0, done.stderr.decode()
+    _, rows = rows_of(json.loads(done.stdout))
+    CHECKS[path.name](rows)
+    assert all(r["claim"].startswith(OTHER_BASE + "id/claim/") for r in rows)

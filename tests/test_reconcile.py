@@ -121,6 +121,21 @@ def test_bad_queries_are_400(inproc) -> None:
     assert inproc.post("/reconcile", data={"queries": json.dumps({"q0": {"no": "query"}})}).status_code == 400
 
 
+@pytest.mark.parametrize("body", [b"{bad", b"[1]", b'"x"', b"", b'{"queries": "[1]"}', b'{"queries": "{bad"}',
+                                  b'{"queries": {"q0": 1}}', b'{"queries": {"q0": {"query": 7}}}', b"\xff"])
+def test_a_malformed_json_body_is_400_not_500(live, body: bytes) -> None:
+    """Issue 11: `{bad` or `[1]` as a JSON body answered 500 with a traceback."""
+    response = live.post("/reconcile", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400, response.text
+    assert response.json()["status"] == "error" and "Traceback" not in response.text
+
+
+@pytest.mark.parametrize("form", [{"queries": "{bad"}, {"queries": "[1]"}, {"query": "{bad"}])
+def test_a_malformed_form_query_is_400(live, form: dict) -> None:
+    response = live.post("/reconcile", data=form)
+    assert response.status_code == 400 and response.json()["status"] == "error"
+
+
 def test_suggest_entity_and_type(client) -> None:
     manifest = client.get("/reconcile").json()
     path = manifest["suggest"]["entity"]["service_path"]

@@ -7,11 +7,12 @@ from .build import DUMP_NAMES, ensure_built
 from .config import Settings
 from .formats import export_format
 from .graph import assemble
-from .guard import check
+from .guard import ServiceRefused, check
 from .sources import read_inputs
 from .store import open_read_only, query_kind, run_query
 from .table import render_table
 from .validation import Report, validate
+from .vocab import PREFIXES
 
 Progress = Callable[[str], None]
 GRAPH_FORMATS = ("turtle", "jsonld", "ntriples", "nquads", "trig", "rdfxml")
@@ -37,13 +38,26 @@ def query_text(settings: Settings, sparql: str, format_name: str, progress: Prog
     if format_name not in ("table", *GRAPH_FORMATS, *RESULT_FORMATS):
         raise UsageError(f"unknown query output format {format_name!r}; expected table, "
                          + ", ".join((*RESULT_FORMATS, *GRAPH_FORMATS)))
-    check(sparql)   # refuse SERVICE and updates before building anything
-    kind = query_kind(sparql)
+    try:
+        check(sparql)   # refuse SERVICE and updates before building anything
+    except ServiceRefused:   # the guard's message speaks of an endpoint; here there is none
+        raise ServiceRefused("SERVICE (federated query) is not allowed: tieslod makes no outbound requests; "
+                             "query the other endpoint yourself") from None
+    kind = query_kind(sparql, settings.base_uri)
     release = ensure_built(settings, progress)
     store = open_read_only(release)
     if kind == "graph":
         graph_fmt = format_name if format_name in GRAPH_FORMATS else "turtle"
-        return run_query(store, sparql, graph_fmt=graph_fmt).body
+        return run_query(store, sparql, graph_fmt=graph_fmt, base_iri=settings.base_uri).body
     result_fmt = format_name if format_name in RESULT_FORMATS else "json"
-    answer = run_query(store, sparql, result_fmt=result_fmt)
-    return render_table(answer.body).encode("utf-8") if format_name == "table" else answer.body
+    answer = run_query(store, sparql, result_fmt=result_fmt, base_iri=settings.base_uri)
+    if format_name != "table":
+        return answer.body
+    return render_table(answer.body, prefixes=table_prefixes(settings.base_uri)).encode("utf-8")
+
+
+def table_prefixes(base: str) -> dict[str, str]:
+    """What the terminal table shortens IRIs with: our own parts of the base, then the usual ones."""
+    own = {"e": "id/", "tie": "id/tie/", "claim": "id/claim/", "review": "id/review/", "source": "id/source/",
+           "graph": "graph/"}
+    return {**{k: base + v for k, v in own.items()}, **PREFIXES}

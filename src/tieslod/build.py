@@ -153,16 +153,27 @@ def load_manifest(release: Path) -> dict:
     return json.loads((release / "manifest.json").read_text(encoding="utf-8"))
 
 
+# What a user reads for each stage, once (a stage such as the dumps comes in several parts); the
+# short names stay the keys of manifest["build"]["stages"] (benchmarks read them).
+STAGE_MESSAGES = {"read": "reading the data", "dumps": "writing the dumps and the store",
+                  "validate": "checking the data (SHACL shapes, quotes, the URI ledger)",
+                  "describe": "describing the release (VoID, checksums)"}
+
+
 class _Stages:
-    """Names each stage for the progress callback and records its wall time (manifest, benchmarks)."""
+    """Tells the progress callback what each stage does and records its wall time (manifest, benchmarks)."""
 
     def __init__(self, say: Progress) -> None:
         self.say, self.times = say, {}
         self.start = time.monotonic()
+        self._told: set[str] = set()
 
     @contextlib.contextmanager
     def __call__(self, name: str) -> Iterator[None]:
-        self.say(name)
+        message = STAGE_MESSAGES.get(name)
+        if message and message not in self._told:
+            self._told.add(message)
+            self.say(message)
         began = time.monotonic()
         yield
         # a stage may come in several parts (the dumps): its time is their sum

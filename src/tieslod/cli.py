@@ -119,7 +119,7 @@ def build(data: DataOpt = None, out: OutOpt = Path("build"), base_uri: BaseOpt =
 
 @app.command()
 @handle_errors
-def export(format: Annotated[str, typer.Option("--format", "-f", help="turtle|jsonld|ntriples|nquads|trig|csv")],
+def export(format: Annotated[str, typer.Option("--format", help="turtle|jsonld|ntriples|nquads|trig|csv")],
            output: Annotated[Optional[Path], typer.Option("-o", "--output", help="File to write (default stdout).")] = None,
            data: DataOpt = None, out: OutOpt = Path("build"), base_uri: BaseOpt = DEFAULT_BASE_URI) -> None:
     """Write one serialization of the (validated) dataset to stdout or a file."""
@@ -332,8 +332,38 @@ def serve(host: Annotated[str, typer.Option("--host", help="Address to listen on
               http_workers=http_workers)
 
 
+def _click_errors() -> tuple[type, type, type | None]:
+    """(UsageError, ClickException, NoArgsIsHelpError) of the click that typer runs on: typer 0.29
+    vendors its own copy (typer._click), older typers use click; BadParameter is public in both."""
+    module = sys.modules[typer.BadParameter.__module__]
+    return module.UsageError, module.ClickException, getattr(module, "NoArgsIsHelpError", None)
+
+
 def main() -> None:
-    app()
+    """Run the CLI. Click's own usage errors (unknown command or option, a bad value) are printed as
+    one line, like ours, instead of typer's boxed panel: exit 2 as documented."""
+    usage_error, click_exception, no_args = _click_errors()
+    try:
+        code = app(standalone_mode=False)
+    except typer.Abort:
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - only click's own errors are handled; the rest re-raised
+        if no_args is not None and isinstance(exc, no_args):
+            typer.echo(exc.ctx.get_help())
+            sys.exit(2)
+        if isinstance(exc, usage_error):
+            names, ctx = [], exc.ctx
+            while ctx is not None and ctx.parent is not None:   # the subcommand's name(s), not the program's
+                names.insert(0, ctx.info_name or "")
+                ctx = ctx.parent
+            where = " ".join(["tieslod", *names, "--help"])
+            err(f"tieslod: error: {' '.join(exc.format_message().split())} (see `{where}`)")
+            sys.exit(2)
+        if isinstance(exc, click_exception):
+            err(f"tieslod: error: {' '.join(exc.format_message().split())}")
+            sys.exit(exc.exit_code)
+        raise
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

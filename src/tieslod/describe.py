@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import pyoxigraph as ox
 
 from .config import ONTOLOGY_IRI, Settings
+from .formats import by_extension
 from .graph import Dataset
 from .vocab import DCAT, DCT, FOAF, OWL, RDFS, SD, SPDX, TL, TYPE, VOID, XSD, n
 
@@ -85,8 +86,9 @@ def describe(dataset: Dataset | None, files: list[FileInfo], version: str, setti
     for info in files:
         dist = ox.NamedNode(f"{base}dumps/{info.name}")
         checksum = ox.NamedNode(f"{base}dumps/{info.name}#sha256")
-        t += [(ds, n(DCAT, "distribution"), dist), (ds, n(VOID, "dataDump"), dist),
-              (dist, TYPE, n(DCAT, "Distribution")), (dist, n(DCAT, "downloadURL"), dist),
+        if _is_rdf(info.name):   # void:dataDump is for RDF dumps: not the claim CSV (issue 14)
+            t.append((ds, n(VOID, "dataDump"), dist))
+        t += [(ds, n(DCAT, "distribution"), dist), (dist, TYPE, n(DCAT, "Distribution")), (dist, n(DCAT, "downloadURL"), dist),
               (dist, n(DCAT, "mediaType"), _lit(info.media_type)),
               (dist, n(DCAT, "byteSize"), _lit(info.size, "nonNegativeInteger")),
               (dist, n(SPDX, "checksum"), checksum), (checksum, TYPE, n(SPDX, "Checksum")),
@@ -95,6 +97,12 @@ def describe(dataset: Dataset | None, files: list[FileInfo], version: str, setti
         if info.encoding:
             t.append((dist, n(DCAT, "compressFormat"), _lit("application/gzip")))
     return [ox.Triple(*x) for x in sorted(t, key=lambda x: (str(x[0]), str(x[1]), str(x[2])))]
+
+
+def _is_rdf(name: str) -> bool:
+    """Whether a dump file (or the file inside a .gz) is in an RDF format."""
+    inner = name.removesuffix(".gz")
+    return by_extension(inner.rsplit(".", 1)[-1]) is not None
 
 
 def counts(dataset: Dataset) -> dict[str, int]:

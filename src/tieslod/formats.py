@@ -31,10 +31,15 @@ RDF_FORMATS: tuple[Format, ...] = (
 
 RESULT_FORMATS: tuple[Format, ...] = (
     Format("json", "srj", "application/sparql-results+json", "json", ox.QueryResultsFormat.JSON, "results", ("srj",)),
-    Format("xml", "srx", "application/sparql-results+xml", "xml", ox.QueryResultsFormat.XML, "results", ("srx",)),
+    # plain XML and plain text, as Fuseki and Virtuoso answer them for SELECT/ASK (issue 14)
+    Format("xml", "srx", "application/sparql-results+xml", "xml", ox.QueryResultsFormat.XML, "results",
+           ("srx", "application/xml", "text/xml")),
     Format("csv", "csv", "text/csv", "csv", ox.QueryResultsFormat.CSV, "results", ()),
-    Format("tsv", "tsv", "text/tab-separated-values", "tsv", ox.QueryResultsFormat.TSV, "results", ()),
+    Format("tsv", "tsv", "text/tab-separated-values", "tsv", ox.QueryResultsFormat.TSV, "results", ("text/plain",)),
 )
+
+# Plain JSON for what is not RDF or SPARQL results (search hits, for instance).
+JSON_DATA = Format("json", "json", "application/json", None, None, "data")
 
 # The claim table (one row per claim) is a dump format of its own, not an RDF serialization.
 CSV_DUMP = Format("csv", "csv", "text/csv", None, None, "table")
@@ -87,11 +92,13 @@ def result_format(name: str) -> Format:
 
 
 def export_format(name: str) -> Format:
-    """A dump format for `tieslod export`: an RDF serialization or the claim CSV."""
-    if name.strip().lower() == "csv":
+    """A dump format for `tieslod export`: an RDF serialization or the claim CSV. One message, one list
+    (the dumps), whether the name is unknown or an RDF format that is not dumped (rdfxml)."""
+    key = name.strip().lower()
+    if key == "csv":
         return CSV_DUMP
-    fmt = rdf_format(name)
-    if fmt.name not in EXPORT_FORMATS:
+    fmt = _lookup(MEDIA_ALIASES.get(key, key), RDF_FORMATS)
+    if fmt is None or fmt.name not in EXPORT_FORMATS:
         raise UsageError(f"unknown export format {name!r}; expected one of: " + ", ".join(EXPORT_FORMATS))
     return fmt
 

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import json
 import math
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from html import escape
+from typing import Any
 
 import networkx as nx
 import pyoxigraph as ox
@@ -17,7 +19,6 @@ import pyoxigraph as ox
 from .vocab import SCHEMA, prefix_block
 
 MAX_NODES = 28        # beyond this a depth-2 picture stops being readable: fall back to depth 1
-MAX_LABEL = 24
 WIDTH, HEIGHT, MARGIN_X, MARGIN_Y = 920, 600, 175, 40
 
 _COLOURS = {"Person": "#1f77b4", "Organization": "#d62728", "Event": "#2ca02c", "Place": "#9467bd",
@@ -114,27 +115,82 @@ def layout(graph: nx.Graph, center: str, height: int = 600) -> dict[str, tuple[f
     return out
 
 
-def _short(text: str) -> str:
-    return text if len(text) <= MAX_LABEL else text[:MAX_LABEL - 1] + "…"
+FONT = 12            # px in the viewBox; CSS keeps the picture near its own size (never under 10 px)
+LINE = 14            # px between the lines of a label
+CHAR_W = 6.6         # px per character at FONT, an estimate for keeping labels apart
+WRAP = 22            # characters per label line
 
 
-def _label(x: float, y: float, radius: int, is_center: bool, text: str) -> str:
-    """Labels point away from the centre (left half: text ends at the dot), so rings don't collide."""
-    if is_center:
-        return f'<text x="{x:.1f}" y="{y + radius + 15:.1f}">{escape(text)}</text>'
-    left = x < WIDTH / 2 - 1
-    dx = -(radius + 4) if left else radius + 4
-    anchor = "end" if left else "start"
-    return (f'<text x="{x + dx:.1f}" y="{y + 4:.1f}" style="text-anchor:{anchor}">'
-            f'{escape(_short(text))}</text>')
+def _lines(text: str) -> list[str]:
+    """A label in up to four lines, whole words; never cut unless it is longer than that (the
+    full label is the dot's tooltip and is in the list beside the picture)."""
+    lines = textwrap.wrap(text, WRAP) or [text]
+    if len(lines) > 4:
+        lines = lines[:4]
+        lines[-1] = lines[-1][:WRAP - 1] + "…"
+    return lines
+
+
+@dataclass
+class _Label:
+    node: str
+    lines: list[str]
+    x: float             # the text's anchor point
+    y: float             # baseline of the first line
+    anchor: str          # "start", "end" or "middle"
+    dot: tuple[float, float]
+
+    def box(self) -> tuple[float, float, float, float]:
+        width = max(len(line) for line in self.lines) * CHAR_W
+        left = self.x - width if self.anchor == "end" else self.x - width / 2 if self.anchor == "middle" else self.x
+        return left, self.y - FONT, left + width, self.y - FONT + LINE * len(self.lines) + 2
+
+
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def place_labels(pos: dict[str, tuple[float, float]], graph: nx.Graph, center: str, radii: dict[str, int],
+                 height: int) -> list[_Label]:
+    """Labels beside their dots, pointing away from the centre; one that would overlap a label
+    already placed moves down (or up) until it is clear, so no two labels cover each other."""
+    labels: list[_Label] = []
+    order = sorted(pos, key=lambda n: (n != center, pos[n][1], pos[n][0]))
+    for node in order:
+        (x, y), r = pos[node], radii[node]
+        lines = _lines(graph.nodes[node]["label"])
+        if node == center:
+            label = _Label(node, lines, x, y + r + FONT + 3, "middle", (x, y))
+        else:
+            left = x < WIDTH / 2 - 1
+            label = _Label(node, lines, x - r - 4 if left else x + r + 4, y + 4 - (len(lines) - 1) * LINE / 2,
+                           "end" if left else "start", (x, y))
+        start = label.y
+        for step in range(1, 80):
+            if not any(_overlap(label.box(), other.box()) for other in labels):
+                break
+            shift = (step + 1) // 2 * 5 * (1 if step % 2 else -1)   # +5, -5, +10, -10 ...
+            label.y = min(max(start + shift, FONT + 2), height - LINE * len(lines))
+        labels.append(label)
+    return labels
+
+
+def _text(label: _Label, is_center: bool) -> str:
+    spans = "".join(f'<tspan x="{label.x:.1f}" dy="{0 if i == 0 else LINE}">{escape(line)}</tspan>'
+                    for i, line in enumerate(label.lines))
+    cls = f' class="{label.anchor}"' if not is_center else ""   # a class: the CSP allows no style=
+    return f'<text x="{label.x:.1f}" y="{label.y:.1f}"{cls}>{spans}</text>'
 
 
 def render_svg(graph: nx.Graph, center: str, href: Callable[[str], str], depth: int) -> str:
-    """The SVG markup; every piece of data text is escaped here, so it is safe to inline."""
+    """The SVG markup; every piece of data text is escaped here, so it is safe to inline. Tie kinds
+    are in each line's tooltip and in the list beside the picture, not on the lines (they overlapped)."""
     height = HEIGHT if len(graph) > 8 else HEIGHT // 2   # a few dots need no tall box
     pos = layout(graph, center, height)
+    radii = {n: 13 if n == center else 8 for n in graph.nodes}
+    labels = {lab.node: lab for lab in place_labels(pos, graph, center, radii, height)}
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="neighbourhood" viewBox="0 0 {WIDTH} {height}" '
-           f'role="img" aria-labelledby="nb-title"><title id="nb-title">Ties of '
+           f'role="group" aria-labelledby="nb-title"><title id="nb-title">Ties of '
            f'{escape(graph.nodes[center]["label"])} to depth {depth}</title>']
     for a, b, data in sorted(graph.edges(data=True)):
         (x1, y1), (x2, y2) = pos[a], pos[b]
@@ -142,31 +198,57 @@ def render_svg(graph: nx.Graph, center: str, href: Callable[[str], str], depth: 
         near = center in (a, b)
         out.append(f'<g class="edge{" near" if near else ""}"><title>{escape(graph.nodes[a]["label"])} – {kinds}'
                    f' – {escape(graph.nodes[b]["label"])}</title><line x1="{x1:.1f}" y1="{y1:.1f}" '
-                   f'x2="{x2:.1f}" y2="{y2:.1f}"/>')
-        if near:
-            out.append(f'<text class="edge-label" x="{(x1 + x2) / 2:.1f}" y="{(y1 + y2) / 2:.1f}">'
-                       f'{escape(_short(", ".join(data["kinds"])))}</text>')
-        out.append("</g>")
+                   f'x2="{x2:.1f}" y2="{y2:.1f}"/></g>')
     for node in sorted(graph.nodes, key=lambda n: n == center):
         x, y = pos[node]
         attrs = graph.nodes[node]
         colour = _COLOURS.get(attrs["kind"], "#7f7f7f")
-        radius = 13 if node == center else 8
-        out.append(f'<a href="{escape(href(node))}" class="node{" center" if node == center else ""}">'
-                   f'<title>{escape(attrs["label"])} ({escape(attrs["kind"])})</title>'
-                   f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{radius}" fill="{colour}"/>'
-                   f'{_label(x, y, radius, node == center, attrs["label"])}</a>')
+        link = href(node)   # "" for an IRI whose scheme is not http(s): a dot, not a link
+        tag, attr = ("a", f' href="{escape(link)}"') if link else ("g", "")
+        label = labels[node]
+        leader = ""
+        if abs(label.y - (y + 4 - (len(label.lines) - 1) * LINE / 2)) > 6 and node != center:   # moved: a thin leader
+            leader = f'<line class="leader" x1="{x:.1f}" y1="{y:.1f}" x2="{label.x:.1f}" y2="{label.y - 4:.1f}"/>'
+        out.append(f'<{tag}{attr} class="node{" center" if node == center else ""}">'
+                   f'<title>{escape(attrs["label"])} ({escape(attrs["kind"])})</title>{leader}'
+                   f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{radii[node]}" fill="{colour}"/>'
+                   f'{_text(label, node == center)}</{tag}>')
     out.append("</svg>")
     return "".join(out)
 
 
+def neighbour_list(graph: nx.Graph, center: str, href: Callable[[str], str]) -> list[dict[str, Any]]:
+    """The same neighbourhood as a list (what a phone shows instead of the picture): every direct
+    neighbour with the kinds of its ties, and the entities reached through it."""
+    out = []
+    seen = {center}
+    direct = sorted(graph.neighbors(center), key=lambda n: graph.nodes[n]["label"].casefold()) if center in graph else []
+    seen.update(direct)
+    for node in direct:
+        further = sorted((m for m in graph.neighbors(node) if m not in seen), key=lambda m: graph.nodes[m]["label"].casefold())
+        out.append({"label": graph.nodes[node]["label"], "href": href(node), "kind": graph.nodes[node]["kind"],
+                    "ties": ", ".join(graph.edges[center, node]["kinds"]),
+                    "via": [{"label": graph.nodes[m]["label"], "href": href(m),
+                             "ties": ", ".join(graph.edges[node, m]["kinds"])} for m in further]})
+        seen.update(further)
+    return out
+
+
+@dataclass(frozen=True)
+class Picture:
+    svg: str
+    depth: int
+    nodes: int
+    neighbours: list[dict[str, Any]]
+
+
 def picture(body: bytes, center: str, label: str, type_iri: str | None,
-            href: Callable[[str], str]) -> tuple[str, int, int]:
-    """(svg, depth, node count) from the neighbourhood query's JSON results."""
+            href: Callable[[str], str]) -> Picture:
+    """The picture and the list of the neighbourhood query's JSON results."""
     graph, depth = limit_depth(graph_from_results(body), center)
     if center not in graph:   # an entity with no ties still gets its own dot
         graph.add_node(center, label=label, kind=_kind(type_iri))
-    return render_svg(graph, center, href, depth), depth, len(graph)
+    return Picture(render_svg(graph, center, href, depth), depth, len(graph), neighbour_list(graph, center, href))
 
 
 def legend() -> list[tuple[str, str]]:

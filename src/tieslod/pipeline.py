@@ -242,7 +242,10 @@ def make_all(work: Plan, cache: Cache, progress: Progress) -> Made:
             metas[task.key] = meta
         else:
             todo.append(task)
-    progress(f"chunks: {len(work.tasks) - len(todo)} cached, {len(todo)} to make")
+    unchanged = len(work.tasks) - len(todo)
+    progress(f"{len(todo)} of {len(work.tasks)} graphs to make (one per article, plus the entities and the "
+             f"ontology); {unchanged} unchanged since an earlier build" if todo else
+             f"all {len(work.tasks)} graphs unchanged since an earlier build")
     settings = work.settings
     args = (cache.root, settings, work.labels, load_context(settings)["@context"], dump_prefixes(settings),
             shards.LocalChecker(work.shapes_text, work.subclass_nt))
@@ -268,7 +271,7 @@ def _collect(results: Iterator[list[Chunk]], metas: dict[str, Chunk], cache: Cac
             metas[chunk.key] = chunk
         done += len(batch)
         if time.monotonic() - last > 2 or done == total:
-            progress(f"chunks: {done}/{total} made")
+            progress(f"making graphs: {done}/{total}")
             last = time.monotonic()
 
 

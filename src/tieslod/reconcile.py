@@ -23,6 +23,8 @@ from .errors import UsageError
 from .vocab import SCHEMA, prefix_block
 
 MATCH_SCORE = 95.0        # only exact label/alias hits can be a `match`
+BATCH_SIZE = 25           # queries per request, announced in the manifest and enforced
+MAX_LIMIT = 100           # most candidates or suggestions asked for; larger limits are lowered to it
 MIN_SCORE = 45.0          # candidates below this are noise
 DEFAULT_LIMIT = 5
 SERVICE_NAME = "tieslod: people and organisations in news reporting"
@@ -185,20 +187,38 @@ def reconcile_one(index: EntityIndex, query: dict[str, Any]) -> list[dict[str, A
     raw_type = query.get("type")
     type_list = [raw_type] if isinstance(raw_type, str) else list(raw_type or [])
     types = {resolve_type(str(t)) for t in type_list} or None
-    limit = int(query.get("limit") or DEFAULT_LIMIT)
+    limit = parse_limit(query.get("limit"), DEFAULT_LIMIT)
     scored = index.score(text, types)
     exact = [s for s in scored if s[2]]
     # a match only when one entity, and no other, carries the name exactly
     unique = len(exact) == 1 and exact[0] is scored[0] and scored[0][0] >= MATCH_SCORE
     return [{"id": e.key, "name": e.label, "type": e.type_refs(), "score": score,
              "match": unique and i == 0, "description": e.description}
-            for i, (score, e, _hit) in enumerate(scored[:max(limit, 1)])]
+            for i, (score, e, _hit) in enumerate(scored[:limit])]
+
+
+def parse_limit(value: Any, default: int, what: str = "limit") -> int:
+    """A positive whole number (JSON number or decimal string), lowered to MAX_LIMIT; UsageError
+    (answered 400) for anything else: zero, negative, fractional, boolean, text."""
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        raise UsageError(f"'{what}' must be a positive whole number (got {value!r})")
+    if isinstance(value, str) and re.fullmatch(r"\s*\d+\s*", value):
+        value = int(value)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if not isinstance(value, int) or value < 1:
+        raise UsageError(f"'{what}' must be a positive whole number (got {value!r})")
+    return min(value, MAX_LIMIT)
 
 
 def reconcile_batch(index: EntityIndex, queries: dict[str, Any]) -> dict[str, Any]:
     """{"q0": {...}, ...} -> {"q0": {"result": [...]}, ...}"""
     if not isinstance(queries, dict):
         raise UsageError("'queries' must be a JSON object of query objects")
+    if len(queries) > BATCH_SIZE:
+        raise UsageError(f"at most {BATCH_SIZE} queries per request (the manifest's batchSize); got {len(queries)}")
     out = {}
     for qid, query in queries.items():
         if not isinstance(query, dict):
@@ -221,8 +241,11 @@ def manifest(settings: Settings, service_url: str, view_url: str) -> dict[str, A
             "entity": {"service_url": service_url, "service_path": "/suggest/entity",
                        "flyout_service_url": service_url, "flyout_service_path": "/flyout/entity?id=${id}"},
             "type": {"service_url": service_url, "service_path": "/suggest/type"},
+            "property": {"service_url": service_url, "service_path": "/suggest/property"},
         },
-        "batchSize": 25,
+        "extend": {"propose_properties": {"service_url": service_url, "service_path": "/extend/propose"},
+                   "property_settings": []},
+        "batchSize": BATCH_SIZE,
     }
 
 

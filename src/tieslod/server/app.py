@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import importlib
 import logging
 import signal
@@ -25,6 +26,7 @@ from ..errors import TiesError
 from ..store import Answer
 from . import sparql
 from .context import AppContext, QueryRequest
+from .headers import ResponseHeaders
 from ..guard import check
 from .pool import AnswerCache, QueryPool
 from .releases import ReleaseWatcher
@@ -34,6 +36,8 @@ from .releases import ReleaseWatcher
 OTHER_ROUTE_MODULES = ("extras", "pages")   # issue 6: reconcile, paths, archives; issue 4: pages
 WATCH_INTERVAL = 1.0   # seconds between looks at out_dir/current
 CACHE_BYTES = 64_000_000   # answers kept for repeated queries (0: none)
+# what a script on another origin may read from our answers (CORS hides all but a few by default)
+EXPOSED_HEADERS = ["ETag", "Last-Modified", "Link", "Content-Location", "Retry-After", "X-Tieslod-Release"]
 
 
 class AccessLog:
@@ -82,6 +86,8 @@ def create_app(settings: Settings, cache_bytes: int = CACHE_BYTES) -> Starlette:
     served = [watcher.current()]   # the release the cache holds answers for
 
     async def run_query(req: QueryRequest) -> Answer:
+        if req.base_iri is None:   # the dataset's base: relative IRIs mean our own (issue 14)
+            req = dataclasses.replace(req, base_iri=settings.base_uri)
         release = watcher.current()
         if release != served[0]:
             cache.clear()
@@ -115,7 +121,8 @@ def create_app(settings: Settings, cache_bytes: int = CACHE_BYTES) -> Starlette:
     middleware = [
         Middleware(AccessLog),
         Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "OPTIONS"],
-                   allow_headers=["*"], max_age=86400),
+                   allow_headers=["*"], max_age=86400, expose_headers=EXPOSED_HEADERS),
         Middleware(GZipMiddleware, minimum_size=1000),
+        Middleware(ResponseHeaders, retry_after=settings.timeout),
     ]
     return Starlette(routes=[*sparql.routes(ctx), *other_routes(ctx)], middleware=middleware, lifespan=lifespan)

@@ -17,6 +17,9 @@ class QueryRequest:
     # ("" in either means the client accepts no format for that kind: run_query raises QueryError)
     default_graph_uris: tuple[str, ...] = ()
     named_graph_uris: tuple[str, ...] = ()
+    # relative IRIs in the query (e.g. `PREFIX e: <id/>` in queries/*.rq) resolve against this:
+    # the dataset's base URI, set by create_app's run_query
+    base_iri: str | None = None
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,12 @@ and the JSON-LD context at a stable URL."""
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING
+
+import pyoxigraph as ox
+from markupsafe import Markup
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
@@ -12,16 +17,40 @@ from starlette.routing import BaseRoute, Route
 
 from ..config import ONTOLOGY_IRI
 from ..describe_entity import Description, serialize
-from ..formats import HTML_PAGE, content_type
+from ..formats import HTML_PAGE, Format, content_type
+from ..vocab import PREFIXES
 from .context import QueryRequest
 from .conneg import ENTITY_OFFERS, NotAcceptable, UnknownFormat, by_name, choose
-from .httpcache import DUMP_CACHE, is_fresh, not_modified, validator_headers
+from .httpcache import is_fresh, not_modified, validator_headers
 from .ontodoc import ontology_query, sections, summary
 
 if TYPE_CHECKING:
     from .site import Site
 
 TEXT_TYPES = ("text/", "application/n-triples", "application/n-quads", "application/trig", "application/ld+json")
+# /dumps/<name> holds whatever the current release is: revalidate soon (the ETag makes that cheap).
+# Only /dumps/<version>/<name> (server/extras.py) is cached as immutable.
+CURRENT_DUMP_CACHE = "public, max-age=300"
+RDFLIB_TRIPLES = "rdflib: <code>Graph().parse(url)</code>"
+RDFLIB_QUADS = "rdflib: <code>Dataset().parse(url)</code>; a plain <code>Graph</code> sees none of it"
+# What each file is for, shown on /dumps/ (the .gz of each: see gz_purpose).
+PURPOSES = {
+    "tieslod.ttl": f"Every triple of every graph (the union), in Turtle: the file to read. {RDFLIB_TRIPLES}.",
+    "tieslod.nt": f"The same union of triples, one per line (N-Triples): for grep, sort and streaming loaders. "
+                  f"{RDFLIB_TRIPLES}.",
+    "tieslod.nq": "The dataset with its named graphs (one per article, plus the entities and the ontology), in "
+                  f"N-Quads: to load into a triple store graph by graph. {RDFLIB_QUADS}.",
+    "tieslod.trig": f"The same named graphs in TriG. {RDFLIB_QUADS}.",
+    "tieslod.jsonld": "The same named graphs in JSON-LD, compacted with our context. "
+                      f"{RDFLIB_QUADS}; for the union as triples use tieslod.ttl.",
+    "tieslod-claims.csv": "One row per claim (speaker, stance, tie, quote, source): for spreadsheets. Not RDF.",
+    "void.ttl": "The VoID/DCAT description of this release (also at /.well-known/void).",
+}
+
+
+def gz_purpose(name: str) -> str:
+    return (f"{name} compressed with gzip, to download (a tool reading RDF from a URL cannot read it: use "
+            f"{name} itself, which is sent gzip-compressed to every client that accepts that).")
 
 
 def _dump_type(media_type: str) -> str:
@@ -34,7 +63,9 @@ async def dumps_index(site: Site, request: Request) -> Response:
     if is_fresh(request, headers["ETag"], release.mtime):
         return not_modified(headers)
     m = release.manifest
-    return site.render("dumps.html", request, headers=headers, title="Downloads", files=m["files"],
+    files = [{**f, "purpose": Markup(gz_purpose(f["name"][:-3]) if f["name"].endswith(".gz")
+                                     else PURPOSES.get(f["name"], ""))} for f in m["files"]]
+    return site.render("dumps.html", request, headers=headers, title="Downloads", files=files,
                        version=m["version"], release_name=m.get("release_name"), tieslod=m.get("tieslod", ""))
 
 
@@ -49,20 +80,45 @@ async def dump_file(site: Site, request: Request) -> Response:
         info = listed[name]
     else:
         return PlainTextResponse(f"404 Not Found: no file {name!r} in this release\n", 404)
-    headers = validator_headers(f'"{info["sha256"]}"', release.last_modified, DUMP_CACHE)
+    headers = validator_headers(f'"{info["sha256"]}"', release.last_modified, CURRENT_DUMP_CACHE)
     if is_fresh(request, headers["ETag"], release.mtime):
         return not_modified(headers)
+    # Not the build's .gz as Content-Encoding: those are multi-member gzip (one member per piece, so that
+    # a rebuild can copy them), and httpx decodes only the first member, silently. GZipMiddleware
+    # compresses this answer on the fly for clients that accept gzip.
     return FileResponse(release.path / "dumps" / name, headers=headers, media_type=_dump_type(info["media_type"]))
+    return False
+
+
+VOID_OFFERS = tuple(f for f in ENTITY_OFFERS if f is not HTML_PAGE)
+
+
+@lru_cache(maxsize=16)
+def _void_as(path: Path, fmt: Format) -> bytes:
+    """void.ttl of a release in another RDF format (a release never changes, so neither does this)."""
+    triples = list(ox.parse(path=str(path), format=ox.RdfFormat.TURTLE))
+    return ox.serialize(triples, format=fmt.oxigraph, prefixes=None if fmt.name == "jsonld" else PREFIXES)
 
 
 async def void(site: Site, request: Request) -> Response:
+    """The VoID/DCAT description, negotiated: Turtle, JSON-LD, N-Triples or RDF/XML (a browser, which
+    prefers HTML, gets the Turtle as before)."""
     release = site.release()
-    headers = validator_headers(release.etag("void"), release.last_modified)
-    headers["Content-Location"] = site.origin(request) + "/dumps/void.ttl"
+    try:
+        fmt = choose(request.headers.get("accept"), request.query_params.get("format"), None, ENTITY_OFFERS)
+    except (UnknownFormat, NotAcceptable) as exc:
+        return PlainTextResponse(f"{exc}\n", 400 if isinstance(exc, UnknownFormat) else 406)
+    fmt = VOID_OFFERS[0] if fmt is HTML_PAGE else fmt
+    headers = validator_headers(release.etag("void-" + fmt.name), release.last_modified)
+    headers["Vary"] = "Accept"
+    if fmt.name == "turtle":
+        headers["Content-Location"] = site.origin(request) + "/dumps/void.ttl"
     if is_fresh(request, headers["ETag"], release.mtime):
         return not_modified(headers)
-    return FileResponse(release.path / "dumps" / "void.ttl", headers=headers, media_type=content_type(
-        by_name("turtle", ENTITY_OFFERS)))  # type: ignore[arg-type]
+    path = release.path / "dumps" / "void.ttl"
+    if fmt.name == "turtle":
+        return FileResponse(path, headers=headers, media_type=content_type(fmt))
+    return Response(_void_as(path, fmt), headers=headers, media_type=content_type(fmt))
 
 
 async def context_doc(site: Site, request: Request) -> Response:

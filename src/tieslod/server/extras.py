@@ -5,7 +5,6 @@ The entity index and tie graph are built once per release from the store through
 so they follow the release being served. CORS is handled app-wide, JSONP is not offered."""
 from __future__ import annotations
 
-import html
 import json
 from pathlib import Path
 from typing import Any
@@ -16,15 +15,19 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from .. import extend as extend_mod
 from .. import paths as paths_mod
 from .. import reconcile as rec
 from ..errors import TiesError
 from ..versions import archive_root
 from .context import AppContext, QueryRequest
+from . import pathpage
+from .site import Site
 from .urimap import UriMap
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
+PREVIEW_POLICY = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 MEDIA = {".nq": "application/n-quads", ".nt": "application/n-triples", ".ttl": "text/turtle",
          ".trig": "application/trig", ".jsonld": "application/ld+json", ".json": "application/json",
          ".csv": "text/csv; charset=utf-8", ".gz": "application/gzip", ".atom": "application/atom+xml"}
@@ -55,6 +58,7 @@ class Extras:
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
         self.map = UriMap.from_settings(ctx.settings)
+        self.site = Site(ctx)
         self._cache: dict[str, Any] = {}
 
     def origin(self, request: Request) -> str:
@@ -80,10 +84,17 @@ class Extras:
 
     # ------------------------------------------------------------------ reconciliation
     async def _params(self, request: Request) -> dict[str, str]:
+        """Query string plus the form or JSON body; ValueError (answered 400) for a body that is not
+        JSON or not a JSON object (issue 11: `{bad` and `[1]` were a 500 with a traceback)."""
         params = dict(request.query_params)
         if request.method == "POST":
             if request.headers.get("content-type", "").startswith("application/json"):
-                body = await request.json()
+                try:
+                    body = json.loads(await request.body())
+                except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                    raise ValueError(f"the body is not JSON: {exc}") from None
+                if not isinstance(body, dict):
+                    raise ValueError("the JSON body must be an object, e.g. {\"queries\": {...}}")
                 params.update({k: v if isinstance(v, str) else json.dumps(v) for k, v in body.items()})
             else:
                 form = await request.form()
@@ -91,13 +102,18 @@ class Extras:
         return params
 
     async def reconcile(self, request: Request) -> Response:
-        params = await self._params(request)
+        try:
+            params = await self._params(request)
+        except ValueError as exc:
+            return _error(f"bad reconciliation request: {exc}")
         service = self.origin(request) + "/reconcile"
-        if "queries" not in params and "query" not in params:
+        if not {"queries", "query", "extend"} & set(params):
             view = self.origin(request) + self.map.route("id/{{id}}")
             return JSONResponse(rec.manifest(self.ctx.settings, service, view))
         try:
             index = await self.index()
+            if "extend" in params:   # data extension: property values of reconciled entities
+                return JSONResponse(extend_mod.extend(index, await self.ties(), json.loads(params["extend"]), service))
             if "queries" in params:
                 return JSONResponse(rec.reconcile_batch(index, json.loads(params["queries"])))
             raw = params["query"]   # protocol 0.1: one query, as JSON or as plain text
@@ -109,14 +125,35 @@ class Extras:
     async def suggest_entity(self, request: Request) -> Response:
         q = request.query_params
         try:
-            start, limit = int(q.get("cursor") or q.get("start") or 0), int(q.get("limit") or 10)
+            start = int(q.get("cursor") or q.get("start") or 0)
+            limit = rec.parse_limit(q.get("limit"), 10)
         except ValueError:
-            return _error("cursor and limit must be integers")
+            return _error("cursor must be a whole number")
+        except TiesError as exc:
+            return _error(str(exc))
         return JSONResponse(rec.suggest_entities(await self.index(), q.get("prefix", ""), q.get("type"),
-                                                 max(start, 0), max(1, min(limit, 100))))
+                                                 max(start, 0), limit))
+
+    async def suggest_property(self, request: Request) -> Response:
+        try:
+            limit = rec.parse_limit(request.query_params.get("limit"), 10)
+        except TiesError as exc:
+            return _error(str(exc))
+        return JSONResponse(extend_mod.suggest(await self.ties(), request.query_params.get("prefix", ""), limit))
+
+    async def propose_properties(self, request: Request) -> Response:
+        try:
+            limit = rec.parse_limit(request.query_params.get("limit"), rec.MAX_LIMIT)
+        except TiesError as exc:
+            return _error(str(exc))
+        return JSONResponse(extend_mod.propose(await self.ties(), request.query_params.get("type"), limit))
 
     async def suggest_type(self, request: Request) -> Response:
-        return JSONResponse(rec.suggest_types(request.query_params.get("prefix", "")))
+        try:
+            limit = rec.parse_limit(request.query_params.get("limit"), 10)
+        except TiesError as exc:
+            return _error(str(exc))
+        return JSONResponse(rec.suggest_types(request.query_params.get("prefix", ""), limit))
 
     async def _entity(self, request: Request) -> rec.Entity | None:
         return (await self.index()).get(request.query_params.get("id", ""))
@@ -126,7 +163,8 @@ class Extras:
         if entity is None:
             return HTMLResponse("<!DOCTYPE html><p>No such entity.</p>", status_code=404)
         view = self.origin(request) + self.map.route("id/" + entity.key)
-        return HTMLResponse(rec.preview_html(entity, view))
+        # OpenRefine shows this card in an iframe of its own origin: framing allowed, scripts not
+        return HTMLResponse(rec.preview_html(entity, view), headers={"Content-Security-Policy": PREVIEW_POLICY})
 
     async def flyout(self, request: Request) -> Response:
         entity = await self._entity(request)
@@ -139,23 +177,33 @@ class Extras:
         accept = request.headers.get("accept", "")
         as_json = fmt == "json" or (not fmt and "application/json" in accept and "text/html" not in accept)
         headers = {"Vary": "Accept"}
+        include_denied = q.get("include_denied", "") in ("1", "true", "yes", "on")
         if not q.get("from") or not q.get("to"):
             if as_json:
                 return _error("give ?from= and ?to= (entity names, keys or URIs)")
-            return HTMLResponse(path_page(None, q, self.map, ""), headers=headers)
+            return self.path_page(request, None, include_denied, "", headers)
         try:
             depth = int(q.get("depth") or paths_mod.DEFAULT_DEPTH)
             alternatives = int(q.get("alternatives") or paths_mod.DEFAULT_ALTERNATIVES)
             answer = paths_mod.find_paths(await self.ties(), await self.index(), q["from"], q["to"],
-                                          min(depth, 6), min(alternatives, 10),
-                                          q.get("include_denied", "") in ("1", "true", "yes", "on"))
+                                          min(depth, 6), min(alternatives, 10), include_denied)
         except (ValueError, TiesError) as exc:
             if as_json:
                 return _error(str(exc))
-            return HTMLResponse(path_page(None, q, self.map, str(exc)), status_code=400, headers=headers)
+            return self.path_page(request, None, include_denied, str(exc), headers, 400)
         if as_json:
             return Response(answer.to_json(), media_type="application/json", headers=headers)
-        return HTMLResponse(path_page(answer, q, self.map, ""), headers=headers)
+        return self.path_page(request, answer, include_denied, "", headers)
+
+    def path_page(self, request: Request, answer: paths_mod.PathAnswer | None, include_denied: bool, error: str,
+                  headers: dict[str, str], status: int = 200) -> Response:
+        """The page in the site's layout (templates/path.html, diagrams from server/pathpage.py)."""
+        q = request.query_params
+        json_query = urlencode({k: v for k, v in q.items() if k != "format"} | {"format": "json"})
+        return self.site.render("path.html", request, status=status, headers=headers, title="How are they connected?",
+                                q=q, answer=answer, chains=pathpage.chains(answer, self.map.href) if answer else [],
+                                include_denied=include_denied, error=error, json_query=json_query,
+                                max_depth=answer.max_depth if answer else paths_mod.DEFAULT_DEPTH)
 
     # ------------------------------------------------------------------ releases
     def _archived(self, *parts: str) -> Path | None:
@@ -190,60 +238,14 @@ class Extras:
         return endpoint
 
 
-def _h(value: object) -> str:
-    return html.escape(str(value))
-
-
-def _hop_html(hop: paths_mod.Hop, link: UriMap) -> str:
-    out = [f"<li><a href=\"{_h(link.href(hop.start))}\">{_h(hop.start_label)}</a> — "
-           f"<a href=\"{_h(link.href(hop.end))}\">{_h(hop.end_label)}</a><ul>"]
-    for tie in hop.ties:
-        mark = "" if tie.asserted else " <strong class=\"na\">not asserted (only denied or unanswered)</strong>"
-        out.append(f"<li><a href=\"{_h(link.href(tie.tie))}\">{_h(tie.category)}</a>{mark}<ul>")
-        for c in tie.claims:
-            who = "the article itself" if c.speaker == c.source else _h(c.speaker_label)
-            out.append(f"<li class=\"claim\"><span class=\"stance\">{_h(c.stance)}</span> by {who}, in "
-                       f"<a href=\"{_h(link.href(c.source))}\">{_h(c.source_label)}</a>"
-                       f"<blockquote>{_h(' '.join(c.quote.split()))}</blockquote></li>")
-        out.append("</ul></li>")
-    out.append("</ul></li>")
-    return "".join(out)
-
-
-def path_page(answer: paths_mod.PathAnswer | None, q: Any, link: UriMap, error: str) -> str:
-    """The /path page: a form, then each chain hop by hop, every value escaped."""
-    checked = " checked" if q.get("include_denied") else ""
-    parts = ["<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>How are they connected?</title>"
-             "<style>body{font:16px/1.45 system-ui,sans-serif;max-width:60rem;margin:1rem auto;padding:0 1rem}"
-             "blockquote{margin:.2rem 0 .6rem 1rem;color:#333;border-left:3px solid #ccc;padding-left:.5rem}"
-             ".stance{font-weight:600}.na{color:#a00}.error{color:#a00}</style></head><body>",
-             "<h1>How are they connected?</h1><form method=\"get\" action=\"/path\">"
-             f"<label>From <input name=\"from\" value=\"{_h(q.get('from', ''))}\"></label> "
-             f"<label>To <input name=\"to\" value=\"{_h(q.get('to', ''))}\"></label> "
-             f"<label><input type=\"checkbox\" name=\"include_denied\" value=\"1\"{checked}> include ties that "
-             "were only denied or unanswered</label> <button>Find</button></form>"]
-    if error:
-        parts.append(f"<p class=\"error\">{_h(error)}</p>")
-    if answer is not None:
-        if not answer.paths:
-            parts.append(f"<p>No connection within {answer.max_depth} ties.</p>")
-        for number, chain in enumerate(answer.paths, 1):
-            names = " → ".join([chain[0].start_label] + [hop.end_label for hop in chain])
-            parts.append(f"<h2>{number}. {_h(names)}</h2><ol class=\"chain\">")
-            parts.extend(_hop_html(hop, link) for hop in chain)
-            parts.append("</ol>")
-        query = urlencode({k: v for k, v in q.items() if k != "format"} | {"format": "json"})
-        parts.append(f"<p><a href=\"/path?{_h(query)}\">This answer as JSON</a></p>")
-    parts.append("</body></html>")
-    return "".join(parts)
-
-
 def routes(ctx: AppContext) -> list[BaseRoute]:
     x = Extras(ctx)
     return [
         Route("/reconcile", x.reconcile, methods=["GET", "POST"]),
         Route("/reconcile/suggest/entity", x.suggest_entity),
         Route("/reconcile/suggest/type", x.suggest_type),
+        Route("/reconcile/suggest/property", x.suggest_property),
+        Route("/reconcile/extend/propose", x.propose_properties),
         Route("/reconcile/flyout/entity", x.flyout),
         Route("/reconcile/preview", x.preview),
         Route("/path", x.path),

@@ -4,27 +4,22 @@ from __future__ import annotations
 
 from markupsafe import Markup
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from ..describe_entity import Description, safe_local, serialize
 from ..errors import TiesError
-from ..formats import HTML_PAGE, Format, content_type
+from ..formats import HTML_PAGE, JSON_DATA, Format, content_type
 from ..neighbourhood import legend, neighbourhood_query, picture
 from ..vocab import LABEL, RDFS, SCHEMA, TL
-from . import downloads, views
+from . import crawl, downloads, queryui, views
 from .context import AppContext, QueryRequest
 from .conneg import NotAcceptable, UnknownFormat, choose, split_suffix
 from .httpcache import is_fresh, not_modified, validator_headers
 from .site import TEMPLATES, Site, json_for_script
 from .sourcetext import segments, spans
 
-DEFAULT_QUERY = """SELECT ?entity ?name (COUNT(DISTINCT ?claim) AS ?claims) WHERE {
-  ?entity a ?type ; rdfs:label ?name .
-  ?tie tl:subject|tl:object ?entity .
-  ?claim tl:tie ?tie .
-} GROUP BY ?entity ?name ORDER BY DESC(?claims) LIMIT 20"""
 
 
 def _link_header(alternates: list[dict[str, str]]) -> str:
@@ -57,14 +52,14 @@ async def entity_page(site: Site, request: Request, desc: Description, stem: str
     href = site.map.href
     body = await site.ctx.run_query(QueryRequest(neighbourhood_query(desc.iri), result_format="json"))
     types = desc.types(desc.iri)
-    svg, depth, count = picture(body.body, desc.iri, desc.label(desc.iri), types[0] if types else None, href)
+    pic = picture(body.body, desc.iri, desc.label(desc.iri), types[0] if types else None, href)
     page = site.origin(request) + site.map.route("id/" + stem)
     return site.render(
         "entity.html", request, headers=headers, title=desc.label(desc.iri), iri=desc.iri,
         types=views.type_names(desc), aliases=views.aliases(desc),
         description=desc.text(desc.iri, SCHEMA + "description"),
         alternates=site.alternates(request, stem, HTML_PAGE), jsonld=json_for_script(schema_org(desc, page)),
-        svg=Markup(svg), depth=depth, node_count=count, legend=legend(),
+        svg=Markup(pic.svg), depth=pic.depth, node_count=pic.nodes, neighbours=pic.neighbours, legend=legend(),
         groups=views.entity_groups(desc, href), others=views.other_claims(desc, href),
         related=views.related(desc, href, site.map.base + "id/"), facts=views.facts(desc, href, desc.iri))
 
@@ -168,17 +163,30 @@ async def landing(site: Site, request: Request) -> Response:
     sources = [{"href": site.map.href(e.iri), "label": e.label} for e in await site.index()
                if e.iri.startswith(site.map.base + "id/source/")]
     return site.render("landing.html", request, headers=headers, title="Home", counts=release.manifest["counts"],
-                       sources=sources, examples=site.examples(), base=site.map.base, prefix=site.map.prefix,
-                       default_query=DEFAULT_QUERY)
+                       sources=sources, examples=site.examples())
+
+
+SEARCH_OFFERS = (HTML_PAGE, JSON_DATA)
 
 
 async def search(site: Site, request: Request) -> Response:
+    """Label and alias search: a page, or JSON for `Accept: application/json` / `?format=json`."""
     query = request.query_params.get("q", "")[:200]
+    try:
+        fmt = choose(request.headers.get("accept"), request.query_params.get("format"), None, SEARCH_OFFERS)
+    except (UnknownFormat, NotAcceptable) as exc:
+        return PlainTextResponse(f"{exc}\n", 400 if isinstance(exc, UnknownFormat) else 406)
     hits = await site.search(query)
+    if fmt is JSON_DATA:
+        origin = site.origin(request)
+        results = [{**h, "href": origin + h["href"] if h["href"].startswith("/") else h["href"]} for h in hits]
+        return JSONResponse({"query": query, "results": results}, headers={"Vary": "Accept"})
     if len(hits) == 1 and request.query_params.get("go"):
         return RedirectResponse(hits[0]["href"], status_code=303)
-    return site.render("search.html", request, title=f"Search: {query}" if query else "Search",
-                       query=query, hits=hits)
+    response = site.render("search.html", request, title=f"Search: {query}" if query else "Search",
+                           query=query, hits=hits)
+    response.headers["Vary"] = "Accept"
+    return response
 
 
 def routes(ctx: AppContext) -> list[BaseRoute]:
@@ -194,6 +202,8 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
         Route("/search", bind(search), name="search"),
         Route(site.map.route("id/{rest:path}"), bind(resource), name="resource"),
         *downloads.routes(site),
+        *crawl.routes(site),
+        *queryui.routes(ctx),
         Mount("/static", app=StaticFiles(directory=str(TEMPLATES.parent / "static")), name="static"),
     ]
 

@@ -58,7 +58,7 @@ def _init_worker(release: str) -> None:
 def execute(release: str, req: QueryRequest, max_bytes: int) -> tuple[str, bytes, str]:
     """Runs in a worker: (kind, body, format name); names, because a Format does not pickle."""
     answer = run_query(_store(release), req.query, req.result_format, req.graph_format,
-                       req.default_graph_uris, req.named_graph_uris, None, max_bytes)
+                       req.default_graph_uris, req.named_graph_uris, req.base_iri, max_bytes)
     return answer.kind, answer.body, answer.fmt.name
 
 

@@ -128,7 +128,7 @@ SELECT ?s ?name ?alias ?type WHERE {{
                     hits.append((score, fold(entry.label), entry, name))
                     break
         hits.sort(key=lambda h: (h[0], h[1]))
-        return [{"href": self.map.href(e.iri), "label": e.label, "kind": e.kind, "matched": name}
+        return [{"iri": e.iri, "href": self.map.href(e.iri), "label": e.label, "kind": e.kind, "matched": name}
                 for _, _, e, name in hits[:limit]]
 
     # documents -------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from ..formats import RDF_FORMATS, RESULT_FORMATS, Format, content_type
 from ..vocab import SD, VOID
 from .context import AppContext, QueryRequest
 from .conneg import NotAcceptable, by_name, negotiate
+from .queryui import QueryPage, wants_page
 from ..guard import ServiceRefused, UpdateRefused
 from ..store import NotAcceptableResult
 
@@ -199,12 +200,15 @@ def _problem(status: int, message: str, headers: dict[str, str] | None = None) -
 class SparqlEndpoint:
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
+        self.page = QueryPage(ctx)   # the query UI, for browsers (issue 14)
 
     def endpoint_url(self, request: Request) -> str:
         public = self.ctx.settings.public_url
         return public.rstrip("/") + "/sparql" if public else str(request.url.replace(query=""))
 
     async def handle(self, request: Request) -> Response:
+        if wants_page(request):
+            return self.page.render(request)
         try:
             params = await read_params(request, self.ctx.settings.max_body_bytes)
             if request.method == "GET" and not params.query and not params.update:

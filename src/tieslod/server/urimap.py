@@ -12,6 +12,14 @@ from urllib.parse import urlsplit
 from ..config import ONTOLOGY_IRI, Settings
 
 
+LINK_SCHEMES = frozenset({"http", "https"})
+
+
+def linkable(iri: str) -> bool:
+    """Whether a foreign IRI may become a clickable link: an allow-list of schemes, by parsing."""
+    return urlsplit(iri.strip()).scheme.lower() in LINK_SCHEMES
+
+
 @dataclass(frozen=True)
 class UriMap:
     base: str      # the configured base_uri, ending in "/"
@@ -42,9 +50,13 @@ class UriMap:
         return None
 
     def href(self, iri: str) -> str:
-        """Where a link to iri should point: our page for our IRIs, the IRI itself otherwise."""
+        """Where a link to iri should point: our page for our IRIs, the IRI itself for other http(s)
+        IRIs, and "" (no link: templates then show the text only) for any other scheme, since the data
+        may hold `javascript:` or `data:` IRIs that a browser would run (issue 11)."""
         local = self.path(iri)
-        return local if local is not None else iri
+        if local is not None:
+            return local
+        return iri if linkable(iri) else ""
 
     def route(self, sub: str) -> str:
         """The route path for a part of the URI space, e.g. route('id/') -> '/id/'."""
