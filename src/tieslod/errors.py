@@ -78,6 +78,10 @@ class InternalError(TiesError):
     exit_code = 3
 
 
+class SandboxError(InternalError):
+    """The query workers' network sandbox (seccomp) cannot be installed on this machine."""
+
+
 EXIT_OK = 0
 
 

@@ -1,7 +1,7 @@
 """create_app(settings): explicit routes, no module globals, no environment reads in handlers.
 
 One AppContext is shared by every route module; its run_query is the only way to the store: the
-SERVICE/update guard, then the worker pool (deadline, size limit) on the release being served."""
+worker pool (SERVICE/update guard, no network, deadline, size limit) on the release being served."""
 from __future__ import annotations
 
 import asyncio
@@ -25,7 +25,7 @@ from ..errors import TiesError
 from ..store import Answer
 from . import sparql
 from .context import AppContext, QueryRequest
-from ..guard import check
+from ..guard import may_vary
 from .pool import AnswerCache, QueryPool
 from .releases import ReleaseWatcher
 
@@ -90,9 +90,10 @@ def create_app(settings: Settings, cache_bytes: int = CACHE_BYTES) -> Starlette:
         answer = cache.get(key)
         if answer is not None:
             return answer
-        seen = check(req.query)   # refuse SERVICE and updates without a trip to a worker
+        # SERVICE and updates are refused by the worker (guard.check in store.run_query): parsing
+        # costs milliseconds and must not block the event loop; the worker has a deadline.
         answer = await pool.run(release, req)
-        if not seen.volatile:
+        if not may_vary(req.query):
             cache.put(key, answer)
         return answer
 
@@ -101,6 +102,7 @@ def create_app(settings: Settings, cache_bytes: int = CACHE_BYTES) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         pool.start(watcher.current())
+        await pool.verify_sandbox(watcher.current())   # never serve queries from a networked worker
         with contextlib.suppress(TiesError):   # wait for a worker, so the first client does not
             await pool.run(watcher.current(), QueryRequest("ASK {}"))
         task = asyncio.create_task(watcher.watch(WATCH_INTERVAL))

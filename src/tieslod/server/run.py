@@ -10,6 +10,7 @@ from collections.abc import Callable
 from ..build import ensure_built
 from ..config import Settings
 from ..errors import UsageError
+from .sandbox import check_available
 
 
 def log_config(access_log: bool) -> dict:
@@ -54,6 +55,7 @@ def serve(settings: Settings, progress: Callable[[str], None] | None = None, acc
 
     if http_workers < 1:
         raise UsageError("--http-workers must be at least 1")
+    check_available()   # a clear message now, rather than workers that die at start
     release = ensure_built(settings, progress)   # once, here: the HTTP processes then find it built
     sock = bind(settings.host, settings.port)
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
