@@ -26,6 +26,7 @@ from ..store import Answer
 from . import sparql
 from .context import AppContext, QueryRequest
 from ..guard import may_vary
+from .limits import Limits
 from .pool import AnswerCache, QueryPool
 from .releases import ReleaseWatcher
 
@@ -75,7 +76,7 @@ def other_routes(ctx: AppContext) -> list[BaseRoute]:
     return routes
 
 
-def create_app(settings: Settings, cache_bytes: int = CACHE_BYTES) -> Starlette:
+def create_app(settings: Settings, cache_bytes: int = CACHE_BYTES) -> ASGIApp:
     watcher = ReleaseWatcher(settings.out_dir, ensure_built(settings))
     pool = QueryPool(settings.workers, settings.timeout, settings.max_result_bytes)
     cache = AnswerCache(cache_bytes)
@@ -120,4 +121,5 @@ def create_app(settings: Settings, cache_bytes: int = CACHE_BYTES) -> Starlette:
                    allow_headers=["*"], max_age=86400),
         Middleware(GZipMiddleware, minimum_size=1000),
     ]
-    return Starlette(routes=[*sparql.routes(ctx), *other_routes(ctx)], middleware=middleware, lifespan=lifespan)
+    app = Starlette(routes=[*sparql.routes(ctx), *other_routes(ctx)], middleware=middleware, lifespan=lifespan)
+    return Limits(app, settings)   # outermost: a refused request reaches nothing else

@@ -90,8 +90,6 @@ def _decode(data: bytes, what: str) -> str:
 
 
 async def read_params(request: Request, limit: int) -> Params:
-    if len(request.url.query) > limit:
-        raise Problem(414, f"the URL is over the limit of {limit:,} bytes; POST the query instead")
     params = Params()
     params.add(parse_qsl(request.url.query, keep_blank_values=True))
     if request.method != "POST":
