@@ -144,14 +144,22 @@ def test_long_accept_header_is_431_at_once(server):
 
 def test_a_reader_that_does_not_read_is_cut_off(server):
     request = httpx.Request("GET", server.sparql, params={"query": BIG})
-    with connect(server, rcvbuf=4096) as sock:
+    with connect(server) as sock:
         sock.sendall(f"GET {request.url.raw_path.decode()} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
         head = sock.recv(65536)
         assert head.startswith(b"HTTP/1.1 200 ")
         length = int(head.split(b"content-length: ", 1)[1].split(b"\r\n", 1)[0])
-        time.sleep(SEND_TIMEOUT + 2)   # never read: the server must give up on us
-        took, rest = seconds_until_closed(sock, None, limit=30)
-    assert length > 20_000_000 and len(head) + len(rest) < length   # cut, not delivered
+        time.sleep(SEND_TIMEOUT + 2)   # not reading: the server must give up on us
+        sock.settimeout(10)
+        got, closed = len(head), False
+        try:
+            while data := sock.recv(1 << 20):   # now read as fast as we can
+                got += len(data)
+            closed = True
+        except (TimeoutError, ConnectionResetError):
+            pass
+    # Without the delivery deadline the whole answer arrives (measured: 51 MB in 6.5 s after a 4 s pause).
+    assert length > 20_000_000 and closed and got < length
 
 
 def test_requests_in_flight_are_bounded(server):
