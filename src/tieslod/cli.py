@@ -325,7 +325,7 @@ def serve(host: Annotated[str, typer.Option("--host", help="Address to listen on
           send_timeout: Annotated[float, typer.Option("--send-timeout", help="Seconds to deliver a response before the connection is cut.")] = 60.0,
           max_in_flight: Annotated[int, typer.Option("--max-in-flight", help="Requests in progress per HTTP process.")] = 256,
           client_query_seconds: Annotated[float, typer.Option("--client-query-seconds", help="Query seconds per client per minute (429; 0: no limit).")] = 60.0,
-          client_concurrent: Annotated[int, typer.Option("--client-concurrent", help="Queries one client may run at once (429; 0: no limit).")] = 2,
+          client_concurrent: Annotated[Optional[int], typer.Option("--client-concurrent", help="Queries one client may run at once; more wait, then 429 (default: workers - 1, at least 1; 0: no limit).")] = None,
           trust_forwarded_for: Annotated[bool, typer.Option("--trust-forwarded-for/--no-trust-forwarded-for", help="Identify clients by X-Forwarded-For (only behind a proxy that sets it).")] = False,
           data: DataOpt = None, out: OutOpt = Path("build"), base_uri: BaseOpt = DEFAULT_BASE_URI) -> None:
     """Serve SPARQL (/sparql) and the linked-data pages, building the dataset first if needed."""

@@ -52,7 +52,7 @@ class Settings:
     max_url_bytes: int = 65_000        # path + query: 414 past it (hyper's own limit is 65,534)
     # per-client query budget (server/budget.py): 0 turns a limit off
     client_query_seconds: float = 60.0    # worker seconds one client may use per minute
-    client_concurrent: int = 2            # queries one client may have running at once
+    client_concurrent: int | None = None  # queries one client may run at once (None: workers - 1, at least 1)
     trust_forwarded_for: bool = False     # identify clients by X-Forwarded-For (behind a proxy only)
 
     def __post_init__(self) -> None:
@@ -72,7 +72,7 @@ class Settings:
         for name in ("max_in_flight", "max_accept_bytes", "max_body_bytes", "max_url_bytes"):
             if getattr(self, name) < 1:
                 raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
-        if self.client_query_seconds < 0 or self.client_concurrent < 0:
+        if self.client_query_seconds < 0 or (self.client_concurrent or 0) < 0:
             raise UsageError("--client-query-seconds and --client-concurrent cannot be negative")
 
     def with_(self, **changes: object) -> "Settings":

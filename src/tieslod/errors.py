@@ -72,6 +72,20 @@ class ResultTooLarge(TiesError):
     exit_code = 3
 
 
+class TooManyRequests(TiesError):
+    """A client is over its query budget (HTTP 429, with Retry-After in seconds)."""
+
+    exit_code = 3
+    http_status = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    def __reduce__(self) -> tuple:
+        return (self.__class__, (str(self), self.retry_after))
+
+
 class InternalError(TiesError):
     """A bug: anything unexpected."""
 

@@ -26,6 +26,7 @@ from ..store import Answer
 from . import sparql
 from .context import AppContext, QueryRequest
 from ..guard import may_vary
+from .budget import ClientBudget
 from .limits import Limits
 from .pool import AnswerCache, QueryPool
 from .releases import ReleaseWatcher
@@ -80,9 +81,12 @@ def create_app(settings: Settings, cache_bytes: int = CACHE_BYTES) -> ASGIApp:
     watcher = ReleaseWatcher(settings.out_dir, ensure_built(settings))
     pool = QueryPool(settings.workers, settings.timeout, settings.max_result_bytes)
     cache = AnswerCache(cache_bytes)
+    concurrent = max(1, settings.workers - 1) if settings.client_concurrent is None else settings.client_concurrent
+    budget = ClientBudget(settings.client_query_seconds, concurrent, pool.queue_wait)
     served = [watcher.current()]   # the release the cache holds answers for
 
-    async def run_query(req: QueryRequest) -> Answer:
+    async def run_query(req: QueryRequest, client: str | None = None) -> Answer:
+        """client: whose budget pays (server/budget.py); None for the server's own page queries."""
         release = watcher.current()
         if release != served[0]:
             cache.clear()
@@ -93,7 +97,11 @@ def create_app(settings: Settings, cache_bytes: int = CACHE_BYTES) -> ASGIApp:
             return answer
         # SERVICE and updates are refused by the worker (guard.check in store.run_query): parsing
         # costs milliseconds and must not block the event loop; the worker has a deadline.
-        answer = await pool.run(release, req)
+        if client is None:
+            answer = await pool.run(release, req)
+        else:
+            async with budget.slot(client):
+                answer = await pool.run(release, req)
         if not may_vary(req.query):
             cache.put(key, answer)
         return answer
