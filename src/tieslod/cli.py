@@ -322,7 +322,7 @@ def serve(host: Annotated[str, typer.Option("--host", help="Address to listen on
           max_accept_bytes: Annotated[int, typer.Option("--max-accept-bytes", help="Longest Accept header (431).")] = 4_096,
           header_timeout: Annotated[float, typer.Option("--header-timeout", help="Seconds to send a request's headers; idle keep-alive time.")] = 10.0,
           body_timeout: Annotated[float, typer.Option("--body-timeout", help="Seconds to send a request body (408).")] = 30.0,
-          send_timeout: Annotated[float, typer.Option("--send-timeout", help="Seconds to deliver a response before the connection is cut.")] = 60.0,
+          send_timeout: Annotated[float, typer.Option("--send-timeout", help="Seconds a response may stall (the client reading nothing) before the connection is cut.")] = 30.0,
           max_in_flight: Annotated[int, typer.Option("--max-in-flight", help="Requests in progress per HTTP process.")] = 256,
           client_query_seconds: Annotated[float, typer.Option("--client-query-seconds", help="Query seconds per client per minute (429; 0: no limit).")] = 60.0,
           client_concurrent: Annotated[Optional[int], typer.Option("--client-concurrent", help="Queries one client may run at once; more wait, then 429 (default: workers - 1, at least 1; 0: no limit).")] = None,

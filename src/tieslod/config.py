@@ -47,7 +47,7 @@ class Settings:
     header_timeout: float = 10.0       # for a request's headers, and for the next one on an idle connection
     max_in_flight: int = 256           # requests in progress per HTTP process; more wait to be read
     body_timeout: float = 30.0         # to receive a whole request body: 408 past it
-    send_timeout: float = 60.0         # to deliver a whole response: the connection is cut past it
+    send_timeout: float = 30.0         # a response the client takes nothing of for this long is cut off
     max_accept_bytes: int = 4_096      # an Accept header longer than this gets 431 (negotiation cost)
     max_url_bytes: int = 65_000        # path + query: 414 past it (hyper's own limit is 65,534)
     # per-client query budget (server/budget.py): 0 turns a limit off

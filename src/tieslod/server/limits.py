@@ -1,12 +1,12 @@
 """The per-request HTTP limits granian does not have, as one pure ASGI layer around the whole app.
 
 granian (hyper) already bounds the request head, the URL and the time to send headers (run.py). Here,
-on every route: the body's size (413, declared or sent) and the time to receive it (408); the time to
-deliver a response (the connection is cut, so a client that does not read cannot pin a big answer in
-memory); the Accept header's length (431: negotiating a 900 kB one blocked the event loop for 1.4 s);
+on every route: the body's size (413, declared or sent) and the time to receive it (408); how long a
+response may stall, the client taking nothing (the connection is cut, so a client that does not read
+cannot pin a big answer in memory; a big download to a client that reads is never cut); the Accept header's length (431: negotiating a 900 kB one blocked the event loop for 1.4 s);
 the URL's length (414, below hyper's own 64 KiB). Responses are handed to the server in 64 KiB
 pieces: hyper then waits for the client between pieces (measured: ~4.6 MB queued, then blocked),
-which is what lets a delivery deadline bite."""
+which is what lets the stall deadline bite."""
 from __future__ import annotations
 
 import asyncio
@@ -22,6 +22,7 @@ PIECE = 65_536
 @dataclass
 class _Exchange:
     received: int = 0
+    body_done: bool = False   # the whole body is in: later receives only wait for a disconnect
     started: bool = False     # the response has begun (ours or the app's)
     answered: bool = False    # we answered for the app: whatever it sends now is dropped
 
@@ -60,7 +61,6 @@ class Limits:
             return
         loop = asyncio.get_running_loop()
         body_deadline = loop.time() + self.s.body_timeout
-        send_deadline = [0.0]
         ex = _Exchange()
 
         async def answer(status: int, text: str) -> Message:
@@ -73,12 +73,15 @@ class Limits:
         async def limited_receive() -> Message:
             if ex.answered:
                 return {"type": "http.disconnect"}
+            if ex.body_done:
+                return await receive()
             try:
                 async with asyncio.timeout(max(body_deadline - loop.time(), 0.001)):
                     message = await receive()
             except TimeoutError:
                 return await answer(408, f"the request body did not arrive within {self.s.body_timeout:g} s")
             if message["type"] == "http.request":
+                ex.body_done = not message.get("more_body", False)
                 ex.received += len(message.get("body", b""))
                 if ex.received > self.s.max_body_bytes:
                     return await answer(413, f"the request body is over the limit of {self.s.max_body_bytes:,} bytes")
@@ -89,28 +92,30 @@ class Limits:
                 return
             if message["type"] == "http.response.start":
                 ex.started = True
-                send_deadline[0] = loop.time() + self.s.send_timeout
                 await send(message)
                 return
             try:
-                async with asyncio.timeout(max(send_deadline[0] - loop.time(), 0.001)):
-                    await _send_in_pieces(send, message)
+                await _send_in_pieces(send, message, self.s.send_timeout)
             except TimeoutError:
                 ex.answered = True   # drop the rest: an unfinished body makes the server close the connection
 
         await self.app(scope, limited_receive, limited_send)
 
 
-async def _send_in_pieces(send: Send, message: Message) -> None:
+async def _send_in_pieces(send: Send, message: Message, stall: float) -> None:
+    """Each piece must be taken within `stall` seconds (TimeoutError otherwise): a client that reads
+    nothing is cut off after that long, one that trickles must take 64 KiB per `stall` seconds."""
     body = message.get("body", b"")
     if message["type"] != "http.response.body" or len(body) <= PIECE:
-        await send(message)
+        async with asyncio.timeout(stall):
+            await send(message)
         return
     view = memoryview(body)
     for start in range(0, len(body), PIECE):
         last = start + PIECE >= len(body)
-        await send({"type": "http.response.body", "body": bytes(view[start:start + PIECE]),
-                    "more_body": message.get("more_body", False) if last else True})
+        async with asyncio.timeout(stall):
+            await send({"type": "http.response.body", "body": bytes(view[start:start + PIECE]),
+                        "more_body": message.get("more_body", False) if last else True})
 
 
 async def _answer(send: Send, status: int, text: str) -> None:
