@@ -108,12 +108,13 @@ def run_query(store: ox.Store, query: str, result_fmt: str = "json", graph_fmt: 
     except (OSError, ValueError, RuntimeError) as exc:
         raise _evaluation_error(exc) from None
     graph = not isinstance(result, (ox.QuerySolutions, ox.QueryBoolean))
+    kind = "graph" if graph else "boolean" if isinstance(result, ox.QueryBoolean) else "bindings"
     name = graph_fmt if graph else result_fmt
-    if not name:
-        raise NotAcceptableResult("this query returns " + ("RDF triples" if graph else "SPARQL results")
-                                  + ", and the request accepts no format for them")
     sink = Bounded(max_bytes)
     try:
+        if not name:
+            raise NotAcceptableResult("this query returns " + ("RDF triples" if graph else "SPARQL results")
+                                      + ", and the request accepts no format for them")
         if graph:
             fmt = rdf_format(name)
             prefixes = None if fmt.name == "jsonld" else PREFIXES   # JSON-LD output takes no prefixes
@@ -123,5 +124,8 @@ def run_query(store: ox.Store, query: str, result_fmt: str = "json", graph_fmt: 
             result.serialize(sink, fmt.oxigraph)
     except (OSError, ValueError, RuntimeError) as exc:
         raise _evaluation_error(exc) from None
-    kind = "graph" if graph else "boolean" if isinstance(result, ox.QueryBoolean) else "bindings"
+    finally:
+        # An exception's traceback keeps this frame, and the result with it, alive; the result must
+        # die in this thread (pyoxigraph aborts on a result dropped in another one).
+        result = None
     return Answer(kind, b"".join(sink.parts), fmt)
