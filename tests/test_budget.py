@@ -103,3 +103,13 @@ def test_one_client_waits_in_its_own_lane_then_429():
         return results
 
     assert sorted(asyncio.run(body())) == ["a", "a:429", "b"]
+
+
+def test_client_is_the_remote_address_unless_a_proxy_is_trusted():
+    from starlette.requests import Request
+
+    from tieslod.server.budget import client_of
+    request = Request({"type": "http", "client": ("127.0.0.9", 5000),
+                       "headers": [(b"x-forwarded-for", b"203.0.113.7, 198.51.100.2")]})
+    assert client_of(request, trust_forwarded_for=False) == "127.0.0.9"   # the header is anyone's to write
+    assert client_of(request, trust_forwarded_for=True) == "198.51.100.2"  # what the trusted proxy appended
