@@ -11,9 +11,9 @@ two ways that matter, each of which hid a SERVICE from rdflib (tests/test_guard.
   and not the other. An escape is content, never structure, so the parser is given each escape
   replaced by as many plain letters (positions in error messages stay right).
 - Oxigraph ends a comment at CR or LF, rdflib only at LF: a CR is given to the parser as LF.
-The parse costs 1-9 ms (measured), more than most queries, so it is skipped when the letters of
-SERVICE and FROM appear nowhere in the text: Oxigraph reads keywords only as plain ASCII letters, in
-any case, so neither can be there. Nothing rests on this module alone: query workers cannot open a
+The parse costs 1-9 ms (measured; more under load), more than most queries, so it is skipped when
+the letters of SERVICE and FROM appear nowhere in the text: Oxigraph reads keywords only as plain
+ASCII letters, in any case, so neither can be there. Nothing rests on this module alone: query workers cannot open a
 network socket at all (server/sandbox.py)."""
 from __future__ import annotations
 
