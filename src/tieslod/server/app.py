@@ -124,10 +124,10 @@ def create_app(settings: Settings, cache_bytes: int = CACHE_BYTES) -> ASGIApp:
             pool.stop()
 
     middleware = [
-        Middleware(AccessLog),
         Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "OPTIONS"],
                    allow_headers=["*"], max_age=86400),
         Middleware(GZipMiddleware, minimum_size=1000),
     ]
     app = Starlette(routes=[*sparql.routes(ctx), *other_routes(ctx)], middleware=middleware, lifespan=lifespan)
-    return Limits(app, settings)   # outermost: a refused request reaches nothing else
+    # the limits before anything else (a refused request reaches nothing), logged like any request
+    return AccessLog(Limits(app, settings))
