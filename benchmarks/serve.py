@@ -98,7 +98,9 @@ def server(kind: str, settings: Settings, log: Path, cache_mb: float = 64, timeo
     else:
         cmd = [sys.executable, "-m", "tieslod.cli", "serve", "--data", str(settings.data_dir), "--out",
                str(settings.out_dir), "--port", str(port), "--cache-mb", str(cache_mb), "--timeout", str(timeout),
-               "--http-workers", str(http_workers), "--workers", "2"]
+               "--http-workers", str(http_workers), "--workers", "2",
+               # wrk is one client: the per-client budget would measure the policy, not the server
+               "--client-concurrent", "0", "--client-query-seconds", "0"]
         url = f"http://127.0.0.1:{port}/sparql"
     with open(log, "ab") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)

@@ -212,7 +212,7 @@ def test_down_then_up_again_without_a_new_backend(oxigraph: Oxigraph, real_setti
             await backend.aclose()
         return seen
     up, down, again = asyncio.run(scenario())
-    assert isinstance(down, BackendUnavailable) and down.status == 503 and down.retry_after
+    assert isinstance(down, BackendUnavailable) and down.http_status == 503 and down.retry_after
     assert up == again and b"true" in again  # type: ignore[operator]
 
 
@@ -236,7 +236,7 @@ def test_a_hung_endpoint_is_a_504_and_a_full_pool_a_503(oxigraph: Oxigraph, real
     results, waited, after = asyncio.run(scenario())
     kinds = sorted(type(r).__name__ for r in results)
     assert kinds == ["BackendTimeout", "BackendUnavailable"], results
-    assert all(r.status in (503, 504) and r.retry_after for r in results)   # type: ignore[union-attr]
+    assert all(r.http_status in (503, 504) and r.retry_after for r in results)   # type: ignore[union-attr]
     assert waited < 1.5 + 1.0 and b"true" in after
 
 

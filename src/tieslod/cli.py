@@ -317,6 +317,17 @@ def serve(host: Annotated[str, typer.Option("--host", help="Address to listen on
           public_url: Annotated[Optional[str], typer.Option("--public-url", help="This server's public origin, when entity URIs live elsewhere.")] = None,
           access_log: Annotated[bool, typer.Option("--access-log/--no-access-log", help="Log each request to stderr.")] = True,
           cache_mb: Annotated[float, typer.Option("--cache-mb", help="Memory for answers to repeated queries (0: none).")] = 64.0,
+          max_body_bytes: Annotated[int, typer.Option("--max-body-bytes", help="Largest request body (413).")] = 1_000_000,
+          max_header_bytes: Annotated[int, typer.Option("--max-header-bytes", help="Largest request line + headers (431).")] = 81_920,
+          max_url_bytes: Annotated[int, typer.Option("--max-url-bytes", help="Longest URL, path + query (414).")] = 65_000,
+          max_accept_bytes: Annotated[int, typer.Option("--max-accept-bytes", help="Longest Accept header (431).")] = 4_096,
+          header_timeout: Annotated[float, typer.Option("--header-timeout", help="Seconds to send a request's headers; idle keep-alive time.")] = 10.0,
+          body_timeout: Annotated[float, typer.Option("--body-timeout", help="Seconds to send a request body (408).")] = 30.0,
+          send_timeout: Annotated[float, typer.Option("--send-timeout", help="Seconds a response may stall (the client reading nothing) before the connection is cut.")] = 30.0,
+          max_in_flight: Annotated[int, typer.Option("--max-in-flight", help="Requests in progress per HTTP process.")] = 256,
+          client_query_seconds: Annotated[float, typer.Option("--client-query-seconds", help="Query seconds per client per minute (429; 0: no limit).")] = 60.0,
+          client_concurrent: Annotated[Optional[int], typer.Option("--client-concurrent", help="Queries one client may run at once; more wait, then 429 (default: workers - 1, at least 1; 0: no limit).")] = None,
+          trust_forwarded_for: Annotated[bool, typer.Option("--trust-forwarded-for/--no-trust-forwarded-for", help="Identify clients by X-Forwarded-For (only behind a proxy that sets it).")] = False,
           data: DataOpt = None, out: OutOpt = Path("build"), base_uri: BaseOpt = DEFAULT_BASE_URI) -> None:
     """Serve SPARQL (/sparql) and the linked-data pages, building the dataset first if needed."""
     from .server.run import serve as run_serve
@@ -327,7 +338,12 @@ def serve(host: Annotated[str, typer.Option("--host", help="Address to listen on
     if cache_mb < 0:
         raise UsageError("--cache-mb cannot be negative")
     settings = make_settings(data, out, base_uri, host=host, port=port, workers=workers, timeout=timeout,
-                             max_result_bytes=max_result_bytes, public_url=public_url)
+                             max_result_bytes=max_result_bytes, public_url=public_url,
+                             max_body_bytes=max_body_bytes, max_header_bytes=max_header_bytes,
+                             max_url_bytes=max_url_bytes, max_accept_bytes=max_accept_bytes,
+                             header_timeout=header_timeout, body_timeout=body_timeout, send_timeout=send_timeout,
+                             max_in_flight=max_in_flight, client_query_seconds=client_query_seconds,
+                             client_concurrent=client_concurrent, trust_forwarded_for=trust_forwarded_for)
     run_serve(settings, progress_printer(), access_log=access_log, cache_bytes=int(cache_mb * 1_000_000),
               http_workers=http_workers)
 

@@ -42,6 +42,18 @@ class Settings:
     max_body_bytes: int = 1_000_000
     max_result_bytes: int = 100_000_000
     public_url: str | None = None      # the server's own origin, when entity URIs live elsewhere
+    # HTTP limits (README, "Limits"): the first four are granian's (hyper's), the rest server/limits.py's
+    max_header_bytes: int = 81_920     # request line + headers (a 64 KiB URL must fit): 431 past it
+    header_timeout: float = 10.0       # for a request's headers, and for the next one on an idle connection
+    max_in_flight: int = 256           # requests in progress per HTTP process; more wait to be read
+    body_timeout: float = 30.0         # to receive a whole request body: 408 past it
+    send_timeout: float = 30.0         # a response the client takes nothing of for this long is cut off
+    max_accept_bytes: int = 4_096      # an Accept header longer than this gets 431 (negotiation cost)
+    max_url_bytes: int = 65_000        # path + query: 414 past it (hyper's own limit is 65,534)
+    # per-client query budget (server/budget.py): 0 turns a limit off
+    client_query_seconds: float = 60.0    # worker seconds one client may use per minute
+    client_concurrent: int | None = None  # queries one client may run at once (None: workers - 1, at least 1)
+    trust_forwarded_for: bool = False     # identify clients by X-Forwarded-For (behind a proxy only)
 
     def __post_init__(self) -> None:
         if not self.base_uri.endswith(("/", "#")):
@@ -52,6 +64,16 @@ class Settings:
             raise UsageError("--timeout must be positive")
         if self.workers < 1:
             raise UsageError("--workers must be at least 1")
+        if self.max_header_bytes < 8192:
+            raise UsageError("--max-header-bytes must be at least 8192")
+        for name in ("header_timeout", "body_timeout", "send_timeout"):
+            if getattr(self, name) <= 0:
+                raise UsageError(f"--{name.replace('_', '-')} must be positive")
+        for name in ("max_in_flight", "max_accept_bytes", "max_body_bytes", "max_url_bytes"):
+            if getattr(self, name) < 1:
+                raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
+        if self.client_query_seconds < 0 or (self.client_concurrent or 0) < 0:
+            raise UsageError("--client-query-seconds and --client-concurrent cannot be negative")
 
     def with_(self, **changes: object) -> "Settings":
         return replace(self, **changes)  # type: ignore[arg-type]

@@ -77,7 +77,7 @@ class BackendError(TiesError):
     (or, for the subclasses, 503/504); `retry_after` (seconds) goes into the Retry-After header."""
 
     exit_code = 3
-    status = 502
+    http_status = 502
 
     def __init__(self, message: str, retry_after: int | None = None) -> None:
         super().__init__(message)
@@ -87,19 +87,37 @@ class BackendError(TiesError):
 class BackendUnavailable(BackendError):
     """The remote endpoint cannot be reached, says it is overloaded, or every connection is busy."""
 
-    status = 503
+    http_status = 503
 
 
 class BackendTimeout(BackendError):
     """The remote endpoint did not answer within the front end's deadline."""
 
-    status = 504
+    http_status = 504
+
+
+class TooManyRequests(TiesError):
+    """A client is over its query budget (HTTP 429, with Retry-After in seconds)."""
+
+    exit_code = 3
+    http_status = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    def __reduce__(self) -> tuple:
+        return (self.__class__, (str(self), self.retry_after))
 
 
 class InternalError(TiesError):
     """A bug: anything unexpected."""
 
     exit_code = 3
+
+
+class SandboxError(InternalError):
+    """The query workers' network sandbox (seccomp) cannot be installed on this machine."""
 
 
 EXIT_OK = 0

@@ -5,6 +5,7 @@ bound to the thread that made them (see shared notes), so nothing lazy ever leav
 CLI calls run_query directly; the server calls it inside a killable worker process."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pyoxigraph as ox
 
 from .errors import QueryError, ResultTooLarge, UsageError
 from .formats import Format, rdf_format, result_format
-from .guard import check
+from .guard import READ_ONLY, UpdateRefused, check, is_update
 from .vocab import PREFIXES
 
 
@@ -53,12 +54,20 @@ def open_read_only(release: Path) -> ox.Store:
     return ox.Store.read_only(str(path))
 
 
+def refusal(query: str, exc: SyntaxError) -> QueryError:
+    """Oxigraph's syntax error, or the read-only refusal when the text is an update (Store.query
+    never runs one; the guard parses only texts that may hold SERVICE or FROM)."""
+    if is_update(query):
+        return UpdateRefused(READ_ONLY)
+    return QueryError(f"SPARQL syntax error: {exc}")
+
+
 def query_kind(query: str, base_iri: str | None = None) -> str:
     """'bindings', 'boolean' or 'graph' without running the query (parses it with an empty store)."""
     try:
         result = ox.Store().query(query, base_iri=base_iri, prefixes=PREFIXES)
     except SyntaxError as exc:
-        raise QueryError(f"SPARQL syntax error: {exc}") from exc
+        raise refusal(query, exc) from None
     if isinstance(result, ox.QueryBoolean):
         return "boolean"
     if isinstance(result, ox.QuerySolutions):
@@ -73,6 +82,13 @@ def _graphs(iris: list[str] | tuple[str, ...] | None) -> list[ox.NamedNode] | No
         raise QueryError(f"not a valid graph IRI: {exc}") from exc
 
 
+def _evaluation_error(exc: Exception) -> QueryError:
+    """The message of an error raised while evaluating: never the exception's text, which may carry
+    what another server answered (Oxigraph puts a SERVICE reply's body in it); only its kind."""
+    logging.getLogger("tieslod.query").warning("query evaluation failed: %s: %.500r", type(exc).__name__, str(exc))
+    return QueryError(f"query evaluation failed ({type(exc).__name__}); the server log has the details")
+
+
 def run_query(store: ox.Store, query: str, result_fmt: str = "json", graph_fmt: str = "turtle",
               default_graph_uris: list[str] | tuple[str, ...] | None = None,
               named_graph_uris: list[str] | tuple[str, ...] | None = None,
@@ -83,20 +99,22 @@ def run_query(store: ox.Store, query: str, result_fmt: str = "json", graph_fmt: 
     graphs. An empty format name means the caller accepts no format for that kind of result."""
     seen = check(query)
     union = not (default_graph_uris or named_graph_uris or seen.dataset)
+    default_graph, named_graphs = _graphs(default_graph_uris), _graphs(named_graph_uris)
     try:
         result = store.query(query, base_iri=base_iri, prefixes=PREFIXES, use_default_graph_as_union=union,
-                             default_graph=_graphs(default_graph_uris), named_graphs=_graphs(named_graph_uris))
+                             default_graph=default_graph, named_graphs=named_graphs)
     except SyntaxError as exc:
-        raise QueryError(f"SPARQL syntax error: {exc}") from None
+        raise refusal(query, exc) from None
     except (OSError, ValueError, RuntimeError) as exc:
-        raise QueryError(f"query evaluation failed: {exc}") from None
+        raise _evaluation_error(exc) from None
     graph = not isinstance(result, (ox.QuerySolutions, ox.QueryBoolean))
+    kind = "graph" if graph else "boolean" if isinstance(result, ox.QueryBoolean) else "bindings"
     name = graph_fmt if graph else result_fmt
-    if not name:
-        raise NotAcceptableResult("this query returns " + ("RDF triples" if graph else "SPARQL results")
-                                  + ", and the request accepts no format for them")
     sink = Bounded(max_bytes)
     try:
+        if not name:
+            raise NotAcceptableResult("this query returns " + ("RDF triples" if graph else "SPARQL results")
+                                      + ", and the request accepts no format for them")
         if graph:
             fmt = rdf_format(name)
             prefixes = None if fmt.name == "jsonld" else PREFIXES   # JSON-LD output takes no prefixes
@@ -105,6 +123,9 @@ def run_query(store: ox.Store, query: str, result_fmt: str = "json", graph_fmt: 
             fmt = result_format(name)
             result.serialize(sink, fmt.oxigraph)
     except (OSError, ValueError, RuntimeError) as exc:
-        raise QueryError(f"query evaluation failed: {exc}") from None
-    kind = "graph" if graph else "boolean" if isinstance(result, ox.QueryBoolean) else "bindings"
+        raise _evaluation_error(exc) from None
+    finally:
+        # An exception's traceback keeps this frame, and the result with it, alive; the result must
+        # die in this thread (pyoxigraph aborts on a result dropped in another one).
+        result = None
     return Answer(kind, b"".join(sink.parts), fmt)

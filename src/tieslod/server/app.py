@@ -1,7 +1,7 @@
 """create_app(settings): explicit routes, no module globals, no environment reads in handlers.
 
 One AppContext is shared by every route module; its run_query is the only way to the store: the
-SERVICE/update guard, then the worker pool (deadline, size limit) on the release being served."""
+worker pool (SERVICE/update guard, no network, deadline, size limit) on the release being served."""
 from __future__ import annotations
 
 import asyncio
@@ -26,8 +26,10 @@ from ..errors import TiesError
 from ..store import Answer
 from . import sparql
 from .context import AppContext, QueryRequest
+from ..guard import may_vary
 from .headers import ResponseHeaders
-from ..guard import check
+from .budget import ClientBudget
+from .limits import Limits
 from .pool import AnswerCache, QueryPool
 from .releases import ReleaseWatcher
 
@@ -79,13 +81,16 @@ def other_routes(ctx: AppContext) -> list[BaseRoute]:
     return routes
 
 
-def create_app(settings: Settings, cache_bytes: int = CACHE_BYTES) -> Starlette:
+def create_app(settings: Settings, cache_bytes: int = CACHE_BYTES) -> ASGIApp:
     watcher = ReleaseWatcher(settings.out_dir, ensure_built(settings))
     pool = QueryPool(settings.workers, settings.timeout, settings.max_result_bytes)
     cache = AnswerCache(cache_bytes)
+    concurrent = max(1, settings.workers - 1) if settings.client_concurrent is None else settings.client_concurrent
+    budget = ClientBudget(settings.client_query_seconds, concurrent, pool.queue_wait)
     served = [watcher.current()]   # the release the cache holds answers for
 
-    async def run_query(req: QueryRequest) -> Answer:
+    async def run_query(req: QueryRequest, client: str | None = None) -> Answer:
+        """client: whose budget pays (server/budget.py); None for the server's own page queries."""
         if req.base_iri is None:   # the dataset's base: relative IRIs mean our own (issue 14)
             req = dataclasses.replace(req, base_iri=settings.base_uri)
         release = watcher.current()
@@ -96,9 +101,14 @@ def create_app(settings: Settings, cache_bytes: int = CACHE_BYTES) -> Starlette:
         answer = cache.get(key)
         if answer is not None:
             return answer
-        seen = check(req.query)   # refuse SERVICE and updates without a trip to a worker
-        answer = await pool.run(release, req)
-        if not seen.volatile:
+        # SERVICE and updates are refused by the worker (guard.check in store.run_query): parsing
+        # costs milliseconds and must not block the event loop; the worker has a deadline.
+        if client is None:
+            answer = await pool.run(release, req)
+        else:
+            async with budget.slot(client):
+                answer = await pool.run(release, req)
+        if not may_vary(req.query):
             cache.put(key, answer)
         return answer
 
@@ -107,6 +117,7 @@ def create_app(settings: Settings, cache_bytes: int = CACHE_BYTES) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         pool.start(watcher.current())
+        await pool.verify_sandbox(watcher.current())   # never serve queries from a networked worker
         with contextlib.suppress(TiesError):   # wait for a worker, so the first client does not
             await pool.run(watcher.current(), QueryRequest("ASK {}"))
         task = asyncio.create_task(watcher.watch(WATCH_INTERVAL))
@@ -119,10 +130,11 @@ def create_app(settings: Settings, cache_bytes: int = CACHE_BYTES) -> Starlette:
             pool.stop()
 
     middleware = [
-        Middleware(AccessLog),
         Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "OPTIONS"],
                    allow_headers=["*"], max_age=86400, expose_headers=EXPOSED_HEADERS),
         Middleware(GZipMiddleware, minimum_size=1000),
         Middleware(ResponseHeaders, retry_after=settings.timeout),
     ]
-    return Starlette(routes=[*sparql.routes(ctx), *other_routes(ctx)], middleware=middleware, lifespan=lifespan)
+    app = Starlette(routes=[*sparql.routes(ctx), *other_routes(ctx)], middleware=middleware, lifespan=lifespan)
+    # the limits before anything else (a refused request reaches nothing), logged like any request
+    return AccessLog(Limits(app, settings))

@@ -28,6 +28,7 @@ class AppContext:
 
     settings: Settings
     release: Callable[[], Path]                        # the release being served right now
-    run_query: Callable[[QueryRequest], Awaitable[Answer]]   # deadline- and size-limited
+    # deadline- and size-limited; run_query(req, client=ADDRESS) also charges that client's budget
+    run_query: Callable[..., Awaitable[Answer]]
     # the release's version (its directory name, a content hash): changes exactly when release() does
     version: Callable[[], str] = field(default=lambda: "")

@@ -5,10 +5,12 @@ kills at the deadline: the CPU is really freed and the pool starts a fresh worke
 the release path; a worker reopens its store when the path differs, which is how workers follow a
 rebuild without a restart. The worker serializes the result to bytes itself (results are bound to
 the thread that made them) and stops writing as soon as the size limit is passed, so a huge result
-is refused without ever being held in memory whole."""
+is refused without ever being held in memory whole. Before anything else a worker denies itself the
+network (sandbox.py)."""
 from __future__ import annotations
 
 import asyncio
+import errno
 import multiprocessing
 import signal
 from collections.abc import Hashable
@@ -18,10 +20,11 @@ import pyoxigraph as ox
 from cachetools import LRUCache
 from pebble import ProcessExpired, ProcessPool
 
-from ..errors import InternalError, QueryTimeout
+from ..errors import InternalError, QueryTimeout, SandboxError
 from ..formats import rdf_format, result_format
 from ..store import Answer, run_query
 from .context import QueryRequest
+from .sandbox import check_available, connect_errno, deny_network
 
 
 class ServerBusy(QueryTimeout):
@@ -41,6 +44,9 @@ def _store(release: str) -> ox.Store:
 
 
 def _init_worker(release: str) -> None:
+    # First of all: a worker never gets a network socket (server/sandbox.py). If this fails the
+    # worker exits before taking a task; start() has checked that it cannot fail for want of libseccomp.
+    deny_network()
     # Ctrl-C reaches the whole process group; the parent shuts the pool down, workers stay quiet.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # pebble stops a late worker with SIGTERM, caught by a Python handler it installs; but Python
@@ -77,12 +83,21 @@ class QueryPool:
     def start(self, release: Path) -> None:
         if self._pool is not None:
             return
+        check_available()
         # forkserver, not fork: pebble respawns workers from its own threads, and forking a process
         # with running threads (event loop, pool manager) can copy a held lock into the child.
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["tieslod.server.pool"])
         self._pool = ProcessPool(max_workers=self.workers, initializer=_init_worker,
                                  initargs=(str(release),), context=context)
+
+    async def verify_sandbox(self, release: Path) -> None:
+        """Start-up self-check: a worker's TCP connect must be refused by the kernel (EPERM)."""
+        self.start(release)
+        assert self._pool is not None
+        code = await asyncio.wrap_future(self._pool.schedule(connect_errno, ("127.0.0.1", 9), timeout=self.timeout))
+        if code != errno.EPERM:
+            raise SandboxError(f"a query worker could open a TCP socket (errno {code}): refusing to serve queries")
 
     def stop(self) -> None:
         """Kill the workers now (a running query would otherwise hold shutdown up to its deadline)."""

@@ -1,7 +1,6 @@
-"""`tieslod serve`: build if needed, bind, print the URL, serve on uvicorn until Ctrl-C."""
+"""`tieslod serve`: build if needed, check the port, print the URL, serve on granian until Ctrl-C."""
 from __future__ import annotations
 
-import functools
 import logging
 import socket
 import sys
@@ -10,10 +9,11 @@ from collections.abc import Callable
 from ..build import ensure_built
 from ..config import Settings
 from ..errors import UsageError
+from .sandbox import check_available
 
 
 def log_config(access_log: bool) -> dict:
-    """uvicorn's own chatter stays at warnings; our access log and release switches go to stderr."""
+    """granian's own chatter stays at warnings; our access log and release switches go to stderr."""
     return {
         "version": 1,
         "disable_existing_loggers": False,
@@ -21,7 +21,8 @@ def log_config(access_log: bool) -> dict:
         "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain",
                                 "stream": "ext://sys.stderr"}},
         "loggers": {
-            "uvicorn": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
+            "_granian": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
+            "granian": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
             "tieslod": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
             "tieslod.access": {"level": "INFO" if access_log else "WARNING"},
         },
@@ -44,31 +45,34 @@ def bind(host: str, port: int) -> socket.socket:
 
 def serve(settings: Settings, progress: Callable[[str], None] | None = None, access_log: bool = True,
           cache_bytes: int | None = None, http_workers: int = 1) -> None:
-    """Serve until Ctrl-C. With http_workers > 1, uvicorn's supervisor runs that many processes on
-    the one socket, each with its own app, query pool and answer cache (measured: the HTTP side of
-    a cached answer is what bounds one process; see docs/notes/issue-3.md)."""
-    import uvicorn
-    from uvicorn.supervisors import Multiprocess
+    """Serve until Ctrl-C on granian: that many HTTP processes on the one port, each with its own app,
+    query pool and answer cache. granian (hyper) bounds the request head (431), the URL (414, 64 KiB)
+    and the time to send headers or to start the next request (connection closed); uvicorn with
+    httptools cannot (measured, docs/notes/issue-11-server.md). The other limits are server/limits.py's."""
+    from granian import Granian
+    from granian.constants import HTTPModes, Interfaces
+    from granian.http import HTTP1Settings
 
     from .app import CACHE_BYTES, create_app
 
     if http_workers < 1:
         raise UsageError("--http-workers must be at least 1")
+    check_available()   # a clear message now, rather than workers that die at start
     release = ensure_built(settings, progress)   # once, here: the HTTP processes then find it built
-    sock = bind(settings.host, settings.port)
+    sock = bind(settings.host, settings.port)    # a busy port is a usage error; 0 picks a free one
+    port = sock.getsockname()[1]
+    sock.close()                                 # granian binds it itself
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
-    factory = functools.partial(create_app, settings, CACHE_BYTES if cache_bytes is None else cache_bytes)
-    config = uvicorn.Config(factory, factory=True, http="httptools", loop="uvloop", workers=http_workers,
-                            log_config=log_config(access_log), access_log=False, timeout_graceful_shutdown=5,
-                            lifespan="on")
-    print(f"tieslod: serving release {release.name} at http://{host}:{sock.getsockname()[1]}/ "
+    cache = CACHE_BYTES if cache_bytes is None else cache_bytes
+    server = Granian("tieslod.server.app:create_app", address=settings.host, port=port,
+                     interface=Interfaces.ASGI, workers=http_workers, http=HTTPModes.http1, websockets=False,
+                     backpressure=settings.max_in_flight,
+                     http1_settings=HTTP1Settings(header_read_timeout=int(settings.header_timeout * 1000),
+                                                  max_buffer_size=settings.max_header_bytes),
+                     log_level="warning", log_dictconfig=log_config(access_log), respawn_failed_workers=True)
+    print(f"tieslod: serving release {release.name} at http://{host}:{port}/ "
           f"(SPARQL endpoint /sparql; {http_workers} HTTP process(es) x {settings.workers} query workers, "
           f"{settings.timeout:g} s deadline). Ctrl-C stops.", file=sys.stderr, flush=True)
-    try:
-        if http_workers > 1:
-            Multiprocess(config, sockets=[sock]).run()
-        else:
-            uvicorn.Server(config).run(sockets=[sock])
-    except KeyboardInterrupt:
-        pass   # uvicorn re-raises Ctrl-C once it has shut down cleanly: the expected way to stop
+    # Workers are forked: the loader closes over the settings, nothing goes through the environment.
+    server.serve(target_loader=lambda *_: create_app(settings, cache), wrap_loader=False)
     logging.getLogger("tieslod.server").info("stopped")

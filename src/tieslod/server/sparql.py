@@ -17,9 +17,10 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from ..errors import InternalError, QueryError, QueryTimeout, ResultTooLarge, TiesError
+from ..errors import InternalError, QueryError, QueryTimeout, ResultTooLarge, TiesError, TooManyRequests
 from ..formats import RDF_FORMATS, RESULT_FORMATS, Format, content_type
 from ..vocab import SD, VOID
+from .budget import client_of
 from .context import AppContext, QueryRequest
 from .conneg import NotAcceptable, by_name, negotiate
 from .queryui import QueryPage, wants_page
@@ -91,8 +92,6 @@ def _decode(data: bytes, what: str) -> str:
 
 
 async def read_params(request: Request, limit: int) -> Params:
-    if len(request.url.query) > limit:
-        raise Problem(414, f"the URL is over the limit of {limit:,} bytes; POST the query instead")
     params = Params()
     params.add(parse_qsl(request.url.query, keep_blank_values=True))
     if request.method != "POST":
@@ -217,9 +216,11 @@ class SparqlEndpoint:
             # run_query reads the release before its first await, so nothing can switch it between
             # these two lines: the header names the release that answered.
             release = self.ctx.version()
-            answer = await self.ctx.run_query(req)
+            answer = await self.ctx.run_query(req, client=client_of(request, self.ctx.settings.trust_forwarded_for))
         except Problem as exc:
             return _problem(exc.status, exc.message, exc.headers)
+        except TooManyRequests as exc:
+            return _problem(exc.http_status, str(exc), {"Retry-After": str(exc.retry_after)})
         except TiesError as exc:
             return _problem(status_of(exc), str(exc))
         return Response(answer.body, media_type=content_type(answer.fmt),
