@@ -316,6 +316,8 @@ def _article(key: str, index: int, rng: random.Random, pool: dict[str, list[Enti
         status = "tl:FellThrough, tl:Ongoing" if "conflicting-status" in defects else f"tl:{rng.choice(STATUSES)}"
         made = w.claim(f"tl:tie t:{other.key}", "Asserts", source, "A tie reported earlier, repeated here.", quote,
                        f'\n    tl:relationText "{_esc(CATEGORIES[other.category][0])}" ;\n    tl:status {status} ;')
+        if index % 2 == 0:  # half restate the tie's category (every claim agrees on it): two graphs state it
+            w.ttl.append(f"t:{other.key} a tl:{other.category} .\n")
         if "conflicting-status" in defects:
             out.append(Defect("conflicting-status", key, f"{BASE}id/claim/{made}"))
     elif "conflicting-status" in defects:
