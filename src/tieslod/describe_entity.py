@@ -22,7 +22,9 @@ from .vocab import DCT, LABEL, OA, OWL, PREFIXES, PROV, RDFS, SCHEMA, SKOS, TL, 
 _SAFE_PATH = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]*(/[A-Za-z0-9][A-Za-z0-9._~-]*)*$")
 
 TIE_ROLES = "tl:subject|tl:object|tl:participant|tl:onBehalfOf|tl:event|schema:location"
-CLAIM_ROLES = "tl:about|tl:speaker|tl:reportedBy|tl:firstReportedIn|prov:wasDerivedFrom|tl:tie"
+# a claim names an entity as its speaker, outlet, topic or source, or (its own qualifiers) as a party
+CLAIM_ROLES = ("tl:about|tl:speaker|tl:reportedBy|tl:firstReportedIn|prov:wasDerivedFrom|tl:tie"
+               "|tl:participant|tl:onBehalfOf|tl:event|schema:location")
 LABEL_PREDICATES = (LABEL.value, SKOS + "prefLabel")
 
 
@@ -50,7 +52,7 @@ WHERE {{
           UNION {{ {e} tl:tie|tl:about|schema:itemReviewed ?c }}
           UNION {{ ?c dct:isReplacedBy|owl:sameAs {e} }}
       }} }}
-      # zero steps (the node itself), its evidence, their selectors, a tie's amount node
+      # zero steps (the node itself), its evidence, their selectors, a claim's amount node
       ?c (tl:evidence|tl:evidence/oa:hasSelector|schema:amount)? ?n .
   }} }}
   ?n ?p ?o .

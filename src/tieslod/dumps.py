@@ -107,14 +107,11 @@ def _details(index: Index, claim: str) -> str:
     return "; ".join(f"{key}={v.value}" for key, pred in _DETAIL_PROPS for v in index.all(claim, pred))
 
 
-def _verdicts(index: Index, claim: str, source: ox.Term | None) -> str:
-    """Labels of the verdicts of the claim's own article's reviews of it ("likely exaggerated")."""
-    found = []
-    for review in sorted(index.reviews.get(claim, ())):
-        author = index.one(review, SCHEMA + "author")
-        verdict = index.one(review, TL + "verdict")
-        if verdict is not None and (source is None or author == source):
-            found.append(index.label(verdict))
+def _verdicts(index: Index, claim: str) -> str:
+    """Labels of the verdicts of every review of the claim ("likely exaggerated"): the article's own,
+    or one it relays from the outlet it quotes (a review is written in the claim's own article file)."""
+    found = [index.label(v) for review in sorted(index.reviews.get(claim, ()))
+             if (v := index.one(review, TL + "verdict")) is not None]
     return "; ".join(dict.fromkeys(found))
 
 
@@ -149,7 +146,7 @@ def claim_row(index: Index, claim: str) -> list[str]:
         " … ".join(q.value for q in index.all(claim, TL + "quote")), _details(index, claim),
         "; ".join(s.value for s in index.all(claim, TL + "speaker")),
         "; ".join(index.label(r) for r in index.all(claim, TL + "reportedBy")),
-        index.label(modality) if modality is not None else "", _verdicts(index, claim, source),
+        index.label(modality) if modality is not None else "", _verdicts(index, claim),
     ]
 
 

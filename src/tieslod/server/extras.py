@@ -202,9 +202,13 @@ def _hop_html(hop: paths_mod.Hop, link: UriMap) -> str:
         out.append(f"<li><a href=\"{_h(link.href(tie.tie))}\">{_h(tie.category)}</a>{mark}<ul>")
         for c in tie.claims:
             who = "the article itself" if c.speaker == c.source else _h(c.speaker_label)
-            out.append(f"<li class=\"claim\"><span class=\"stance\">{_h(c.stance)}</span> by {who}, in "
+            hedged = f" <span class=\"modality\">({_h(c.modality)}: “{_h(c.hedge)}”)</span>" if c.modality else ""
+            outlet = f", reported by {_h(c.reported_by)}" if c.reported_by else ""
+            notes = "".join(f"<li>{_h(note)}</li>" for note in paths_mod.claim_notes(c))
+            out.append(f"<li class=\"claim\"><span class=\"stance\">{_h(c.stance)}</span>{hedged} by {who}{outlet}, in "
                        f"<a href=\"{_h(link.href(c.source))}\">{_h(c.source_label)}</a>"
-                       f"<blockquote>{_h(' '.join(c.quote.split()))}</blockquote></li>")
+                       f"<blockquote>{_h(' '.join(c.quote.split()))}</blockquote>"
+                       + (f"<ul class=\"qualifiers\">{notes}</ul>" if notes else "") + "</li>")
         out.append("</ul></li>")
     out.append("</ul></li>")
     return "".join(out)
