@@ -32,6 +32,8 @@ x:typed-alias a schema:Person ; rdfs:label "E" ; skos:altLabel "e"^^xsd:token .
 x:tie-ok a tl:Funding ; tl:subject x:ok-person ; tl:object x:ok-person .
 x:tie-bad a tl:Meeting ; tl:subject "literal" ; tl:object [ ] , x:a .
 x:tie-none a tl:Tie .
+x:tie-qualified a tl:Funding ; tl:subject x:ok-person ; tl:object x:ok-person ; tl:when "late 2014" ;
+    tl:role "foreign minister", "chairman" ; schema:amount x:amount-ok ; tl:status tl:Occurred .
 x:claim-ok a tl:Claim ; tl:tie x:tie-ok ; tl:stance tl:Asserts ; tl:speaker x:src ; tl:summary "s" ;
     tl:quote "abc" ; tl:year "2014"^^xsd:gYear ; tl:status tl:Occurred ; schema:amount x:amount-ok ;
     tl:modality tl:Suspected ; tl:hedge "suspected" ; tl:descriptor "former lawyer" ; tl:when "late 2014" .
@@ -97,6 +99,7 @@ def test_every_component_the_shapes_use_is_exercised(shapes_text: str, subclass:
     for fragment in ("exactly one rdfs:label", "alias", "tl:subject", "tl:status", "tl:year", "numeric",
                      "tl:participant", "tl:onBehalfOf", "schema:location", "tl:when", "tl:purpose", "tl:role",
                      "tl:item", "tl:relationText", "tl:statedWhen", "tl:descriptor", "tl:modality", "tl:hedge",
+                     "A tie carries no qualifiers",
                      "ISO 4217", "SHA-256", "tl:stance", "tl:summary", "verbatim tl:quote from", "oa:start",
                      "oa:exact", "oa:prefix", "successor", "ontology term needs an rdfs:label"):
         assert any(fragment in m for m in messages), fragment

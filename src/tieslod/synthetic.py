@@ -43,7 +43,7 @@ KINDS = {"person": "Person", "org": "Organization", "gov": "GovernmentOrganizati
          "event": "Event", "place": "City", "page": "WebPage", "party": "PoliticalParty"}
 DEFECTS = ("tie-missing-object", "bad-stance", "unknown-tie", "unknown-entity", "orphan-tie", "bad-year",
            "bad-currency", "bad-verdict", "bad-publisher", "conflicting-status", "entity-two-labels",
-           "modality-without-hedge", "own-voice-reported-by")
+           "modality-without-hedge", "own-voice-reported-by", "shared-tie-qualifier")
 # claim-level defects: planted on the first claim of the tie at this index of the article
 CLAIM_DEFECTS = {"bad-year": 3, "bad-currency": 6, "modality-without-hedge": 5, "own-voice-reported-by": 0}
 HEDGES = {"Claimed": "claimed", "Suspected": "have long suspected", "Alleged": "alleged"}
@@ -320,8 +320,11 @@ def _article(key: str, index: int, rng: random.Random, pool: dict[str, list[Enti
             w.ttl.append(f"t:{other.key} a tl:{other.category} .\n")
         if "conflicting-status" in defects:
             out.append(Defect("conflicting-status", key, f"{BASE}id/claim/{made}"))
-    elif "conflicting-status" in defects:
-        raise ValueError("conflicting-status needs an earlier article's tie")
+        if "shared-tie-qualifier" in defects:   # the defect issue 10 found: one article's words on a shared tie
+            w.ttl.append(f't:{other.key} tl:role "foreign minister" .\n')
+            out.append(Defect("shared-tie-qualifier", key, f"{BASE}id/tie/{other.key}"))
+    elif "conflicting-status" in defects or "shared-tie-qualifier" in defects:
+        raise ValueError("conflicting-status and shared-tie-qualifier need an earlier article's tie")
     if "unknown-tie" in defects:
         quote = w.sentence(f"A tie nobody recorded was mentioned in passing in {key}.")
         made = w.claim(f"tl:tie t:never-defined-{key}", "Asserts", source, "A claim on a missing tie.", quote)
