@@ -69,21 +69,23 @@ def _by_subject(quads: tuple[ox.Quad, ...] | list[ox.Quad]) -> dict[ox.Term, dic
 
 
 def _line(path: Path, node: ox.Term, value: str) -> int | None:
-    """The line of the node's block that holds the value as written (else the block's first line)."""
+    """The line, in any block describing the node, that holds the value as written (else the node's
+    first line): a node may be described in several blocks of one file."""
     local = node.value.rsplit("/", 1)[-1] if isinstance(node, ox.NamedNode) else ""
     first = line_of(path, local) if local else None
     if first is None:
         return None
-    needles = [value[:40], value[:40].replace("\\", "\\\\").replace('"', '\\"')]
+    starts = re.compile(r"^\s*(\S*[:/])?" + re.escape(local) + r"[\s>]")
+    needles = [n for n in (value[:40], value[:40].replace("\\", "\\\\").replace('"', '\\"')) if n]
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError:
         return first
-    for number in range(first, len(lines) + 1):
-        line = lines[number - 1]
-        if number > first and line and not line[0].isspace():
-            break                    # the next block starts: the value was written otherwise
-        if any(needle and needle in line for needle in needles):
+    inside = False
+    for number, line in enumerate(lines, 1):
+        if line and not line[0].isspace():       # a new block (or a comment, prefix): is it this node's?
+            inside = bool(starts.match(line))
+        if inside and any(needle in line for needle in needles):
             return number
     return first
 
