@@ -43,9 +43,10 @@ KINDS = {"person": "Person", "org": "Organization", "gov": "GovernmentOrganizati
          "event": "Event", "place": "City", "page": "WebPage", "party": "PoliticalParty"}
 DEFECTS = ("tie-missing-object", "bad-stance", "unknown-tie", "unknown-entity", "orphan-tie", "bad-year",
            "bad-currency", "bad-verdict", "bad-publisher", "conflicting-status", "entity-two-labels",
-           "modality-without-hedge", "own-voice-reported-by", "shared-tie-qualifier")
+           "modality-without-hedge", "own-voice-reported-by", "shared-tie-qualifier", "own-voice-speaker-text")
 # claim-level defects: planted on the first claim of the tie at this index of the article
-CLAIM_DEFECTS = {"bad-year": 3, "bad-currency": 6, "modality-without-hedge": 5, "own-voice-reported-by": 0}
+CLAIM_DEFECTS = {"bad-year": 3, "bad-currency": 6, "modality-without-hedge": 5, "own-voice-reported-by": 0,
+                 "own-voice-speaker-text": 2}
 HEDGES = {"Claimed": "claimed", "Suspected": "have long suspected", "Alleged": "alleged"}
 SYLLABLES = ("ka", "lo", "mir", "van", "te", "dor", "sa", "lin", "bre", "gov", "u", "nik", "zo", "ra", "pel", "ost")
 WHENS = ("late 2014", "earlier this month", "last year", "in the spring", "two weeks ago", "in December")
@@ -217,6 +218,9 @@ def _claim_extra(w: ArticleWriter, rng: random.Random, pool: dict[str, list[Enti
         lines.append(f"tl:reportedBy e:{rng.choice(pool['media']).key}")
     if planted == "own-voice-reported-by":
         lines.append(f"tl:reportedBy e:{rng.choice(pool['media']).key}")
+    if planted == "own-voice-speaker-text":     # an unnamed speaker given as the article's own voice
+        who = "officials of the movement"
+        lines.append(f'tl:speakerText "{who}"')
     if speaker is not None and speaker.kind == "org" and rng.random() < 0.5:
         who = f"officials of {speaker.label}"
         lines.append(f'tl:speakerText "{_esc(who)}"')
@@ -259,7 +263,7 @@ def _write_claims(w: "ArticleWriter", ties: list[Tie], orphan: Tie | None, index
             planted = next((d for d in defects if CLAIM_DEFECTS.get(d) == j), "") if k == 0 else ""
             if planted == "modality-without-hedge":
                 stance = "Asserts"
-            if planted == "own-voice-reported-by":
+            if planted in ("own-voice-reported-by", "own-voice-speaker-text"):
                 speaker = None
             if planted == "bad-currency" and tie.category != "Funding":
                 raise ValueError("bad-currency needs a Funding tie at its index")
