@@ -97,11 +97,11 @@ def check(article: Article, sentences: Sentences | None = None) -> None:
     path = article.ttl.path
     problems = []
     for node, props in _by_subject(article.ttl.quads).items():
-        windows = [normalise(w) for q in props.get(QUOTE, []) if (w := sentences.evidence(q.value)) is not None]
+        if not props.get(QUOTE):
+            continue        # not a claim (a tie, say): the shapes say where qualifiers belong
+        windows = [normalise(w) for q in props[QUOTE] if (w := sentences.evidence(q.value)) is not None]
         for pred, name in _QUALIFIER_IRIS.items():
             for value in props.get(pred, []):
-                if not props.get(QUOTE):
-                    continue        # not a claim (a tie, say): the shapes say where qualifiers belong
                 if not isinstance(value, ox.Literal) or not any(normalise(value.value) in w for w in windows):
                     problems.append((node, name, value, windows))
     if problems:
