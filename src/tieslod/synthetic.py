@@ -282,6 +282,27 @@ def _write_claims(w: "ArticleWriter", ties: list[Tie], orphan: Tie | None, index
     return first_claim
 
 
+def _shared_claim(w: ArticleWriter, rng: random.Random, shared: list[Tie], source: str, index: int,
+                  defects: list[str], out: list[Defect]) -> None:
+    """A claim on a tie an earlier article defines (and the defects that need one)."""
+    key = w.key
+    if shared:
+        other = rng.choice(shared)
+        quote = _quote(w, other, "Asserts", "The newspaper")
+        status = "tl:FellThrough, tl:Ongoing" if "conflicting-status" in defects else f"tl:{rng.choice(STATUSES)}"
+        made = w.claim(f"tl:tie t:{other.key}", "Asserts", source, "A tie reported earlier, repeated here.", quote,
+                       f'\n    tl:relationText "{_esc(CATEGORIES[other.category][0])}" ;\n    tl:status {status} ;')
+        if index % 2 == 0:  # half restate the tie's category (every claim agrees on it): two graphs state it
+            w.ttl.append(f"t:{other.key} a tl:{other.category} .\n")
+        if "conflicting-status" in defects:
+            out.append(Defect("conflicting-status", key, f"{BASE}id/claim/{made}"))
+        if "shared-tie-qualifier" in defects:   # the defect issue 10 found: one article's words on a shared tie
+            w.ttl.append(f't:{other.key} tl:role "foreign minister" .\n')
+            out.append(Defect("shared-tie-qualifier", key, f"{BASE}id/tie/{other.key}"))
+    elif "conflicting-status" in defects or "shared-tie-qualifier" in defects:
+        raise ValueError("conflicting-status and shared-tie-qualifier need an earlier article's tie")
+
+
 def _article(key: str, index: int, rng: random.Random, pool: dict[str, list[Entity]], shared: list[Tie],
              defects: list[str], out: list[Defect]) -> tuple[str, str, list[Tie]]:
     w = ArticleWriter(key, rng)
@@ -314,21 +335,7 @@ def _article(key: str, index: int, rng: random.Random, pool: dict[str, list[Enti
     quote = w.sentence(f"{about.label} is described as a “movement” with a few hundred members.")
     w.claim(f"tl:about e:{about.key}", "Asserts", source, f"{about.label} is a small movement.", quote,
             '\n    tl:descriptor "a “movement” with a few hundred members" ;')
-    if shared:
-        other = rng.choice(shared)
-        quote = _quote(w, other, "Asserts", "The newspaper")
-        status = "tl:FellThrough, tl:Ongoing" if "conflicting-status" in defects else f"tl:{rng.choice(STATUSES)}"
-        made = w.claim(f"tl:tie t:{other.key}", "Asserts", source, "A tie reported earlier, repeated here.", quote,
-                       f'\n    tl:relationText "{_esc(CATEGORIES[other.category][0])}" ;\n    tl:status {status} ;')
-        if index % 2 == 0:  # half restate the tie's category (every claim agrees on it): two graphs state it
-            w.ttl.append(f"t:{other.key} a tl:{other.category} .\n")
-        if "conflicting-status" in defects:
-            out.append(Defect("conflicting-status", key, f"{BASE}id/claim/{made}"))
-        if "shared-tie-qualifier" in defects:   # the defect issue 10 found: one article's words on a shared tie
-            w.ttl.append(f't:{other.key} tl:role "foreign minister" .\n')
-            out.append(Defect("shared-tie-qualifier", key, f"{BASE}id/tie/{other.key}"))
-    elif "conflicting-status" in defects or "shared-tie-qualifier" in defects:
-        raise ValueError("conflicting-status and shared-tie-qualifier need an earlier article's tie")
+    _shared_claim(w, rng, shared, source, index, defects, out)
     if "unknown-tie" in defects:
         quote = w.sentence(f"A tie nobody recorded was mentioned in passing in {key}.")
         made = w.claim(f"tl:tie t:never-defined-{key}", "Asserts", source, "A claim on a missing tie.", quote)
