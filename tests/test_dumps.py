@@ -164,3 +164,13 @@ def test_without_triples_equals_writing_the_rest_again(dropped: list[int]) -> No
     got = without_triples(full["nt"], full["ttl"], drop, prefixes)
     assert got["nt"] == ox.serialize(rest, format=ox.RdfFormat.N_TRIPLES)
     assert got["ttl"] == strip_prefixes(ox.serialize(rest, format=ox.RdfFormat.TURTLE, prefixes=prefixes))
+
+
+def test_csv_cells_keep_line_breaks_verbatim() -> None:
+    """A quote spanning a line break stays as printed: the csv module quotes the cell (issue 10);
+    formula-like cells are still defused."""
+    from tieslod.dumps import csv_line
+    row = ["first line\nsecond “line”\u00a0end", "=SUM(A1)", "plain"]
+    line = csv_line(row)
+    assert line.startswith('"first line\nsecond')
+    assert next(csv.reader(io.StringIO(line, newline=""))) == [row[0], "'=SUM(A1)", "plain"]
