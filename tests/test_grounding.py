@@ -96,6 +96,18 @@ def test_every_as_printed_qualifier_is_checked(mini_settings: Settings) -> None:
             assemble(read_inputs(mini_settings), mini_settings)
 
 
+def test_every_ungrounded_qualifier_of_a_file_is_listed(mini_settings: Settings) -> None:
+    _append(mini_settings, "other-sentence.ttl")
+    path = mini_settings.data_dir / "articles" / "mini.ttl"
+    path.write_text(path.read_text(encoding="utf-8") + '\nc:mini-03 tl:when "for the fair" .\n', encoding="utf-8")
+    with pytest.raises(GroundingError) as caught:
+        assemble(read_inputs(mini_settings), mini_settings)
+    text = str(caught.value)
+    assert "(2 ungrounded qualifier(s) in this file)" in text
+    assert f"also {path}:{_line_of(path, 'c:mini-03 tl:when')}: claim https://w3id.org/tieslod/id/claim/mini-03: " \
+           "tl:when 'for the fair'" in text
+
+
 def test_normalised_quotes_spaces_and_case_are_accepted(mini_settings: Settings) -> None:
     path = mini_settings.data_dir / "articles" / "mini.ttl"
     path.write_text(path.read_text(encoding="utf-8")

@@ -20,6 +20,7 @@ from .vocab import SCHEMA, TL, n
 QUALIFIERS = ("relationText", "when", "role", "item", "purpose", "statedWhen", "speakerText", "hedge",
               "descriptor")
 _QUALIFIER_IRIS = {TL + name: name for name in QUALIFIERS}
+MAX_LISTED = 20          # ungrounded qualifiers named in one error (the count says how many in all)
 QUOTE, ABOUT, DESCRIPTOR, DESCRIPTION = TL + "quote", TL + "about", TL + "descriptor", SCHEMA + "description"
 
 _QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
@@ -105,12 +106,14 @@ def check(article: Article, sentences: Sentences | None = None) -> None:
                 if not isinstance(value, ox.Literal) or not any(normalise(value.value) in w for w in windows):
                     problems.append((node, name, value, windows))
     if problems:
-        lines = [(_line(path, node, value.value) or 0, node, name, value, w) for node, name, value, w in problems]
-        line, node, name, value, windows = min(lines, key=lambda t: (t[0], t[1].value, t[2]))
+        found = sorted(((_line(path, node, value.value) or 0, node.value, name, value.value, w)
+                        for node, name, value, w in problems), key=lambda t: t[:3])
+        line, node, name, value, windows = found[0]
         where = f"evidence sentence(s) {windows[0]!r}" if windows else "any evidence sentence"
-        raise GroundingError(f"claim {node.value}: tl:{name} {value.value!r} is not printed in its own {where} "
-                             f"of {article.text_path.name} ({len(problems)} ungrounded qualifier(s) in this file)",
-                             path, line or None)
+        others = "".join(f"\n  also {path}:{n}: claim {c}: tl:{q} {v!r}" for n, c, q, v, _ in found[1:MAX_LISTED])
+        raise GroundingError(f"claim {node}: tl:{name} {value!r} is not printed in its own {where} "
+                             f"of {article.text_path.name} ({len(problems)} ungrounded qualifier(s) in this file)"
+                             + others, path, line or None)
 
 
 def descriptions(article: Article, graph: ox.NamedNode) -> list[ox.Quad]:
