@@ -18,7 +18,7 @@ from . import __version__
 from .errors import InternalError
 
 # Bump when the shape of cached objects or the way they are made changes.
-CACHE_FORMAT = f"tieslod-{__version__}-chunks-5"
+CACHE_FORMAT = f"tieslod-{__version__}-chunks-6"
 USED = "used.txt"             # the entries the last build used (Cache.prune)
 
 

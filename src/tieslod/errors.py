@@ -44,6 +44,11 @@ class QuoteError(InputError):
     """A claim's quote is not found exactly once in its source text."""
 
 
+class GroundingError(InputError):
+    """An as-printed qualifier of a claim is not printed in that claim's own evidence sentence(s)
+    (docs/authoring.md, "Grounding"): the message names the claim, the qualifier and its value."""
+
+
 class NonConformance(TiesError):
     """The data was read but does not conform to the shapes."""
 

@@ -132,8 +132,9 @@ class EntityIndex:
                 entity.aliases.append(value)
             elif kind == "type" and value not in entity.types:
                 entity.types.append(value)
-            elif kind == "description":
-                entity.description = value
+            elif kind == "description":   # one derived description per article graph: all of them
+                parts = [d for d in entity.description.split("; ") if d]
+                entity.description = "; ".join(sorted({*parts, value}))
         return cls([e for e in found.values() if e.label], base_uri)
 
     def get(self, id_or_uri: str) -> Entity | None:
