@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -18,7 +19,7 @@ from typing import TypeVar
 
 import pyoxigraph as ox
 
-from . import __version__
+from . import __version__, lifetime
 from .config import Settings
 from .cache import Cache
 from .describe import TIE_CLASSES, FileInfo, describe
@@ -82,14 +83,30 @@ def current_release(settings: Settings) -> Path | None:
 @contextlib.contextmanager
 def locked(directory: Path) -> Iterator[None]:
     """Hold an exclusive flock on directory/.lock: one build per output directory, one release per archive
-    (versions.py), and a second process waits rather than interleaving its writes."""
+    (versions.py), and a second process waits rather than interleaving its writes. The holder's PID is
+    written into the file, so a waiting build can say whom it waits for; the descriptor is not
+    inherited by child processes (lifetime.py), so a killed build's workers cannot keep the lock."""
     directory.mkdir(parents=True, exist_ok=True)
-    with open(directory / ".lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    path = directory / ".lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    lifetime.hold(fd)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            print(f"tieslod: waiting for the lock on {path}, held by PID {holder}", file=sys.stderr, flush=True)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         try:
             yield
         finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        lifetime.release(fd)
+        os.close(fd)
 
 
 @contextlib.contextmanager
