@@ -31,7 +31,8 @@ from .splice import load_index, write_index
 from .pipeline import (Made, Plan, relative, facts_reader, file_digests, input_files, make_all, plan,
                        shared_quads, UnionPieces, validate_all)
 from .storeupdate import StoreUpdate, changed_graphs, load_store, update_store
-from .errors import NonConformance
+from .errors import IncompleteRelease, NonConformance
+from .manifest import differences, find_release, read_manifest, settings_record
 from .formats import CSV_DUMP, Format, rdf_format
 from .ledger import enforce as enforce_ledger
 from .validation import Report
@@ -167,7 +168,8 @@ def _prune(releases: Path, keep: set[Path], count: int = KEEP_RELEASES, tmps: bo
 
 
 def load_manifest(release: Path) -> dict:
-    return json.loads((release / "manifest.json").read_text(encoding="utf-8"))
+    """The manifest of a complete release, or UsageError (exit 2) naming what is wrong (manifest.py)."""
+    return read_manifest(release)
 
 
 class _Stages:
@@ -186,14 +188,41 @@ class _Stages:
         self.times[name] = round(self.times.get(name, 0.0) + time.monotonic() - began, 3)
 
 
-def _reuse(settings: Settings, target: Path, version: str) -> BuildResult:
-    _switch(settings.out_dir, target)
+def _reuse(settings: Settings, target: Path, version: str, switch: bool) -> BuildResult:
+    if switch:
+        _switch(settings.out_dir, target)
     manifest = load_manifest(target)
     return BuildResult(target, version, manifest["counts"], [FileInfo(**f) for f in manifest["files"]], reused=True)
 
 
-def build(settings: Settings, progress: Progress | None = None, force: bool = False) -> BuildResult:
+def _previous(settings: Settings, say: Progress) -> Path | None:
+    """The release this build may reuse parts of: the current one, if its manifest is sound. One that
+    is not (a disk that lost data, a hand edit) would wedge every later build: say which file, and
+    build from scratch."""
+    current = current_release(settings)
+    if current is None:
+        return None
+    try:
+        read_manifest(current)
+    except IncompleteRelease as exc:
+        say(f"{exc.path} {exc.problem}: previous release not reused, building from scratch")
+        return None
+    return current
+
+
+def _new_dir(releases: Path, version: str) -> Path:
+    """releases/<version>, or beside it when that exists (a forced rebuild, or a damaged release):
+    the release being replaced stays whole, and may stay current, until the switch."""
+    target = releases / version
+    while target.exists():
+        target = releases / f"{version}.{time.time_ns()}"
+    return target
+
+
+def build(settings: Settings, progress: Progress | None = None, force: bool = False,
+          switch: bool = True) -> BuildResult:
     """Build the dataset into settings.out_dir; on any error the previous release stays current.
+    switch=False leaves `current` where it is (a release for other settings, ensure_built).
 
     Scales by never holding the dataset in one process: each named graph becomes a cached chunk
     (pipeline.py, chunks.py), the store is updated in place of a full load when few graphs changed,
@@ -205,9 +234,11 @@ def build(settings: Settings, progress: Progress | None = None, force: bool = Fa
             digests = file_digests(settings)
             version = input_version(settings, digests)
             releases = settings.out_dir / "releases"
-            target = releases / version
-            if not force and target.is_dir() and (target / "manifest.json").is_file():
-                return _reuse(settings, target, version)
+            found = None if force else find_release(settings.out_dir, version)
+            if found is not None:
+                return _reuse(settings, found, version, switch)
+            target = _new_dir(releases, version)
+            previous = _previous(settings, stage.say)
             # The oldest release goes while this build works (deleting a store took ~0.2 s of a
             # rebuild); with the new one there are as many as before. Never the current or the target.
             pruning = ThreadPoolExecutor(1)
@@ -221,20 +252,20 @@ def build(settings: Settings, progress: Progress | None = None, force: bool = Fa
         try:
             (tmp / "dumps").mkdir(parents=True)
             # unchanged pieces are copied from the previous release's dumps (splice.py), from now on
-            with EarlyDumps(tmp / "dumps", cache, work, settings, load_index(current_release(settings))) as early:
+            with EarlyDumps(tmp / "dumps", cache, work, settings, load_index(previous, stage.say), previous) as early:
                 with stage("chunks"):
                     made = make_all(work, cache, stage.say)
                 early.go()
                 result = _write_release(work, made, cache, tmp, version, settings, stage, early)
             pruning.shutdown(wait=True)
-            shutil.rmtree(target, ignore_errors=True)
             tmp.rename(target)
         finally:
             pruning.shutdown(wait=True)
             shutil.rmtree(tmp, ignore_errors=True)
         result.release_dir = target
-        _switch(settings.out_dir, target)
-        _prune(releases, {target})
+        if switch:
+            _switch(settings.out_dir, target)
+        _prune(releases, {target, current_release(settings)})
         cache.prune()
         stage.say("done")
         return result
@@ -265,7 +296,7 @@ def _write_release(work: Plan, made: Made, cache: Cache, tmp: Path, version: str
         infos.append(_file_info(dumps / "void.ttl", "text/turtle"))
         (dumps / "SHA256SUMS").write_text("".join(f"{i.sha256}  {i.name}\n" for i in infos))
     manifest = {"version": version, "release_name": settings.release_name, "base_uri": settings.base_uri,
-                "tieslod": __version__, "counts": counts,
+                "settings": settings_record(settings), "tieslod": __version__, "counts": counts,
                 "graphs": {m.key: {"iri": m.graph, "quads": m.quads, "digest": m.digest, "chunk": t.cache_key}
                            for m, t in sorted(zip(made.metas, work.tasks), key=lambda x: x[0].key)},
                 "files": [i.__dict__ for i in infos],
@@ -295,7 +326,7 @@ def _rest(work: Plan, made: Made, cache: Cache, dumps: Path, settings: Settings,
           early: EarlyDumps) -> tuple[dict[str, set[ox.Triple]], StoreUpdate]:
     """The union dumps, the store and the checks (the claim table is made beside them, the other
     dumps by `early`)."""
-    sinks, previous = early.sinks, current_release(settings)
+    sinks, previous = early.sinks, early.previous
     with stage("dumps"):
         # the union dumps' duplicates come from the chunks, not the store: their bodies can then be
         # re-made (in workers, UnionPieces) and written while the store loads
@@ -366,8 +397,13 @@ def _summary_counts(made: Made, drop: dict[str, set[ox.Triple]]) -> dict[str, in
 
 
 def ensure_built(settings: Settings, progress: Progress | None = None) -> Path:
-    """The current release, building it first if there is none or the inputs changed."""
+    """The release built for these settings: the current one if it is, else one built before, else a
+    new build. `current` (which servers follow) moves only if there is none or it was built with these
+    settings: a command run with another base never moves a running server off its own. A current
+    release that is not complete is refused (UsageError, exit 2; `tieslod build` replaces it)."""
     current = current_release(settings)
-    if current is not None and current.name == input_version(settings):
+    manifest = read_manifest(current) if current is not None else None
+    if current is not None and manifest is not None and manifest["version"] == input_version(settings):
         return current
-    return build(settings, progress).release_dir
+    switch = manifest is None or not differences(manifest, settings)
+    return build(settings, progress, switch=switch).release_dir

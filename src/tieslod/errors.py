@@ -16,6 +16,14 @@ class UsageError(TiesError):
     exit_code = 2
 
 
+class IncompleteRelease(UsageError):
+    """A release directory without a complete manifest (a build that died, a disk that lost data)."""
+
+    def __init__(self, message: str, path: Path | str | None = None, problem: str = "") -> None:
+        super().__init__(message)
+        self.path, self.problem = path, problem
+
+
 class InputError(TiesError):
     """Input data that cannot be read, with the file and position it comes from."""
 

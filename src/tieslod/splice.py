@@ -44,22 +44,30 @@ class OldDump:
     states: list[list] = field(default_factory=list)
 
 
-def load_index(release: Path | None) -> dict[str, OldDump]:
+def load_index(release: Path | None, say: Callable[[str], None] = lambda _m: None) -> dict[str, OldDump]:
     """The previous release's piece index, per dump kind; a kind whose files do not have the sizes
-    the index recorded (an index from another build, a file changed since) is left out."""
+    the index recorded (an index from another build, a file changed since) is left out, and an index
+    that cannot be read is not used at all (said, naming the file: the dumps are then written whole)."""
     if release is None or not (release / INDEX).is_file():
         return {}
+    try:
+        entries = json.loads((release / INDEX).read_text(encoding="utf-8"))
+        index = {kind: (entry, entry["file"], entry["size"], entry["gz_size"], entry["pieces"])
+                 for kind, entry in entries.items()}
+    except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        say(f"previous dumps not reused, writing them whole: {release / INDEX} is unreadable ({exc!r})")
+        return {}
     out = {}
-    for kind, entry in json.loads((release / INDEX).read_text(encoding="utf-8")).items():
-        path = release / "dumps" / entry["file"]
+    for kind, (entry, name, size, gz_size, pieces) in index.items():
+        path = release / "dumps" / name
         gz_path = path.with_name(path.name + ".gz")
         try:
             sizes = (path.stat().st_size, gz_path.stat().st_size)
         except OSError:
             continue
-        if sizes == (entry["size"], entry["gz_size"]):
+        if sizes == (size, gz_size):
             same = entry.get("sha256_library") == sha256state.library()
-            out[kind] = OldDump(path, gz_path, entry["pieces"], entry.get("states", []) if same else [])
+            out[kind] = OldDump(path, gz_path, pieces, entry.get("states", []) if same else [])
     return out
 
 

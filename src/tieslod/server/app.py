@@ -76,7 +76,7 @@ def other_routes(ctx: AppContext) -> list[BaseRoute]:
 
 
 def create_app(settings: Settings, cache_bytes: int = CACHE_BYTES) -> Starlette:
-    watcher = ReleaseWatcher(settings.out_dir, ensure_built(settings))
+    watcher = ReleaseWatcher(settings.out_dir, ensure_built(settings), settings)
     pool = QueryPool(settings.workers, settings.timeout, settings.max_result_bytes)
     cache = AnswerCache(cache_bytes)
     served = [watcher.current()]   # the release the cache holds answers for
