@@ -195,19 +195,18 @@ def _reuse(settings: Settings, target: Path, version: str, switch: bool) -> Buil
     return BuildResult(target, version, manifest["counts"], [FileInfo(**f) for f in manifest["files"]], reused=True)
 
 
-def _previous(settings: Settings, say: Progress) -> Path | None:
-    """The release this build may reuse parts of: the current one, if its manifest is sound. One that
-    is not (a disk that lost data, a hand edit) would wedge every later build: say which file, and
-    build from scratch."""
+def _previous(settings: Settings, say: Progress) -> tuple[Path | None, dict]:
+    """The release this build may reuse parts of, and its manifest: the current one, if its manifest
+    is sound. One that is not (a disk that lost data, a hand edit) would wedge every later build: say
+    which file, and build from scratch."""
     current = current_release(settings)
     if current is None:
-        return None
+        return None, {}
     try:
-        read_manifest(current)
+        return current, read_manifest(current)
     except IncompleteRelease as exc:
         say(f"{exc.path} {exc.problem}: previous release not reused, building from scratch")
-        return None
-    return current
+        return None, {}
 
 
 def _new_dir(releases: Path, version: str) -> Path:
@@ -238,7 +237,7 @@ def build(settings: Settings, progress: Progress | None = None, force: bool = Fa
             if found is not None:
                 return _reuse(settings, found, version, switch)
             target = _new_dir(releases, version)
-            previous = _previous(settings, stage.say)
+            previous, old_manifest = _previous(settings, stage.say)
             # The oldest release goes while this build works (deleting a store took ~0.2 s of a
             # rebuild); with the new one there are as many as before. Never the current or the target.
             pruning = ThreadPoolExecutor(1)
@@ -252,7 +251,8 @@ def build(settings: Settings, progress: Progress | None = None, force: bool = Fa
         try:
             (tmp / "dumps").mkdir(parents=True)
             # unchanged pieces are copied from the previous release's dumps (splice.py), from now on
-            with EarlyDumps(tmp / "dumps", cache, work, settings, load_index(previous, stage.say), previous) as early:
+            old = load_index(previous, stage.say, old_manifest.get("build", {}).get("index_sha256"))
+            with EarlyDumps(tmp / "dumps", cache, work, settings, old, previous) as early:
                 with stage("chunks"):
                     made = make_all(work, cache, stage.say)
                 early.go()
@@ -285,7 +285,7 @@ def _write_release(work: Plan, made: Made, cache: Cache, tmp: Path, version: str
     with stage("dumps"):
         for sink in sinks.values():     # wait for the last copies and hashes
             sink.close()
-    write_index(tmp, sinks)
+    index_sha256 = write_index(tmp, sinks)
     infos = _infos(sinks, csv_files)
     counts = _summary_counts(made, drop)
     with stage("describe"):
@@ -300,7 +300,8 @@ def _write_release(work: Plan, made: Made, cache: Cache, tmp: Path, version: str
                 "graphs": {m.key: {"iri": m.graph, "quads": m.quads, "digest": m.digest, "chunk": t.cache_key}
                            for m, t in sorted(zip(made.metas, work.tasks), key=lambda x: x[0].key)},
                 "files": [i.__dict__ for i in infos],
-                "build": {"store": update.mode, "remade": len(made.remade), "stages": stage.times}}
+                "build": {"store": update.mode, "remade": len(made.remade), "stages": stage.times,
+                          "index_sha256": index_sha256}}
     (tmp / "manifest.json").write_text(_manifest_json(manifest))
     return BuildResult(tmp, version, counts, infos, report=Report([], manifest["counts"]["quads"]))
 

@@ -106,8 +106,9 @@ class Cache:
             candidates = [os.path.join(folder, name) for folder, _dirs, names in os.walk(self.base)
                           for name in names if name.endswith(".pickle")]
         removed = 0
+        inside = self.base + "/"     # a record copied with the cache names the original's files: not ours
         for path in candidates:
-            if path not in self.used:
+            if path not in self.used and path.startswith(inside):
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(path)
                     removed += 1

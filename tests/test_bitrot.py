@@ -1,0 +1,96 @@
+"""Bit rot is not republished (issue 11, item 4): what a rebuild takes from the previous release or
+the build cache is checked against the checksum recorded when it was made, or made again."""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tieslod import splice
+from tieslod.build import build
+from tieslod.config import Settings
+from tieslod.synthetic import generate
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data = tmp_path_factory.mktemp("synth") / "data"
+    generate(data, 25, seed=5)
+    return data
+
+
+def _dumps(release: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted((release / "dumps").iterdir())}
+
+
+def _sums_hold(release: Path) -> None:
+    sums = dict(reversed(line.split("  ")) for line in (release / "dumps" / "SHA256SUMS").read_text().splitlines())
+    for name, digest in sums.items():
+        assert hashlib.sha256((release / "dumps" / name).read_bytes()).hexdigest() == digest, name
+
+
+def _flip(path: Path, fraction: float) -> None:
+    data = bytearray(path.read_bytes())
+    data[int(len(data) * fraction)] ^= 0x04
+    path.write_bytes(bytes(data))
+
+
+@pytest.fixture(scope="module")
+def built(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, bytes]]:
+    """A build of the corpus to copy and damage, and the dumps a clean full build makes after the change."""
+    root = tmp_path_factory.mktemp("bitrot")
+    shutil.copytree(corpus, root / "data")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(splice, "STEP", 4096)     # hash states every 4 KB: the resumed-prefix path is taken
+        build(Settings(data_dir=root / "data", out_dir=root / "build"))
+    changed = root / "changed"
+    shutil.copytree(corpus, changed)
+    _change(changed)
+    return root, _dumps(build(Settings(data_dir=changed, out_dir=root / "full")).release_dir)
+
+
+def _change(data: Path) -> None:
+    article = data / "articles" / "syn-00022.ttl"     # late in graph order: most of each dump is copied
+    article.write_text(article.read_text(encoding="utf-8").replace("tl:Asserts", "tl:Denies", 1), encoding="utf-8")
+
+
+def _copy_of(built: tuple[Path, dict[str, bytes]], tmp_path: Path) -> tuple[Settings, Path]:
+    shutil.copytree(built[0] / "data", tmp_path / "data")
+    shutil.copytree(built[0] / "build", tmp_path / "build", symlinks=True)
+    settings = Settings(data_dir=tmp_path / "data", out_dir=tmp_path / "build")
+    return settings, (tmp_path / "build" / "current").resolve()
+
+
+@pytest.mark.parametrize("name, fraction", [(n, 0.3) for n in ("tieslod.nq", "tieslod.ttl", "tieslod.nt",
+                                                                "tieslod.jsonld", "tieslod.trig", "tieslod.nq.gz",
+                                                                "tieslod.ttl.gz", "tieslod.nt.gz", "tieslod.jsonld.gz")]
+                         + [("tieslod.nq", 0.0005), ("tieslod.nt", 0.9)])
+def test_a_flipped_byte_in_the_previous_release_is_not_republished(built: tuple[Path, dict[str, bytes]],
+                                                                    tmp_path: Path, name: str, fraction: float,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(splice, "STEP", 4096)
+    settings, first = _copy_of(built, tmp_path)
+    _flip(first / "dumps" / name, fraction)
+    _change(settings.data_dir)
+    said: list[str] = []
+    after = build(settings, said.append).release_dir
+    assert any("do not match their checksums" in m and name.removesuffix(".gz") in m for m in said), said
+    assert json.loads((after / "manifest.json").read_text())["build"]["remade"] == 1, "the rest still reused"
+    _sums_hold(after)
+    assert _dumps(after) == built[1]
+
+
+def test_a_changed_splice_index_is_not_trusted(built: tuple[Path, dict[str, bytes]], tmp_path: Path) -> None:
+    """The index holds the hash states a rebuild resumes: a changed one would certify wrong checksums."""
+    settings, first = _copy_of(built, tmp_path)
+    index = first / splice.INDEX
+    index.write_text(index.read_text().replace('"size": ', '"size":  ', 1))    # valid JSON, other bytes
+    _change(settings.data_dir)
+    said: list[str] = []
+    after = build(settings, said.append).release_dir
+    assert any(str(index) in m and "not the index its manifest records" in m for m in said), said
+    _sums_hold(after)
+    assert _dumps(after) == built[1]
