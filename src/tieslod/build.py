@@ -31,7 +31,7 @@ from .splice import load_index, write_index
 from .pipeline import (Made, Plan, relative, facts_reader, file_digests, input_files, make_all, plan,
                        shared_quads, UnionPieces, validate_all)
 from .storeupdate import StoreUpdate, changed_graphs, load_store, update_store
-from .errors import IncompleteRelease, NonConformance
+from .errors import DamagedCache, IncompleteRelease, NonConformance
 from .manifest import differences, find_release, read_manifest, settings_record
 from .formats import CSV_DUMP, Format, rdf_format
 from .ledger import enforce as enforce_ledger
@@ -229,46 +229,54 @@ def build(settings: Settings, progress: Progress | None = None, force: bool = Fa
     """
     stage = _Stages(progress or (lambda _msg: None))
     with locked(settings.out_dir), _collector_paused():
-        with stage("read"):
-            digests = file_digests(settings)
-            version = input_version(settings, digests)
-            releases = settings.out_dir / "releases"
-            found = None if force else find_release(settings.out_dir, version)
-            if found is not None:
-                return _reuse(settings, found, version, switch)
-            target = _new_dir(releases, version)
-            previous, old_manifest = _previous(settings, stage.say)
-            # The oldest release goes while this build works (deleting a store took ~0.2 s of a
-            # rebuild); with the new one there are as many as before. Never the current or the target.
-            pruning = ThreadPoolExecutor(1)
-            pruning.submit(_prune, releases, {target, current_release(settings)}, KEEP_RELEASES - 1, False)
-            pruning.shutdown(wait=False)
-            cache = Cache(settings.out_dir / "cache")
-            work = plan(settings, digests, cache)
-        releases.mkdir(parents=True, exist_ok=True)
-        tmp = releases / f".tmp-{version}-{os.getpid()}"
-        shutil.rmtree(tmp, ignore_errors=True)
         try:
-            (tmp / "dumps").mkdir(parents=True)
-            # unchanged pieces are copied from the previous release's dumps (splice.py), from now on
-            old = load_index(previous, stage.say, old_manifest.get("build", {}).get("index_sha256"))
-            with EarlyDumps(tmp / "dumps", cache, work, settings, old, previous) as early:
-                with stage("chunks"):
-                    made = make_all(work, cache, stage.say)
-                early.go()
-                result = _write_release(work, made, cache, tmp, version, settings, stage, early)
-            pruning.shutdown(wait=True)
-            tmp.rename(target)
-        finally:
-            pruning.shutdown(wait=True)
-            shutil.rmtree(tmp, ignore_errors=True)
-        result.release_dir = target
-        if switch:
-            _switch(settings.out_dir, target)
-        _prune(releases, {target, current_release(settings)})
-        cache.prune()
-        stage.say("done")
-        return result
+            return _build(settings, stage, force, switch)
+        except DamagedCache as exc:         # the damaged entry is gone now: it is made again
+            stage.say(f"{exc}: building again")
+            return _build(settings, stage, force, switch)
+
+
+def _build(settings: Settings, stage: _Stages, force: bool, switch: bool) -> BuildResult:
+    with stage("read"):
+        digests = file_digests(settings)
+        version = input_version(settings, digests)
+        releases = settings.out_dir / "releases"
+        found = None if force else find_release(settings.out_dir, version)
+        if found is not None:
+            return _reuse(settings, found, version, switch)
+        target = _new_dir(releases, version)
+        previous, old_manifest = _previous(settings, stage.say)
+        # The oldest release goes while this build works (deleting a store took ~0.2 s of a
+        # rebuild); with the new one there are as many as before. Never the current or the target.
+        pruning = ThreadPoolExecutor(1)
+        pruning.submit(_prune, releases, {target, current_release(settings)}, KEEP_RELEASES - 1, False)
+        pruning.shutdown(wait=False)
+        cache = Cache(settings.out_dir / "cache")
+        work = plan(settings, digests, cache)
+    releases.mkdir(parents=True, exist_ok=True)
+    tmp = releases / f".tmp-{version}-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        (tmp / "dumps").mkdir(parents=True)
+        # unchanged pieces are copied from the previous release's dumps (splice.py), from now on
+        old = load_index(previous, stage.say, old_manifest.get("build", {}).get("index_sha256"))
+        with EarlyDumps(tmp / "dumps", cache, work, settings, old, previous) as early:
+            with stage("chunks"):
+                made = make_all(work, cache, stage.say)
+            early.go()
+            result = _write_release(work, made, cache, tmp, version, settings, stage, early)
+        pruning.shutdown(wait=True)
+        tmp.rename(target)
+    finally:
+        pruning.shutdown(wait=True)
+        shutil.rmtree(tmp, ignore_errors=True)
+    result.release_dir = target
+    if switch:
+        _switch(settings.out_dir, target)
+    _prune(releases, {target, current_release(settings)})
+    cache.prune()
+    stage.say("done")
+    return result
 
 
 def _write_release(work: Plan, made: Made, cache: Cache, tmp: Path, version: str, settings: Settings,

@@ -80,6 +80,12 @@ class ResultTooLarge(TiesError):
     exit_code = 3
 
 
+class DamagedCache(TiesError):
+    """A build cache entry whose checksum does not hold (build.build runs once more, remaking it)."""
+
+    exit_code = 3
+
+
 class InternalError(TiesError):
     """A bug: anything unexpected."""
 
