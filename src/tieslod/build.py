@@ -3,6 +3,7 @@ Oxigraph store into a new release directory, and only then switch `current` to i
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import gc
 import hashlib
@@ -31,7 +32,7 @@ from .splice import load_index, write_index
 from .pipeline import (Made, Plan, relative, facts_reader, file_digests, input_files, make_all, plan,
                        shared_quads, UnionPieces, validate_all)
 from .storeupdate import StoreUpdate, changed_graphs, load_store, update_store
-from .errors import DamagedCache, IncompleteRelease, NonConformance
+from .errors import DamagedCache, DiskFull, IncompleteRelease, NonConformance
 from .manifest import differences, find_release, read_manifest, settings_record
 from .formats import CSV_DUMP, Format, rdf_format
 from .ledger import enforce as enforce_ledger
@@ -230,10 +231,35 @@ def build(settings: Settings, progress: Progress | None = None, force: bool = Fa
     stage = _Stages(progress or (lambda _msg: None))
     with locked(settings.out_dir), _collector_paused():
         try:
-            return _build(settings, stage, force, switch)
-        except DamagedCache as exc:         # the damaged entry is gone now: it is made again
-            stage.say(f"{exc}: building again")
-            return _build(settings, stage, force, switch)
+            try:
+                return _build(settings, stage, force, switch)
+            except DamagedCache as exc:         # the damaged entry is gone now: it is made again
+                stage.say(f"{exc}: building again")
+                return _build(settings, stage, force, switch)
+        except Exception as exc:
+            full = _disk_full(exc)
+            if full is None:
+                raise
+            removed = Cache(settings.out_dir / "cache").discard_unrecorded()
+            raise DiskFull(f"{full.filename or settings.out_dir}: {full.strerror or full}: nothing was published "
+                           f"(the previous release is unchanged; {removed} cache file(s) this build wrote were "
+                           "removed); free some space and build again") from None
+
+
+_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+def _disk_full(exc: BaseException | None) -> OSError | None:
+    """The OSError behind exc saying the disk is full (or a file size limit was reached), if any.
+    (RocksDB's errors come as OSError with its own text and no errno.)"""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and (exc.errno in _FULL or "No space left on device" in str(exc)
+                                         or "File too large" in str(exc)):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def _build(settings: Settings, stage: _Stages, force: bool, switch: bool) -> BuildResult:

@@ -129,12 +129,36 @@ class Cache:
             with open(tmp, "wb") as handle:
                 handle.write(data)
                 handle.write(zlib.crc32(data).to_bytes(4, "big"))
-        except BaseException:
+        except BaseException as exc:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)          # (a full disk: no half entry left behind)
+            if isinstance(exc, OSError) and exc.filename is None:
+                exc.filename = path     # (a failed write does not say which file)
             raise
         os.replace(tmp, path)
         self.used.add(path)
+
+    def discard_unrecorded(self) -> int:
+        """After a build failed for want of space: delete every entry the last successful build did
+        not record as used, and every temporary file, so the failed build leaves the disk as it found
+        it (a cold build: the whole cache). Returns how many files went."""
+        try:
+            with open(os.path.join(self.base, USED), encoding="utf-8") as handle:
+                keep = set(handle.read().splitlines())
+        except OSError:
+            keep = set()
+        removed = 0
+        for folder, _dirs, names in os.walk(self.base, topdown=False):
+            for name in names:
+                path = os.path.join(folder, name)
+                if (name.endswith(".pickle") and path not in keep) or name.endswith(".tmp"):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(path)
+                        removed += 1
+            if folder != self.base:
+                with contextlib.suppress(OSError):
+                    os.rmdir(folder)        # only if empty
+        return removed
 
     def prune(self) -> int:
         """Delete entries this build did not use; returns how many.

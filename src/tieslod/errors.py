@@ -80,6 +80,12 @@ class ResultTooLarge(TiesError):
     exit_code = 3
 
 
+class DiskFull(TiesError):
+    """No space left (or a file size limit reached) while building: nothing was published."""
+
+    exit_code = 2
+
+
 class DamagedCache(TiesError):
     """A build cache entry whose checksum does not hold (build.build runs once more, remaking it)."""
 

@@ -12,6 +12,7 @@ rewriting ~580 MB of dumps from cache pickles took ~2.8 s at a million quads, co
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -134,6 +135,17 @@ def _copy(src: int, offset: int, size: int, dst, sha, unhashed: int = 0,
             seen(step)
 
 
+@contextlib.contextmanager
+def _naming(path: Path) -> Iterator[None]:
+    """An OSError from writing to a file object names no file: name this one (a full disk)."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is None:
+            exc.filename = str(path)
+        raise
+
+
 @dataclass
 class Sink:
     """One dump and its .gz, written in pieces (or copied in runs of pieces), hashed as they go.
@@ -183,8 +195,10 @@ class Sink:
     def _put(self, data: bytes, member: bytes, entry: list[int] | None = None) -> None:
         if entry is not None:       # the checksums a later build verifies before copying the piece
             entry += [zlib.crc32(data), zlib.crc32(member)]
-        self.raw.write(data)
-        self.gz.write(member)
+        with _naming(self.path):
+            self.raw.write(data)
+        with _naming(self.gz_path):
+            self.gz.write(member)
         self.sha.update(data)
         self.gz_sha.update(member)
         self._seen(len(data))
@@ -227,8 +241,10 @@ class Sink:
             self.fds = (os.open(self.old.path, os.O_RDONLY), os.open(self.old.gz_path, os.O_RDONLY))
         # the dump's first bytes copied from the start of the previous one: resume its hash state
         unhashed = self._resume(run) if self.written == 0 and run[0] == 0 else 0
-        _copy(self.fds[0], run[0], run[1], self.raw, self.sha, unhashed, self._seen)
-        _copy(self.fds[1], run[2], run[3], self.gz, self.gz_sha)
+        with _naming(self.path):
+            _copy(self.fds[0], run[0], run[1], self.raw, self.sha, unhashed, self._seen)
+        with _naming(self.gz_path):
+            _copy(self.fds[1], run[2], run[3], self.gz, self.gz_sha)
 
     def _resume(self, run: list[int]) -> int:
         """The dump starts with the previous dump's first run[1] bytes: take the previous build's hash
@@ -254,11 +270,16 @@ class Sink:
             for job in self.jobs:
                 job.result()        # raise what a write or copy raised
         finally:
-            self.raw.close()
-            self.gz.close()
             if self.fds is not None:
                 for fd in self.fds:
                     os.close(fd)
+                self.fds = None
+            try:
+                with _naming(self.path):
+                    self.raw.close()
+            finally:
+                with _naming(self.gz_path):
+                    self.gz.close()
 
     def entry(self) -> dict:
         return {"file": self.path.name, "size": self.size, "gz_size": self.gz_size, "pieces": self.index,
