@@ -115,3 +115,22 @@ def test_a_damaged_cache_entry_is_made_again(built: tuple[Path, dict[str, bytes]
         assert any(str(entry) in m and "building again" in m for m in said), said
     _sums_hold(after)
     assert _dumps(after) == built[1]
+
+
+def test_a_damaged_store_file_is_not_carried_into_the_next_release(built: tuple[Path, dict[str, bytes]],
+                                                                    tmp_path: Path) -> None:
+    """An incremental rebuild copies (hard-links) the previous store's table files; RocksDB checks a
+    block only when it reads one, so a damaged block would reach the new release unnoticed."""
+    import pyoxigraph as ox
+    settings, first = _copy_of(built, tmp_path)
+    table = max((first / "store").glob("*.sst"), key=lambda p: p.stat().st_size)
+    _flip(table, 0.4)
+    _change(settings.data_dir)
+    said: list[str] = []
+    after = build(settings, said.append).release_dir
+    assert any(str(table) in m and "loaded afresh" in m for m in said), said
+    assert json.loads((after / "manifest.json").read_text())["build"]["store"] == "fresh"
+    quads = set(ox.Store.read_only(str(after / "store")))     # every block readable: a full scan
+    clean = (built[0] / "full" / "current").resolve() / "store"
+    assert quads == set(ox.Store.read_only(str(clean)))
+    assert _dumps(after) == built[1]

@@ -31,7 +31,7 @@ from .dumps import DUMP_KINDS, dump_prefixes, write_chunked
 from .splice import load_index, write_index
 from .pipeline import (Made, Plan, relative, facts_reader, file_digests, input_files, make_all, plan,
                        shared_quads, UnionPieces, validate_all)
-from .storeupdate import StoreUpdate, changed_graphs, load_store, update_store
+from .storeupdate import StoreUpdate, changed_graphs, load_store, sst_sums, update_store, verified_store
 from .errors import DamagedCache, DiskFull, IncompleteRelease, NonConformance
 from .manifest import differences, find_release, read_manifest, settings_record
 from .formats import CSV_DUMP, Format, rdf_format
@@ -285,8 +285,13 @@ def _build(settings: Settings, stage: _Stages, force: bool, switch: bool) -> Bui
     try:
         (tmp / "dumps").mkdir(parents=True)
         # unchanged pieces are copied from the previous release's dumps (splice.py), from now on
-        old = load_index(previous, stage.say, old_manifest.get("build", {}).get("index_sha256"))
-        with EarlyDumps(tmp / "dumps", cache, work, settings, old, previous) as early:
+        recorded = old_manifest.get("build", {})
+        old = load_index(previous, stage.say, recorded.get("index_sha256"))
+        # the previous store's table files are checked while the chunks are made (needed by _rest)
+        checking = ThreadPoolExecutor(1)
+        store_sums = checking.submit(verified_store, previous, recorded.get("store_crc32"), stage.say)
+        checking.shutdown(wait=False)
+        with EarlyDumps(tmp / "dumps", cache, work, settings, old, previous, store_sums) as early:
             with stage("chunks"):
                 made = make_all(work, cache, stage.say)
             early.go()
@@ -316,6 +321,11 @@ def _write_release(work: Plan, made: Made, cache: Cache, tmp: Path, version: str
             with contextlib.suppress(Exception):
                 sink.close()
         raise
+    # the store's checksums, for the next build, while the last dump copies and hashes finish
+    verified = early.store_sums.result() if early.store_sums is not None else None
+    summing = ThreadPoolExecutor(1)
+    sums = summing.submit(sst_sums, tmp / "store", verified, early.previous / "store" if early.previous else None)
+    summing.shutdown(wait=False)
     with stage("dumps"):
         for sink in sinks.values():     # wait for the last copies and hashes
             sink.close()
@@ -335,7 +345,7 @@ def _write_release(work: Plan, made: Made, cache: Cache, tmp: Path, version: str
                            for m, t in sorted(zip(made.metas, work.tasks), key=lambda x: x[0].key)},
                 "files": [i.__dict__ for i in infos],
                 "build": {"store": update.mode, "remade": len(made.remade), "stages": stage.times,
-                          "index_sha256": index_sha256}}
+                          "index_sha256": index_sha256, "store_crc32": sums.result()}}
     (tmp / "manifest.json").write_text(_manifest_json(manifest))
     return BuildResult(tmp, version, counts, infos, report=Report([], manifest["counts"]["quads"]))
 
@@ -361,7 +371,9 @@ def _rest(work: Plan, made: Made, cache: Cache, dumps: Path, settings: Settings,
           early: EarlyDumps) -> tuple[dict[str, set[ox.Triple]], StoreUpdate]:
     """The union dumps, the store and the checks (the claim table is made beside them, the other
     dumps by `early`)."""
-    sinks, previous = early.sinks, early.previous
+    sinks = early.sinks
+    verified = early.store_sums.result() if early.store_sums is not None else None
+    previous = early.previous if verified is not None else None      # its store: updated, or not used
     with stage("dumps"):
         # the union dumps' duplicates come from the chunks, not the store: their bodies can then be
         # re-made (in workers, UnionPieces) and written while the store loads
