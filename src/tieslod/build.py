@@ -3,14 +3,11 @@ Oxigraph store into a new release directory, and only then switch `current` to i
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
 import gc
 import hashlib
 import json
 import os
 import shutil
-import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +17,8 @@ from typing import TypeVar
 
 import pyoxigraph as ox
 
-from . import __version__, lifetime
+from . import __version__
+from .lifetime import locked
 from .config import Settings
 from .cache import Cache
 from .describe import TIE_CLASSES, FileInfo, describe
@@ -32,8 +30,8 @@ from .splice import load_index, write_index
 from .pipeline import (Made, Plan, relative, facts_reader, file_digests, input_files, make_all, plan,
                        shared_quads, UnionPieces, validate_all)
 from .storeupdate import StoreUpdate, changed_graphs, load_store, sst_sums, update_store, verified_store
-from .errors import DamagedCache, DiskFull, IncompleteRelease, NonConformance
-from .manifest import differences, find_release, read_manifest, settings_record
+from .errors import DamagedCache, DiskFull, IncompleteRelease, NonConformance, disk_full
+from .manifest import differences, find_release, new_release_dir, read_manifest, settings_record
 from .formats import CSV_DUMP, Format, rdf_format
 from .ledger import enforce as enforce_ledger
 from .validation import Report
@@ -80,35 +78,6 @@ def current_release(settings: Settings) -> Path | None:
     if not link.exists():
         return None
     return link.resolve()
-
-
-@contextlib.contextmanager
-def locked(directory: Path) -> Iterator[None]:
-    """Hold an exclusive flock on directory/.lock: one build per output directory, one release per archive
-    (versions.py), and a second process waits rather than interleaving its writes. The holder's PID is
-    written into the file, so a waiting build can say whom it waits for; the descriptor is not
-    inherited by child processes (lifetime.py), so a killed build's workers cannot keep the lock."""
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / ".lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-    lifetime.hold(fd)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
-            print(f"tieslod: waiting for the lock on {path}, held by PID {holder}", file=sys.stderr, flush=True)
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        try:
-            yield
-        finally:
-            os.ftruncate(fd, 0)
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        lifetime.release(fd)
-        os.close(fd)
 
 
 @contextlib.contextmanager
@@ -210,15 +179,6 @@ def _previous(settings: Settings, say: Progress) -> tuple[Path | None, dict]:
         return None, {}
 
 
-def _new_dir(releases: Path, version: str) -> Path:
-    """releases/<version>, or beside it when that exists (a forced rebuild, or a damaged release):
-    the release being replaced stays whole, and may stay current, until the switch."""
-    target = releases / version
-    while target.exists():
-        target = releases / f"{version}.{time.time_ns()}"
-    return target
-
-
 def build(settings: Settings, progress: Progress | None = None, force: bool = False,
           switch: bool = True) -> BuildResult:
     """Build the dataset into settings.out_dir; on any error the previous release stays current.
@@ -237,29 +197,13 @@ def build(settings: Settings, progress: Progress | None = None, force: bool = Fa
                 stage.say(f"{exc}: building again")
                 return _build(settings, stage, force, switch)
         except Exception as exc:
-            full = _disk_full(exc)
+            full = disk_full(exc)
             if full is None:
                 raise
             removed = Cache(settings.out_dir / "cache").discard_unrecorded()
             raise DiskFull(f"{full.filename or settings.out_dir}: {full.strerror or full}: nothing was published "
                            f"(the previous release is unchanged; {removed} cache file(s) this build wrote were "
                            "removed); free some space and build again") from None
-
-
-_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
-
-
-def _disk_full(exc: BaseException | None) -> OSError | None:
-    """The OSError behind exc saying the disk is full (or a file size limit was reached), if any.
-    (RocksDB's errors come as OSError with its own text and no errno.)"""
-    seen: set[int] = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        if isinstance(exc, OSError) and (exc.errno in _FULL or "No space left on device" in str(exc)
-                                         or "File too large" in str(exc)):
-            return exc
-        exc = exc.__cause__ or exc.__context__
-    return None
 
 
 def _build(settings: Settings, stage: _Stages, force: bool, switch: bool) -> BuildResult:
@@ -270,7 +214,7 @@ def _build(settings: Settings, stage: _Stages, force: bool, switch: bool) -> Bui
         found = None if force else find_release(settings.out_dir, version)
         if found is not None:
             return _reuse(settings, found, version, switch)
-        target = _new_dir(releases, version)
+        target = new_release_dir(releases, version)
         previous, old_manifest = _previous(settings, stage.say)
         # The oldest release goes while this build works (deleting a store took ~0.2 s of a
         # rebuild); with the new one there are as many as before. Never the current or the target.

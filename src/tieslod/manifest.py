@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 from .config import Settings
@@ -88,3 +89,12 @@ def find_release(out_dir: Path, version: str) -> Path | None:
         if complete(path):
             return path
     return None
+
+
+def new_release_dir(releases: Path, version: str) -> Path:
+    """releases/<version>, or beside it when that exists (a forced rebuild, or a damaged release):
+    the release being replaced stays whole, and may stay current, until the switch."""
+    target = releases / version
+    while target.exists():
+        target = releases / f"{version}.{time.time_ns()}"
+    return target
