@@ -134,3 +134,20 @@ def test_a_damaged_store_file_is_not_carried_into_the_next_release(built: tuple[
     clean = (built[0] / "full" / "current").resolve() / "store"
     assert quads == set(ox.Store.read_only(str(clean)))
     assert _dumps(after) == built[1]
+
+
+def test_a_previous_store_that_cannot_be_opened_is_loaded_afresh(built: tuple[Path, dict[str, bytes]],
+                                                                 tmp_path: Path) -> None:
+    """A damaged file the table checksums do not cover (RocksDB's MANIFEST) fails the update; the build
+    loads the store afresh instead of failing, and every later build, the same way."""
+    import pyoxigraph as ox
+    settings, first = _copy_of(built, tmp_path)
+    manifest = next((first / "store").glob("MANIFEST-*"))
+    manifest.write_bytes(manifest.read_bytes()[:40])
+    _change(settings.data_dir)
+    said: list[str] = []
+    after = build(settings, said.append).release_dir
+    assert any("could not be updated" in m and "loaded afresh" in m for m in said), said
+    clean = (built[0] / "full" / "current").resolve() / "store"
+    assert set(ox.Store.read_only(str(after / "store"))) == set(ox.Store.read_only(str(clean)))
+    assert _dumps(after) == built[1]

@@ -29,7 +29,7 @@ from .dumps import DUMP_KINDS, dump_prefixes, write_chunked
 from .splice import load_index, write_index
 from .pipeline import (Made, Plan, relative, facts_reader, file_digests, input_files, make_all, plan,
                        shared_quads, UnionPieces, validate_all)
-from .storeupdate import StoreUpdate, changed_graphs, load_store, sst_sums, update_store, verified_store
+from .storeupdate import StoreUpdate, changed_graphs, load_store, sst_sums, update_or_load, verified_store
 from .errors import DamagedCache, DiskFull, IncompleteRelease, NonConformance, disk_full
 from .manifest import differences, find_release, new_release_dir, read_manifest, settings_record
 from .formats import CSV_DUMP, Format, rdf_format
@@ -335,7 +335,8 @@ def _rest(work: Plan, made: Made, cache: Cache, dumps: Path, settings: Settings,
     # child would wait for forever (a test run hung so).
     with ThreadPoolExecutor(1) as pool, UnionPieces(cache, work, made, drop) as union:
         if graphs is not None and previous is not None:
-            loading = pool.submit(_timed, update_store, dumps.parent / "store", made, work, cache, previous, graphs)
+            loading = pool.submit(_timed, update_or_load, dumps.parent / "store", made, work, cache, previous,
+                                  graphs, nquads, stage.say)
         else:
             loading = pool.submit(_timed, load_store, dumps.parent / "store", nquads)
         with stage("dumps"):

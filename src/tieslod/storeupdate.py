@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -62,6 +63,23 @@ def update_store(path: Path, made: Made, work: Plan, cache: Cache, previous: Pat
         store.load(data, format=ox.RdfFormat.N_QUADS)
     store.flush()
     return update
+
+
+def update_or_load(path: Path, made: Made, work: Plan, cache: Cache, previous: Path,
+                   graphs: tuple[list[str], list[str]], nquads: Callable[[], Path],
+                   say: Callable[[str], None]) -> StoreUpdate:
+    """update_store, or a fresh load if the previous store cannot be opened or read (a damaged file
+    its checksums do not cover: they cover the table files, verified_store): a damaged previous
+    release must not fail every later build. A full disk is not retried."""
+    from .errors import disk_full
+    try:
+        return update_store(path, made, work, cache, previous, graphs)
+    except Exception as exc:       # noqa: BLE001 - pyoxigraph raises OSError or RuntimeError
+        if disk_full(exc) is not None:
+            raise
+        say(f"{previous / 'store'} could not be updated ({exc}): the store is loaded afresh")
+        shutil.rmtree(path, ignore_errors=True)
+        return load_store(path, nquads)
 
 
 def load_store(path: Path, nquads: Callable[[], Path]) -> StoreUpdate:
