@@ -394,7 +394,13 @@ def ensure_built(settings: Settings, progress: Progress | None = None) -> Path:
     settings: a command run with another base never moves a running server off its own. A current
     release that is not complete is refused (UsageError, exit 2; `tieslod build` replaces it)."""
     current = current_release(settings)
-    manifest = read_manifest(current) if current is not None else None
+    try:
+        manifest = read_manifest(current) if current is not None else None
+    except IncompleteRelease:
+        found = find_release(settings.out_dir, input_version(settings))   # (another, complete one of ours)
+        if found is None:
+            raise
+        return found
     if current is not None and manifest is not None and manifest["version"] == input_version(settings):
         return current
     switch = manifest is None or not differences(manifest, settings)
