@@ -73,9 +73,10 @@ class ReleaseWatcher:
         said = "; ".join(f"{k} {theirs} (this server: {mine})" for k, (theirs, mine) in other.items())
         if "base_uri" in other:
             self._refused.add(target)
-            log.warning("not switching to release %s: it was built with %s", target.name, said)
+            log.warning("not switching to release %s (%s): it was built with %s; still serving %s",
+                        target.name, self.link, said, self._current.name)
             return False
-        log.warning("switching to release %s, built with other settings: %s", target.name, said)
+        log.warning("switching to release %s (%s), built with other settings: %s", target.name, self.link, said)
         return True
 
     async def watch(self, interval: float) -> None:
