@@ -84,3 +84,24 @@ def test_a_server_with_another_base_survives_commands_in_the_same_directory(tmp_
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+def test_the_watcher_follows_another_data_dir_with_a_warning_but_never_another_base(
+        mini_settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import shutil
+
+    from tieslod.server.releases import ReleaseWatcher
+    first = build(mini_settings).release_dir
+    copy = tmp_path / "data-copy"
+    shutil.copytree(mini_settings.data_dir, copy)
+    (copy / "entities" / "entities.ttl").open("a").write('\ne:dora a schema:Person ; rdfs:label "Dora" .\n')
+    watcher = ReleaseWatcher(mini_settings.out_dir, first, mini_settings)
+    other_data = build(mini_settings.with_(data_dir=copy)).release_dir
+    with caplog.at_level("WARNING", logger="tieslod.server"):
+        assert watcher.refresh() and watcher.current() == other_data
+    assert "built with other settings: data_dir" in caplog.text
+    caplog.clear()
+    build(mini_settings.with_(base_uri="http://127.0.0.1:9/"))
+    with caplog.at_level("WARNING", logger="tieslod.server"):
+        assert not watcher.refresh() and not watcher.refresh()
+    assert watcher.current() == other_data and caplog.text.count("not switching to release") == 1
