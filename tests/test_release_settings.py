@@ -105,3 +105,16 @@ def test_the_watcher_follows_another_data_dir_with_a_warning_but_never_another_b
     with caplog.at_level("WARNING", logger="tieslod.server"):
         assert not watcher.refresh() and not watcher.refresh()
     assert watcher.current() == other_data and caplog.text.count("not switching to release") == 1
+
+
+def test_releases_for_other_bases_never_prune_the_current_one(mini_data: Path, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """`build/current` is kept however many releases for other settings are built beside it, also with
+    the default, relative --out (it was compared, resolved, with the relative listing and pruned)."""
+    monkeypatch.chdir(tmp_path)
+    settings = Settings(data_dir=mini_data, out_dir=Path("build"))
+    first = build(settings).release_dir
+    for port in range(9001, 9006):
+        ensure_built(settings.with_(base_uri=f"http://127.0.0.1:{port}/"))
+    from tieslod.manifest import read_manifest
+    assert current_release(settings) == first.resolve() and read_manifest(first)["version"] == first.name

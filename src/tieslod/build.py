@@ -129,7 +129,9 @@ def _prune(releases: Path, keep: set[Path], count: int = KEEP_RELEASES, tmps: bo
     """Keep a few old releases (besides `keep`): a server may still be answering a request from one."""
     if not releases.is_dir():
         return
-    old = sorted((p for p in releases.iterdir() if p.is_dir() and p not in keep and not p.name.startswith(".")),
+    # by name: `current` comes resolved (absolute), the listing as `releases` is (relative by default)
+    names = {p.name for p in keep if p is not None}
+    old = sorted((p for p in releases.iterdir() if p.is_dir() and p.name not in names and not p.name.startswith(".")),
                  key=lambda p: p.stat().st_mtime, reverse=True)
     for path in old[count:]:
         shutil.rmtree(path, ignore_errors=True)
