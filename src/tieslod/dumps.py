@@ -174,7 +174,11 @@ def csv_bytes(quads: list[ox.Quad]) -> bytes:
 def write_atomic(path: Path, data: bytes) -> None:
     """Write a file so that readers see the old or the new content, never a part."""
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
+    try:
+        tmp.write_bytes(data)
+    except BaseException:
+        tmp.unlink(missing_ok=True)      # (a full disk: no half file left behind)
+        raise
     tmp.replace(path)
 
 
