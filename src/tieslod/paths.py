@@ -101,6 +101,11 @@ def _value(row: dict[str, Any], name: str) -> str:
     return row[name]["value"] if name in row else ""
 
 
+def _sorted_list(joined: str) -> str:
+    """GROUP_CONCAT's order is the engine's (Oxigraph and Virtuoso differ): sort, so pages agree."""
+    return "; ".join(sorted(joined.split("; "))) if joined else ""
+
+
 def ties_from_srj(body: bytes) -> dict[str, TieInfo]:
     """Ties with their claims from the SPARQL JSON results of TIE_QUERY."""
     ties: dict[str, TieInfo] = {}
@@ -118,7 +123,7 @@ def ties_from_srj(body: bytes) -> dict[str, TieInfo]:
                                     _value(row, "speaker"), _value(row, "spl") or _value(row, "speaker"),
                                     _value(row, "quote"), _value(row, "source"), _value(row, "srcl"),
                                     _value(row, "modl"), _value(row, "hedge"), _value(row, "outletl"),
-                                    sorted(quals), _value(row, "verdicts")))  # type: ignore[arg-type]
+                                    sorted(quals), _sorted_list(_value(row, "verdicts"))))  # type: ignore[arg-type]
     for tie in ties.values():
         tie.claims.sort(key=lambda c: (not c.asserts, c.claim))
     return ties
