@@ -42,6 +42,11 @@ class Settings:
     max_body_bytes: int = 1_000_000
     max_result_bytes: int = 100_000_000
     public_url: str | None = None      # the server's own origin, when entity URIs live elsewhere
+    # a remote SPARQL database instead of the local store (issue 15): `serve --sparql-endpoint`
+    sparql_endpoint: str | None = None
+    sparql_auth: str | None = None     # user:password (Basic or Digest, as the server asks)
+    sparql_timeout: float | None = None   # per query, seconds; None: `timeout`
+    sparql_connections: int = 8        # bounds the queries in flight per front-end process
 
     def __post_init__(self) -> None:
         if not self.base_uri.endswith(("/", "#")):
@@ -52,6 +57,12 @@ class Settings:
             raise UsageError("--timeout must be positive")
         if self.workers < 1:
             raise UsageError("--workers must be at least 1")
+        if self.sparql_timeout is not None and self.sparql_timeout <= 0:
+            raise UsageError("--sparql-timeout must be positive")
+        if self.sparql_connections < 1:
+            raise UsageError("--sparql-connections must be at least 1")
+        if self.sparql_endpoint is not None and not self.sparql_endpoint.startswith(("http://", "https://")):
+            raise UsageError(f"--sparql-endpoint must be an http(s) URL (got {self.sparql_endpoint!r})")
 
     def with_(self, **changes: object) -> "Settings":
         return replace(self, **changes)  # type: ignore[arg-type]

@@ -1,12 +1,13 @@
 """create_app(settings): explicit routes, no module globals, no environment reads in handlers.
 
-One AppContext is shared by every route module; its run_query is the only way to the store: the
-SERVICE/update guard, then the worker pool (deadline, size limit) on the release being served."""
+One AppContext is shared by every route module; its run_query is the only way to the data: the
+SERVICE/update guard, then the backend (querylayer.py: the local worker pool, or a remote SPARQL
+endpoint with `settings.sparql_endpoint`), with its deadline and size limit."""
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
+import html
 import importlib
 import logging
 import signal
@@ -20,21 +21,19 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..build import ensure_built
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
+
 from ..config import Settings
-from ..errors import TiesError
-from ..store import Answer
+from ..errors import BackendError
 from . import sparql
-from .context import AppContext, QueryRequest
+from .context import AppContext
 from .headers import ResponseHeaders
-from ..guard import check
-from .pool import AnswerCache, QueryPool
-from .releases import ReleaseWatcher
+from .querylayer import make_backend
 
 # Route modules written alongside this one, mounted after /sparql in this order. A module that does
 # not exist yet is skipped, so the endpoint can ship before them; an import error inside one is not.
 OTHER_ROUTE_MODULES = ("extras", "pages")   # issue 6: reconcile, paths, archives; issue 4: pages
-WATCH_INTERVAL = 1.0   # seconds between looks at out_dir/current
 CACHE_BYTES = 64_000_000   # answers kept for repeated queries (0: none)
 # what a script on another origin may read from our answers (CORS hides all but a few by default)
 EXPOSED_HEADERS = ["ETag", "Last-Modified", "Link", "Content-Location", "Retry-After", "X-Tieslod-Release"]
@@ -79,44 +78,36 @@ def other_routes(ctx: AppContext) -> list[BaseRoute]:
     return routes
 
 
+def backend_failed(request: Request, exc: Exception) -> Response:
+    """The remote SPARQL database down, slow or wrong: a short answer with its status and Retry-After."""
+    assert isinstance(exc, BackendError)
+    status = exc.status
+    headers = {"Retry-After": str(exc.retry_after or 5), "Cache-Control": "no-store"}
+    title = {502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}.get(status, "Error")
+    if "text/html" in request.headers.get("accept", ""):
+        body = (f"<!DOCTYPE html><html lang=\"en\"><meta charset=\"utf-8\"><title>{status} {title}</title>"
+                f"<h1>{status} {title}</h1><p>{html.escape(str(exc))}</p><p>Please try again in "
+                f"{headers['Retry-After']} s.</p></html>")
+        return HTMLResponse(body, status_code=status, headers=headers)
+    return PlainTextResponse(f"{status} {title}: {exc}\n", status_code=status, headers=headers)
+
+
 def create_app(settings: Settings, cache_bytes: int = CACHE_BYTES) -> Starlette:
-    watcher = ReleaseWatcher(settings.out_dir, ensure_built(settings))
-    pool = QueryPool(settings.workers, settings.timeout, settings.max_result_bytes)
-    cache = AnswerCache(cache_bytes)
-    served = [watcher.current()]   # the release the cache holds answers for
-
-    async def run_query(req: QueryRequest) -> Answer:
-        if req.base_iri is None:   # the dataset's base: relative IRIs mean our own (issue 14)
-            req = dataclasses.replace(req, base_iri=settings.base_uri)
-        release = watcher.current()
-        if release != served[0]:
-            cache.clear()
-            served[0] = release
-        key = (release, req)
-        answer = cache.get(key)
-        if answer is not None:
-            return answer
-        seen = check(req.query)   # refuse SERVICE and updates without a trip to a worker
-        answer = await pool.run(release, req)
-        if not seen.volatile:
-            cache.put(key, answer)
-        return answer
-
-    ctx = AppContext(settings=settings, release=watcher.current, run_query=run_query, version=watcher.version)
+    backend = make_backend(settings, cache_bytes)
+    ctx = AppContext(settings=settings, release=backend.current, run_query=backend.query,
+                     version=lambda: backend.current().version)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        pool.start(watcher.current())
-        with contextlib.suppress(TiesError):   # wait for a worker, so the first client does not
-            await pool.run(watcher.current(), QueryRequest("ASK {}"))
-        task = asyncio.create_task(watcher.watch(WATCH_INTERVAL))
+        await backend.start()
+        task = asyncio.create_task(backend.watch())
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, watcher.refresh)
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, backend.refresh)
         try:
             yield
         finally:
             task.cancel()
-            pool.stop()
+            await backend.aclose()
 
     middleware = [
         Middleware(AccessLog),
@@ -125,4 +116,5 @@ def create_app(settings: Settings, cache_bytes: int = CACHE_BYTES) -> Starlette:
         Middleware(GZipMiddleware, minimum_size=1000),
         Middleware(ResponseHeaders, retry_after=settings.timeout),
     ]
-    return Starlette(routes=[*sparql.routes(ctx), *other_routes(ctx)], middleware=middleware, lifespan=lifespan)
+    return Starlette(routes=[*sparql.routes(ctx), *other_routes(ctx)], middleware=middleware, lifespan=lifespan,
+                     exception_handlers={BackendError: backend_failed})

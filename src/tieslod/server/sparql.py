@@ -6,10 +6,8 @@ one format table); a Service Description on a GET without a query. Queries run t
 ctx.run_query, i.e. in the worker pool with its deadline and size limit."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 from urllib.parse import parse_qsl
 
 import pyoxigraph as ox
@@ -17,10 +15,11 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from ..errors import InternalError, QueryError, QueryTimeout, ResultTooLarge, TiesError
+from ..errors import BackendError, InternalError, QueryError, QueryTimeout, ResultTooLarge, TiesError
 from ..formats import RDF_FORMATS, RESULT_FORMATS, Format, content_type
 from ..vocab import SD, VOID
 from .context import AppContext, QueryRequest
+from .httpcache import Release
 from .conneg import NotAcceptable, by_name, negotiate
 from .queryui import QueryPage, wants_page
 from ..guard import ServiceRefused, UpdateRefused
@@ -164,13 +163,11 @@ def status_of(exc: TiesError) -> int:
     return 500 if isinstance(exc, InternalError) else 400
 
 
-@lru_cache(maxsize=8)
-def _graphs_of(release: Path) -> tuple[tuple[str, int], ...]:
-    manifest = json.loads((release / "manifest.json").read_text(encoding="utf-8"))
-    return tuple((g["iri"], g["quads"]) for _, g in sorted(manifest.get("graphs", {}).items()))
+def _graphs_of(release: Release) -> tuple[tuple[str, int], ...]:
+    return tuple((g["iri"], g["quads"]) for _, g in sorted(release.manifest.get("graphs", {}).items()))
 
 
-def service_description(endpoint: str, release: Path, fmt: Format) -> bytes:
+def service_description(endpoint: str, release: Release, fmt: Format) -> bytes:
     """SPARQL 1.1 Service Description: what this endpoint speaks and which graphs it holds."""
     sd, node = (lambda local: ox.NamedNode(SD + local)), ox.NamedNode
     rdf_type = node("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
@@ -220,6 +217,8 @@ class SparqlEndpoint:
             answer = await self.ctx.run_query(req)
         except Problem as exc:
             return _problem(exc.status, exc.message, exc.headers)
+        except BackendError:
+            raise   # the remote database failed: 502/503/504 with Retry-After (app.backend_failed)
         except TiesError as exc:
             return _problem(status_of(exc), str(exc))
         return Response(answer.body, media_type=content_type(answer.fmt),
