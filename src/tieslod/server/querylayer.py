@@ -24,7 +24,7 @@ import pyoxigraph as ox
 from ..backend import RemoteBackend
 from ..build import ensure_built
 from ..config import Settings
-from ..errors import BackendUnavailable, TiesError
+from ..errors import BackendError, BackendUnavailable, TiesError
 from ..guard import check
 from ..push import release_graph
 from ..store import Answer
@@ -146,12 +146,22 @@ class RemoteQueryBackend:
             release = load_release(local.resolve())
             if release.version == version:
                 return release
-        return Release(None, version, description_manifest(self.dataset, version, triples), time.time())
+        manifest = description_manifest(self.dataset, version, triples)
+        manifest["description"] = answer.body   # N-Triples, for /.well-known/void
+        return Release(None, version, manifest, time.time())
 
     async def query(self, req: QueryRequest) -> Answer:
         req = _with_base(req, self.settings)
         seen = check(req.query)   # the policy, before anything is forwarded (RemoteBackend checks again)
-        version = (await self.sync()).version
+        try:
+            version = (await self.sync()).version
+        except BackendError:
+            # the database is unreachable: what was already answered for the last version known is still
+            # right (a version's answers never change), so it is served; anything else fails as it should
+            stale = self.cache.get((self._info.version, req)) if self._info is not None else None
+            if stale is None:
+                raise
+            return stale
         key = (version, req)
         answer = self.cache.get(key)
         if answer is not None:

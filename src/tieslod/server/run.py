@@ -54,16 +54,23 @@ def serve(settings: Settings, progress: Callable[[str], None] | None = None, acc
 
     if http_workers < 1:
         raise UsageError("--http-workers must be at least 1")
-    release = ensure_built(settings, progress)   # once, here: the HTTP processes then find it built
+    if settings.sparql_endpoint:   # a front end over a remote database: no local store, nothing to build
+        what = f"the SPARQL endpoint {settings.sparql_endpoint}"
+        deadline = settings.sparql_timeout or settings.timeout
+        workers = f"{settings.sparql_connections} connections to the database"
+    else:
+        release = ensure_built(settings, progress)   # once, here: the HTTP processes then find it built
+        what, deadline = f"release {release.name}", settings.timeout
+        workers = f"{settings.workers} query workers"
     sock = bind(settings.host, settings.port)
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     factory = functools.partial(create_app, settings, CACHE_BYTES if cache_bytes is None else cache_bytes)
     config = uvicorn.Config(factory, factory=True, http="httptools", loop="uvloop", workers=http_workers,
                             log_config=log_config(access_log), access_log=False, timeout_graceful_shutdown=5,
                             lifespan="on")
-    print(f"tieslod: serving release {release.name} at http://{host}:{sock.getsockname()[1]}/ "
-          f"(SPARQL endpoint /sparql; {http_workers} HTTP process(es) x {settings.workers} query workers, "
-          f"{settings.timeout:g} s deadline). Ctrl-C stops.", file=sys.stderr, flush=True)
+    print(f"tieslod: serving {what} at http://{host}:{sock.getsockname()[1]}/ "
+          f"(SPARQL endpoint /sparql; {http_workers} HTTP process(es) x {workers}, "
+          f"{deadline:g} s deadline). Ctrl-C stops.", file=sys.stderr, flush=True)
     try:
         if http_workers > 1:
             Multiprocess(config, sockets=[sock]).run()
