@@ -166,9 +166,8 @@ class RemoteQueryBackend:
         answer = self.cache.get(key)
         if answer is not None:
             return answer
-        text = f"BASE <{req.base_iri}>\n{req.query}"   # a query's own BASE, later in the prologue, wins
-        answer = await self.remote.query(text, req.result_format, req.graph_format,
-                                         req.default_graph_uris, req.named_graph_uris)
+        answer = await self.remote.query(req.query, req.result_format, req.graph_format,
+                                         req.default_graph_uris, req.named_graph_uris, base_iri=req.base_iri)
         if not seen.volatile:
             self.cache.put(key, answer)
         return answer
