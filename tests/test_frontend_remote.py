@@ -230,3 +230,33 @@ def test_the_picture_does_not_depend_on_the_process(real_settings: Settings, tmp
                               capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": seed}).stdout
                for seed in ("1", "2", "3", "4")}
     assert len(digests) == 1
+
+
+def test_a_new_release_in_the_database_is_served_without_a_restart(tieslod_serve, mini_settings: Settings,
+                                                                   real_settings: Settings, tmp_path: Path) -> None:
+    """The version is read from the data: push another release and the same front end moves to it, with
+    its search and reconciliation indexes rebuilt from SPARQL answers (nothing read from local files)."""
+    from tieslod.build import build
+    build(mini_settings)
+    server = Oxigraph(tmp_path / "store", free_port())
+    server.start()
+    try:
+        push(mini_settings, f"http://127.0.0.1:{server.port}/store", per_source=True)
+        (tmp_path / "empty").mkdir()
+        url = tieslod_serve("--out", str(tmp_path / "empty"), "--sparql-endpoint", server.query,
+                            "--no-access-log").url.rstrip("/")
+        search = lambda q: [h["iri"] for h in fetch(url, f"/search?q={q}&format=json", "application/json").json()["results"]]  # noqa: E731
+        first = fetch(url, "/").headers["etag"]
+        assert search("bob") == ["https://w3id.org/tieslod/id/bob-jones"] and search("rodina") == []
+        push(real_settings, f"http://127.0.0.1:{server.port}/store", per_source=True)
+        deadline = time.monotonic() + 20
+        while fetch(url, "/").headers["etag"] == first:
+            assert time.monotonic() < deadline, "the front end did not move to the new release"
+            time.sleep(0.2)
+        assert search("rodina")[0] == "https://w3id.org/tieslod/id/rodina" and search("bob") == []
+        queries = json.dumps({"q0": {"query": "Nate Smith"}})
+        answer = httpx.post(url + "/reconcile", data={"queries": queries}, timeout=30).json()
+        assert answer["q0"]["result"][0]["id"] == "nathan-smith"
+        assert list((tmp_path / "empty").iterdir()) == []
+    finally:
+        server.stop()
