@@ -37,7 +37,10 @@ class Recorder:
                         self.send_header(name, answer.headers[name])
                 self.send_header("content-length", str(len(answer.content)))
                 self.end_headers()
-                self.wfile.write(answer.content)
+                try:
+                    self.wfile.write(answer.content)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass   # the front end gave up (its deadline): nothing to relay to
 
             do_GET = do_POST = _handle
 
