@@ -116,6 +116,15 @@ class Virtuoso:
                 self.proc.wait()
 
 
+def restart(server: Virtuoso, timeout: float = 90.0) -> None:
+    """Start a stopped server again on its database, ports and users (a front end must find it back)."""
+    server.stop()
+    server.proc = subprocess.Popen([VIRTUOSO, "+foreground", "+configfile", str(server.directory / "virtuoso.ini")],
+                                   cwd=server.directory, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                   start_new_session=True)
+    _wait_http(server, time.monotonic() + timeout)
+
+
 def _wait_http(server: Virtuoso, deadline: float) -> None:
     while time.monotonic() < deadline:
         if server.proc.poll() is not None:

@@ -7,11 +7,8 @@ import asyncio
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -31,41 +28,10 @@ from tieslod.push import push, release_graph
 from tieslod.reconcile import entity_query
 from tieslod.store import open_read_only, run_query
 
+from _oxigraph import Oxigraph
 from conftest import free_port
 
-OXIGRAPH = Path(sys.executable).with_name("oxigraph")
 RODINA = "https://w3id.org/tieslod/id/rodina"
-
-
-@dataclass
-class Oxigraph:
-    """`oxigraph serve` that can be stopped, frozen and started again on the same port and store."""
-
-    location: Path
-    port: int
-    proc: subprocess.Popen | None = None
-
-    @property
-    def query(self) -> str:
-        return f"http://127.0.0.1:{self.port}/query"
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen([str(OXIGRAPH), "serve", "--location", str(self.location),
-                                      "--bind", f"127.0.0.1:{self.port}"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _ in range(200):
-            try:
-                httpx.get(self.query, params={"query": "ASK {}"}, timeout=1)
-                return
-            except httpx.TransportError:
-                time.sleep(0.05)
-        raise RuntimeError("oxigraph serve did not start")
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGCONT)
-            self.proc.terminate()
-            self.proc.wait(10)
 
 
 @pytest.fixture(scope="module")

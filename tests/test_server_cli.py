@@ -41,6 +41,11 @@ def test_serve_builds_prints_its_url_and_stops_on_ctrl_c(tieslod_serve, mini_dat
     (["--base-uri", "ftp://x/"], "--base-uri must be an http(s) URI"),
     (["--cache-mb", "-1"], "--cache-mb cannot be negative"),
     (["--http-workers", "0"], "--http-workers must be at least 1"),
+    (["--sparql-endpoint", "ftp://db/sparql"], "--sparql-endpoint must be an http(s) URL"),
+    (["--sparql-auth", "a:b"], "--sparql-auth needs --sparql-endpoint"),
+    (["--sparql-endpoint", "http://127.0.0.1:9/sparql", "--sparql-auth", "nocolon"], "--sparql-auth must be user:password"),
+    (["--sparql-endpoint", "http://127.0.0.1:9/sparql", "--sparql-timeout", "0"], "--sparql-timeout must be positive"),
+    (["--sparql-endpoint", "http://127.0.0.1:9/sparql", "--sparql-connections", "0"], "--sparql-connections must be at least 1"),
 ])
 def test_bad_options_exit_2_with_one_line(args, message, real_settings):
     result = tieslod("serve", "--out", str(real_settings.out_dir), *args)

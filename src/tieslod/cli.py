@@ -352,8 +352,13 @@ def serve(host: Annotated[str, typer.Option("--host", help="Address to listen on
           client_query_seconds: Annotated[float, typer.Option("--client-query-seconds", help="Query seconds per client per minute (429; 0: no limit).")] = 60.0,
           client_concurrent: Annotated[Optional[int], typer.Option("--client-concurrent", help="Queries one client may run at once; more wait, then 429 (default: workers - 1, at least 1; 0: no limit).")] = None,
           trust_forwarded_for: Annotated[bool, typer.Option("--trust-forwarded-for/--no-trust-forwarded-for", help="Identify clients by X-Forwarded-For (only behind a proxy that sets it).")] = False,
+          sparql_endpoint: Annotated[Optional[str], typer.Option("--sparql-endpoint", help="Answer from this SPARQL endpoint (where `tieslod push` sent the release) instead of a local store.")] = None,
+          sparql_auth: Annotated[Optional[str], typer.Option("--sparql-auth", help="user:password for --sparql-endpoint (Basic or Digest).")] = None,
+          sparql_timeout: Annotated[Optional[float], typer.Option("--sparql-timeout", help="Deadline of each query to --sparql-endpoint, seconds (default: --timeout).")] = None,
+          sparql_connections: Annotated[int, typer.Option("--sparql-connections", help="Queries in flight to --sparql-endpoint at once, per HTTP process.")] = 8,
           data: DataOpt = None, out: OutOpt = Path("build"), base_uri: BaseOpt = DEFAULT_BASE_URI) -> None:
-    """Serve SPARQL (/sparql) and the linked-data pages, building the dataset first if needed."""
+    """Serve SPARQL (/sparql) and the linked-data pages, building the dataset first if needed
+    (with --sparql-endpoint: from a remote SPARQL database, nothing built)."""
     from .server.run import serve as run_serve
     if not 0 <= port <= 65535:
         raise UsageError(f"--port must be between 0 and 65535 (got {port})")
@@ -361,13 +366,20 @@ def serve(host: Annotated[str, typer.Option("--host", help="Address to listen on
         raise UsageError("--max-result-bytes must be positive")
     if cache_mb < 0:
         raise UsageError("--cache-mb cannot be negative")
+    if sparql_auth is not None and not sparql_endpoint:
+        raise UsageError("--sparql-auth needs --sparql-endpoint")
+    if sparql_auth is not None:
+        from .httpauth import parse_credentials
+        parse_credentials(sparql_auth, "--sparql-auth")   # a malformed value: one line, exit 2, before binding
     settings = make_settings(data, out, base_uri, host=host, port=port, workers=workers, timeout=timeout,
                              max_result_bytes=max_result_bytes, public_url=public_url,
                              max_body_bytes=max_body_bytes, max_header_bytes=max_header_bytes,
                              max_url_bytes=max_url_bytes, max_accept_bytes=max_accept_bytes,
                              header_timeout=header_timeout, body_timeout=body_timeout, send_timeout=send_timeout,
                              max_in_flight=max_in_flight, client_query_seconds=client_query_seconds,
-                             client_concurrent=client_concurrent, trust_forwarded_for=trust_forwarded_for)
+                             client_concurrent=client_concurrent, trust_forwarded_for=trust_forwarded_for,
+                             sparql_endpoint=sparql_endpoint, sparql_auth=sparql_auth,
+                             sparql_timeout=sparql_timeout, sparql_connections=sparql_connections)
     run_serve(settings, progress_printer(), access_log=access_log, cache_bytes=int(cache_mb * 1_000_000),
               http_workers=http_workers)
 

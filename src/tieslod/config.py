@@ -54,6 +54,11 @@ class Settings:
     client_query_seconds: float = 60.0    # worker seconds one client may use per minute
     client_concurrent: int | None = None  # queries one client may run at once (None: workers - 1, at least 1)
     trust_forwarded_for: bool = False     # identify clients by X-Forwarded-For (behind a proxy only)
+    # a remote SPARQL database instead of the local store (issue 15): `serve --sparql-endpoint`
+    sparql_endpoint: str | None = None
+    sparql_auth: str | None = None     # user:password (Basic or Digest, as the server asks)
+    sparql_timeout: float | None = None   # per query, seconds; None: `timeout`
+    sparql_connections: int = 8        # bounds the queries in flight per front-end process
 
     def __post_init__(self) -> None:
         if not self.base_uri.endswith(("/", "#")):
@@ -74,6 +79,12 @@ class Settings:
                 raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
         if self.client_query_seconds < 0 or (self.client_concurrent or 0) < 0:
             raise UsageError("--client-query-seconds and --client-concurrent cannot be negative")
+        if self.sparql_timeout is not None and self.sparql_timeout <= 0:
+            raise UsageError("--sparql-timeout must be positive")
+        if self.sparql_connections < 1:
+            raise UsageError("--sparql-connections must be at least 1")
+        if self.sparql_endpoint is not None and not self.sparql_endpoint.startswith(("http://", "https://")):
+            raise UsageError(f"--sparql-endpoint must be an http(s) URL (got {self.sparql_endpoint!r})")
 
     def with_(self, **changes: object) -> "Settings":
         return replace(self, **changes)  # type: ignore[arg-type]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import math
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from html import escape
 from typing import Any
@@ -56,7 +56,10 @@ def _kind(type_iri: str | None) -> str:
 def graph_from_results(body: bytes) -> nx.Graph:
     """An undirected graph: node attrs label/kind, edge attr kinds (one per tie between the pair)."""
     graph = nx.Graph()
-    for row in json.loads(body)["results"]["bindings"]:
+    # rows in a fixed order: engines return them in their own, and the drawing (and which of several
+    # types colours a node) must not depend on which SPARQL database answered (issue 15)
+    rows = sorted(json.loads(body)["results"]["bindings"], key=lambda r: json.dumps(r, sort_keys=True))
+    for row in rows:
         s, o = row["s"]["value"], row["o"]["value"]
         for node, lab, typ in ((s, "sl", "st"), (o, "ol", "ot")):
             if node not in graph:
@@ -74,16 +77,25 @@ def graph_from_results(body: bytes) -> nx.Graph:
     return graph
 
 
+def _keep(graph: nx.Graph, nodes: Iterable[str]) -> nx.Graph:
+    """graph without the nodes not named, in graph's own order: a subgraph view iterates its node *set*,
+    whose order changes with each process's string hashing, so two front ends drew one page in two ways."""
+    wanted = set(nodes)
+    sub = graph.copy()
+    sub.remove_nodes_from([n for n in graph if n not in wanted])
+    return sub
+
+
 def limit_depth(graph: nx.Graph, center: str) -> tuple[nx.Graph, int]:
     """Depth 2 when it stays readable, else depth 1 (the most connected neighbours first)."""
     if center not in graph:
         return graph.subgraph([]).copy(), 0
     dist = nx.single_source_shortest_path_length(graph, center, cutoff=2)
     if len(dist) <= MAX_NODES:
-        return graph.subgraph(dist).copy(), 2
+        return _keep(graph, dist), 2
     ring = sorted((n for n, d in dist.items() if d == 1), key=lambda n: (-graph.degree(n), n))
     keep = [center, *ring[:MAX_NODES - 1]]
-    sub = nx.Graph(graph.subgraph(keep))
+    sub = _keep(graph, keep)
     sub.remove_edges_from([(a, b) for a, b in list(sub.edges) if center not in (a, b)])
     return sub, 1
 

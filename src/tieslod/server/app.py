@@ -1,12 +1,13 @@
 """create_app(settings): explicit routes, no module globals, no environment reads in handlers.
 
-One AppContext is shared by every route module; its run_query is the only way to the store: the
-worker pool (SERVICE/update guard, no network, deadline, size limit) on the release being served."""
+One AppContext is shared by every route module; its run_query is the only way to the data: the
+SERVICE/update guard, then the backend (querylayer.py: the local worker pool, or a remote SPARQL
+endpoint with `settings.sparql_endpoint`), with its deadline and size limit."""
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
+import html
 import importlib
 import logging
 import signal
@@ -18,25 +19,21 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.routing import BaseRoute
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..build import ensure_built
 from ..config import Settings
-from ..errors import TiesError
-from ..store import Answer
+from ..errors import BackendError
 from . import sparql
-from .context import AppContext, QueryRequest
-from ..guard import may_vary
+from .context import AppContext
 from .headers import ResponseHeaders
-from .budget import ClientBudget
 from .limits import Limits
-from .pool import AnswerCache, QueryPool
-from .releases import ReleaseWatcher
+from .querylayer import make_backend
 
 # Route modules written alongside this one, mounted after /sparql in this order. A module that does
 # not exist yet is skipped, so the endpoint can ship before them; an import error inside one is not.
 OTHER_ROUTE_MODULES = ("extras", "pages")   # issue 6: reconcile, paths, archives; issue 4: pages
-WATCH_INTERVAL = 1.0   # seconds between looks at out_dir/current
 CACHE_BYTES = 64_000_000   # answers kept for repeated queries (0: none)
 # what a script on another origin may read from our answers (CORS hides all but a few by default)
 EXPOSED_HEADERS = ["ETag", "Last-Modified", "Link", "Content-Location", "Retry-After", "X-Tieslod-Release"]
@@ -81,53 +78,36 @@ def other_routes(ctx: AppContext) -> list[BaseRoute]:
     return routes
 
 
+def backend_failed(request: Request, exc: Exception) -> Response:
+    """The remote SPARQL database down, slow or wrong: a short answer with its status and Retry-After."""
+    assert isinstance(exc, BackendError)
+    status = exc.http_status
+    headers = {"Retry-After": str(exc.retry_after or 5), "Cache-Control": "no-store"}
+    title = {502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}.get(status, "Error")
+    if "text/html" in request.headers.get("accept", ""):
+        body = (f"<!DOCTYPE html><html lang=\"en\"><meta charset=\"utf-8\"><title>{status} {title}</title>"
+                f"<h1>{status} {title}</h1><p>{html.escape(str(exc))}</p><p>Please try again in "
+                f"{headers['Retry-After']} s.</p></html>")
+        return HTMLResponse(body, status_code=status, headers=headers)
+    return PlainTextResponse(f"{status} {title}: {exc}\n", status_code=status, headers=headers)
+
+
 def create_app(settings: Settings, cache_bytes: int = CACHE_BYTES) -> ASGIApp:
-    watcher = ReleaseWatcher(settings.out_dir, ensure_built(settings), settings)
-    pool = QueryPool(settings.workers, settings.timeout, settings.max_result_bytes)
-    cache = AnswerCache(cache_bytes)
-    concurrent = max(1, settings.workers - 1) if settings.client_concurrent is None else settings.client_concurrent
-    budget = ClientBudget(settings.client_query_seconds, concurrent, pool.queue_wait)
-    served = [watcher.current()]   # the release the cache holds answers for
-
-    async def run_query(req: QueryRequest, client: str | None = None) -> Answer:
-        """client: whose budget pays (server/budget.py); None for the server's own page queries."""
-        if req.base_iri is None:   # the dataset's base: relative IRIs mean our own (issue 14)
-            req = dataclasses.replace(req, base_iri=settings.base_uri)
-        release = watcher.current()
-        if release != served[0]:
-            cache.clear()
-            served[0] = release
-        key = (release, req)
-        answer = cache.get(key)
-        if answer is not None:
-            return answer
-        # SERVICE and updates are refused by the worker (guard.check in store.run_query): parsing
-        # costs milliseconds and must not block the event loop; the worker has a deadline.
-        if client is None:
-            answer = await pool.run(release, req)
-        else:
-            async with budget.slot(client):
-                answer = await pool.run(release, req)
-        if not may_vary(req.query):
-            cache.put(key, answer)
-        return answer
-
-    ctx = AppContext(settings=settings, release=watcher.current, run_query=run_query, version=watcher.version)
+    backend = make_backend(settings, cache_bytes)
+    ctx = AppContext(settings=settings, release=backend.current, run_query=backend.query,
+                     version=lambda: backend.current().version)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        pool.start(watcher.current())
-        await pool.verify_sandbox(watcher.current())   # never serve queries from a networked worker
-        with contextlib.suppress(TiesError):   # wait for a worker, so the first client does not
-            await pool.run(watcher.current(), QueryRequest("ASK {}"))
-        task = asyncio.create_task(watcher.watch(WATCH_INTERVAL))
+        await backend.start()
+        task = asyncio.create_task(backend.watch())
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, watcher.refresh)
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, backend.refresh)
         try:
             yield
         finally:
             task.cancel()
-            pool.stop()
+            await backend.aclose()
 
     middleware = [
         Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "OPTIONS"],
@@ -135,6 +115,7 @@ def create_app(settings: Settings, cache_bytes: int = CACHE_BYTES) -> ASGIApp:
         Middleware(GZipMiddleware, minimum_size=1000),
         Middleware(ResponseHeaders, retry_after=settings.timeout),
     ]
-    app = Starlette(routes=[*sparql.routes(ctx), *other_routes(ctx)], middleware=middleware, lifespan=lifespan)
+    app = Starlette(routes=[*sparql.routes(ctx), *other_routes(ctx)], middleware=middleware, lifespan=lifespan,
+                    exception_handlers={BackendError: backend_failed})
     # the limits before anything else (a refused request reaches nothing), logged like any request
     return AccessLog(Limits(app, settings))

@@ -3,10 +3,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..config import Settings
 from ..store import Answer
+
+if TYPE_CHECKING:
+    from .httpcache import Release
 
 
 @dataclass(frozen=True)
@@ -27,8 +30,8 @@ class AppContext:
     """Passed to each module's routes(ctx); holds no request state."""
 
     settings: Settings
-    release: Callable[[], Path]                        # the release being served right now
+    release: Callable[[], "Release"]                   # the release being served right now (local or remote)
     # deadline- and size-limited; run_query(req, client=ADDRESS) also charges that client's budget
     run_query: Callable[..., Awaitable[Answer]]
-    # the release's version (its directory name, a content hash): changes exactly when release() does
+    # the release's version (a content hash): changes exactly when release() does
     version: Callable[[], str] = field(default=lambda: "")

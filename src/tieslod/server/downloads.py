@@ -63,6 +63,10 @@ async def dumps_index(site: Site, request: Request) -> Response:
     if is_fresh(request, headers["ETag"], release.mtime):
         return not_modified(headers)
     m = release.manifest
+    if release.path is None:   # a front end over a remote database with no local copy of this release
+        return site.render("dumps-remote.html", request, headers=headers, title="Downloads", version=m["version"],
+                           dumps=m.get("remote_dumps", []), endpoint=site.origin(request) + "/sparql",
+                           graphs=len(m.get("graphs", {})))
     files = [{**f, "purpose": Markup(gz_purpose(f["name"][:-3]) if f["name"].endswith(".gz")
                                      else PURPOSES.get(f["name"], ""))} for f in m["files"]]
     return site.render("dumps.html", request, headers=headers, title="Downloads", files=files,
@@ -73,6 +77,9 @@ async def dump_file(site: Site, request: Request) -> Response:
     """One file of the release, with its checksum as ETag; unknown names are 404, never a path walk."""
     release = site.release()
     name = request.path_params["name"]
+    if release.path is None:
+        return PlainTextResponse(f"404 Not Found: this server answers from a SPARQL database and holds no dump "
+                                 f"files; /dumps/ says where the data lives\n", 404)
     listed = {f["name"]: f for f in release.manifest["files"]}
     if name == "SHA256SUMS":
         info = {"name": name, "media_type": "text/plain", "sha256": release.version + "-sums"}
@@ -115,6 +122,10 @@ async def void(site: Site, request: Request) -> Response:
         headers["Content-Location"] = site.origin(request) + "/dumps/void.ttl"
     if is_fresh(request, headers["ETag"], release.mtime):
         return not_modified(headers)
+    if release.path is None:   # remote: the description push wrote into the database
+        triples = list(ox.parse(release.manifest["description"], format=ox.RdfFormat.N_TRIPLES))
+        body = ox.serialize(triples, format=fmt.oxigraph, prefixes=None if fmt.name == "jsonld" else PREFIXES)
+        return Response(body, headers=headers, media_type=content_type(fmt))
     path = release.path / "dumps" / "void.ttl"
     if fmt.name == "turtle":
         return FileResponse(path, headers=headers, media_type=content_type(fmt))

@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute, Route
 from .. import extend as extend_mod
 from .. import paths as paths_mod
 from .. import reconcile as rec
-from ..errors import TiesError
+from ..errors import BackendError, TiesError
 from ..versions import archive_root
 from .context import AppContext, QueryRequest
 from . import pathpage
@@ -67,7 +67,7 @@ class Extras:
         return str(request.base_url).rstrip("/")
 
     async def _cached(self, name: str, query: str, parse: Any) -> Any:
-        key = f"{name}:{self.ctx.release()}"
+        key = f"{name}:{self.ctx.version()}"
         if key not in self._cache:
             answer = await self.ctx.run_query(QueryRequest(query))
             self._cache = {k: v for k, v in self._cache.items() if not k.startswith(name + ":")}
@@ -119,6 +119,8 @@ class Extras:
             raw = params["query"]   # protocol 0.1: one query, as JSON or as plain text
             single = json.loads(raw) if raw.lstrip().startswith("{") else {"query": raw}
             return JSONResponse({"result": rec.reconcile_one(index, single)})
+        except BackendError:
+            raise   # the remote database failed: 502/503/504 with Retry-After (app.backend_failed)
         except (json.JSONDecodeError, ValueError, TiesError) as exc:
             return _error(f"bad reconciliation request: {exc}")
 
@@ -187,6 +189,8 @@ class Extras:
             alternatives = int(q.get("alternatives") or paths_mod.DEFAULT_ALTERNATIVES)
             answer = paths_mod.find_paths(await self.ties(), await self.index(), q["from"], q["to"],
                                           min(depth, 6), min(alternatives, 10), include_denied)
+        except BackendError:
+            raise
         except (ValueError, TiesError) as exc:
             if as_json:
                 return _error(str(exc))

@@ -21,7 +21,7 @@ DUMP_CACHE = "public, max-age=86400"
 class Release:
     """What the web side needs from a release directory, read once per release."""
 
-    path: Path
+    path: Path | None            # None: a remote endpoint's release with no local copy (no dumps here)
     version: str
     manifest: dict
     mtime: float                 # when this release was written: our Last-Modified

@@ -9,7 +9,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from ..describe_entity import Description, safe_local, serialize
-from ..errors import TiesError
+from ..errors import BackendError, TiesError
 from ..formats import HTML_PAGE, JSON_DATA, Format, content_type
 from ..neighbourhood import legend, neighbourhood_query, picture
 from ..vocab import LABEL, RDFS, SCHEMA, TL
@@ -138,6 +138,8 @@ async def resource(site: Site, request: Request) -> Response:
             "Vary": "Accept", "Link": _link_header(site.alternates(request, stem))})
     try:
         desc = await site.describe(iri)
+    except BackendError:
+        raise   # the remote database failed: 502/503/504 with Retry-After (app.backend_failed)
     except TiesError as exc:
         return PlainTextResponse(f"503 Service Unavailable: {exc}\n", 503, headers={"Retry-After": "5"})
     if desc.successor:

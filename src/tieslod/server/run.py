@@ -57,8 +57,15 @@ def serve(settings: Settings, progress: Callable[[str], None] | None = None, acc
 
     if http_workers < 1:
         raise UsageError("--http-workers must be at least 1")
-    check_available()   # a clear message now, rather than workers that die at start
-    release = ensure_built(settings, progress)   # once, here: the HTTP processes then find it built
+    if settings.sparql_endpoint:   # a front end over a remote database: no local store, nothing to build
+        what = f"the SPARQL endpoint {settings.sparql_endpoint}"
+        deadline = settings.sparql_timeout or settings.timeout
+        workers = f"{settings.sparql_connections} connections to the database"
+    else:
+        check_available()   # a clear message now, rather than workers that die at start
+        release = ensure_built(settings, progress)   # once, here: the HTTP processes then find it built
+        what, deadline = f"release {release.name}", settings.timeout
+        workers = f"{settings.workers} query workers"
     sock = bind(settings.host, settings.port)    # a busy port is a usage error; 0 picks a free one
     port = sock.getsockname()[1]
     sock.close()                                 # granian binds it itself
@@ -70,9 +77,9 @@ def serve(settings: Settings, progress: Callable[[str], None] | None = None, acc
                      http1_settings=HTTP1Settings(header_read_timeout=int(settings.header_timeout * 1000),
                                                   max_buffer_size=settings.max_header_bytes),
                      log_level="warning", log_dictconfig=log_config(access_log), respawn_failed_workers=True)
-    print(f"tieslod: serving release {release.name} at http://{host}:{port}/ "
-          f"(SPARQL endpoint /sparql; {http_workers} HTTP process(es) x {settings.workers} query workers, "
-          f"{settings.timeout:g} s deadline). Ctrl-C stops.", file=sys.stderr, flush=True)
+    print(f"tieslod: serving {what} at http://{host}:{port}/ "
+          f"(SPARQL endpoint /sparql; {http_workers} HTTP process(es) x {workers}, "
+          f"{deadline:g} s deadline). Ctrl-C stops.", file=sys.stderr, flush=True)
     # Workers are forked: the loader closes over the settings, nothing goes through the environment.
     server.serve(target_loader=lambda *_: create_app(settings, cache), wrap_loader=False)
     logging.getLogger("tieslod.server").info("stopped")

@@ -14,13 +14,13 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from ..config import project_dir
-from ..describe_entity import Description, describe_query
+from ..describe_entity import Description, describe_nodes_query, related_nodes_query
 from ..errors import UsageError
 from ..formats import Format
 from ..vocab import prefix_block
 from .context import AppContext, QueryRequest
 from .conneg import ENTITY_OFFERS
-from .httpcache import Release, load_release
+from .httpcache import Release
 from .urimap import UriMap
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -69,7 +69,7 @@ class Site:
 
     # the release -----------------------------------------------------------------------------
     def release(self) -> Release:
-        return load_release(Path(self.ctx.release()))
+        return self.ctx.release()
 
     def origin(self, request: Request) -> str:
         """This server's origin, for absolute links in headers (public_url when behind a proxy)."""
@@ -79,7 +79,11 @@ class Site:
 
     # queries ---------------------------------------------------------------------------------
     async def describe(self, iri: str) -> Description:
-        answer = await self.ctx.run_query(QueryRequest(describe_query(iri), graph_format="ntriples"))
+        # two steps (the nodes, then their triples): Virtuoso answers the one-step describe_query with the
+        # whole dataset for some IRIs (docs/notes/issue-15.md); both backends get the same queries
+        rows = await self.select(related_nodes_query(iri))
+        nodes = [row["n"]["value"] for row in rows if row.get("n", {}).get("type") == "uri"]
+        answer = await self.ctx.run_query(QueryRequest(describe_nodes_query(iri, nodes), graph_format="ntriples"))
         return Description.from_ntriples(iri, answer.body)
 
     async def select(self, query: str) -> list[dict[str, dict[str, str]]]:

@@ -6,10 +6,8 @@ one format table); a Service Description on a GET without a query. Queries run t
 ctx.run_query, i.e. in the worker pool with its deadline and size limit."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 from urllib.parse import parse_qsl
 
 import pyoxigraph as ox
@@ -17,11 +15,12 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from ..errors import InternalError, QueryError, QueryTimeout, ResultTooLarge, TiesError, TooManyRequests
+from ..errors import BackendError, InternalError, QueryError, QueryTimeout, ResultTooLarge, TiesError, TooManyRequests
 from ..formats import RDF_FORMATS, RESULT_FORMATS, Format, content_type
 from ..vocab import SD, VOID
 from .budget import client_of
 from .context import AppContext, QueryRequest
+from .httpcache import Release
 from .conneg import NotAcceptable, by_name, negotiate
 from .queryui import QueryPage, wants_page
 from ..guard import ServiceRefused, UpdateRefused
@@ -163,13 +162,11 @@ def status_of(exc: TiesError) -> int:
     return 500 if isinstance(exc, InternalError) else 400
 
 
-@lru_cache(maxsize=8)
-def _graphs_of(release: Path) -> tuple[tuple[str, int], ...]:
-    manifest = json.loads((release / "manifest.json").read_text(encoding="utf-8"))
-    return tuple((g["iri"], g["quads"]) for _, g in sorted(manifest.get("graphs", {}).items()))
+def _graphs_of(release: Release) -> tuple[tuple[str, int], ...]:
+    return tuple((g["iri"], g["quads"]) for _, g in sorted(release.manifest.get("graphs", {}).items()))
 
 
-def service_description(endpoint: str, release: Path, fmt: Format) -> bytes:
+def service_description(endpoint: str, release: Release, fmt: Format) -> bytes:
     """SPARQL 1.1 Service Description: what this endpoint speaks and which graphs it holds."""
     sd, node = (lambda local: ox.NamedNode(SD + local)), ox.NamedNode
     rdf_type = node("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
@@ -221,6 +218,8 @@ class SparqlEndpoint:
             return _problem(exc.status, exc.message, exc.headers)
         except TooManyRequests as exc:
             return _problem(exc.http_status, str(exc), {"Retry-After": str(exc.retry_after)})
+        except BackendError:
+            raise   # the remote database failed: 502/503/504 with Retry-After (app.backend_failed)
         except TiesError as exc:
             return _problem(status_of(exc), str(exc))
         return Response(answer.body, media_type=content_type(answer.fmt),
