@@ -1,7 +1,7 @@
 """create_app(settings): explicit routes, no module globals, no environment reads in handlers.
 
 One AppContext is shared by every route module; its run_query is the only way to the store: the
-worker pool (SERVICE/update guard, no network, deadline, size limit) on the release being served."""
+query workers (SERVICE/update guard, no network, deadline, size limit) on the release being served."""
 from __future__ import annotations
 
 import asyncio
@@ -30,8 +30,9 @@ from ..guard import may_vary
 from .headers import ResponseHeaders
 from .budget import ClientBudget
 from .limits import Limits
-from .pool import AnswerCache, QueryPool
+from .answers import AnswerCache
 from .releases import ReleaseWatcher
+from .workers import QueryWorkers
 
 # Route modules written alongside this one, mounted after /sparql in this order. A module that does
 # not exist yet is skipped, so the endpoint can ship before them; an import error inside one is not.
@@ -83,10 +84,10 @@ def other_routes(ctx: AppContext) -> list[BaseRoute]:
 
 def create_app(settings: Settings, cache_bytes: int = CACHE_BYTES) -> ASGIApp:
     watcher = ReleaseWatcher(settings.out_dir, ensure_built(settings))
-    pool = QueryPool(settings.workers, settings.timeout, settings.max_result_bytes)
+    workers = QueryWorkers(settings.workers, settings.timeout, settings.max_result_bytes)
     cache = AnswerCache(cache_bytes)
     concurrent = max(1, settings.workers - 1) if settings.client_concurrent is None else settings.client_concurrent
-    budget = ClientBudget(settings.client_query_seconds, concurrent, pool.queue_wait)
+    budget = ClientBudget(settings.client_query_seconds, concurrent, workers.queue_wait)
     served = [watcher.current()]   # the release the cache holds answers for
 
     async def run_query(req: QueryRequest, client: str | None = None) -> Answer:
@@ -104,10 +105,10 @@ def create_app(settings: Settings, cache_bytes: int = CACHE_BYTES) -> ASGIApp:
         # SERVICE and updates are refused by the worker (guard.check in store.run_query): parsing
         # costs milliseconds and must not block the event loop; the worker has a deadline.
         if client is None:
-            answer = await pool.run(release, req)
+            answer = await workers.run(release, req)
         else:
             async with budget.slot(client):
-                answer = await pool.run(release, req)
+                answer = await workers.run(release, req)
         if not may_vary(req.query):
             cache.put(key, answer)
         return answer
@@ -116,10 +117,10 @@ def create_app(settings: Settings, cache_bytes: int = CACHE_BYTES) -> ASGIApp:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        pool.start(watcher.current())
-        await pool.verify_sandbox(watcher.current())   # never serve queries from a networked worker
+        # every worker reports its own sandbox check: none that could connect is ever used
+        await workers.start(watcher.current())
         with contextlib.suppress(TiesError):   # wait for a worker, so the first client does not
-            await pool.run(watcher.current(), QueryRequest("ASK {}"))
+            await workers.run(watcher.current(), QueryRequest("ASK {}"))
         task = asyncio.create_task(watcher.watch(WATCH_INTERVAL))
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, watcher.refresh)
@@ -127,7 +128,7 @@ def create_app(settings: Settings, cache_bytes: int = CACHE_BYTES) -> ASGIApp:
             yield
         finally:
             task.cancel()
-            pool.stop()
+            workers.stop()
 
     middleware = [
         Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "OPTIONS"],
