@@ -22,6 +22,7 @@ import pickle
 import signal
 import socket
 import struct
+import threading
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -147,6 +148,15 @@ class Worker:
         self.writer.close()
 
 
+def _abandon(proc: multiprocessing.process.BaseProcess, *sockets: socket.socket) -> None:
+    """Kill a worker nobody will use, close its sockets, and reap it in a thread of its own."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        proc.kill()
+    for sock in sockets:
+        sock.close()
+    threading.Thread(target=proc.join, args=(5,), daemon=True).start()
+
+
 def _context() -> multiprocessing.context.BaseContext:
     # forkserver, not fork: the HTTP process runs threads (granian's, the event loop's executor), and
     # forking a process with running threads can copy a held lock into the child.
@@ -177,14 +187,21 @@ class QueryWorkers:
         """Start one worker and wait for its report; SandboxError if its connect was not refused."""
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         proc = _context().Process(target=serve_worker, args=(child, self._release), name="tieslod-query")
+        started = asyncio.ensure_future(asyncio.to_thread(proc.start))   # the first also starts the fork server
         try:
-            await asyncio.to_thread(proc.start)   # the first start also starts the fork server
-        finally:
-            child.close()
+            await asyncio.shield(started)
+        except asyncio.CancelledError:   # stop() during a start: the thread still starts it, then it goes
+            started.add_done_callback(lambda _: _abandon(proc, parent, child))
+            raise
+        child.close()
         reader, writer = await asyncio.open_unix_connection(sock=parent, limit=2 ** 20)
         worker = Worker(proc, reader, writer)
         try:
             header, _ = await asyncio.wait_for(worker.receive(), READY_WAIT)
+        except asyncio.CancelledError:
+            _abandon(proc)
+            worker.writer.close()
+            raise
         except (TimeoutError, asyncio.IncompleteReadError, ConnectionError):
             worker.kill()
             await asyncio.to_thread(worker.reap)
@@ -204,12 +221,15 @@ class QueryWorkers:
             self._all.add(worker)
             self._idle.put_nowait(worker)
 
-    def _kill(self, worker: Worker) -> None:
-        """Kill a worker (at its deadline, or dead already) now, and start its successor."""
+    def _kill(self, worker: Worker) -> asyncio.Task:
+        """Kill a worker (at its deadline, or dead already) now; the task starts its successor."""
         worker.kill()
         self._all.discard(worker)
         self.killed += 1
-        self._background(self._replace(worker))
+        task = asyncio.ensure_future(self._replace(worker))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
 
     async def _replace(self, worker: Worker) -> None:
         await asyncio.to_thread(worker.reap)
@@ -257,6 +277,13 @@ class QueryWorkers:
             self._background(self._finish(worker))
             raise
         except TimeoutError:
+            healthy = None
+            replacement = self._kill(worker)   # now: the CPU is freed at the deadline
+            # The 503 waits for the successor (tens of ms; more on a loaded machine), so the client
+            # whose query ran over holds its budget lane until the capacity it cost is back: its next
+            # runaway cannot take the worker the other clients are left with (benchmarks/fairness.py).
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(replacement), READY_WAIT)
             raise QueryTimeout(f"the query ran past its deadline of {self.timeout:g} s and was stopped") from None
         except (asyncio.IncompleteReadError, ConnectionError):
             raise InternalError(f"the worker running the query died (exit code {worker.proc.exitcode})") from None
@@ -264,7 +291,7 @@ class QueryWorkers:
             if healthy:
                 self._idle.put_nowait(worker)
             elif healthy is False:
-                self._kill(worker)   # now: the CPU is freed at the deadline, not when a task next runs
+                self._kill(worker)   # died, or an error of ours: never reused
 
     async def call(self, message: tuple) -> tuple[tuple, bytes]:
         """Send one frame to a free worker; ServerBusy if none frees up within the queue wait."""
