@@ -86,25 +86,27 @@ def test_result_over_the_limit_is_refused(real_build):
 def test_deadline_kills_the_worker_and_the_pool_recovers(real_build):
     release = real_build.release_dir
 
+    def running(pid: int) -> bool:
+        return psutil.pid_exists(pid) and psutil.Process(pid).status() not in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)
+
     async def body(pool: QueryWorkers) -> None:
         await pool.run(release, QueryRequest("ASK {}"))
         before = workers()
         start = time.monotonic()
-        with pytest.raises(QueryTimeout, match="deadline of 1 s"):
-            await pool.run(release, QueryRequest(ENDLESS))
-        assert 0.9 <= time.monotonic() - start < 1.5
-        killed = before - pool.pids()
-        assert len(killed) == 1
-        (pid,) = killed
-        # its CPU is freed within 0.5 s of the deadline: the process is gone (or a reaped zombie)
-        while psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
-            assert time.monotonic() - start < 1.5, "the runaway's process still runs"
+        runaway = asyncio.ensure_future(pool.run(release, QueryRequest(ENDLESS)))
+        stopped = None   # when one of the workers stopped running: the runaway's CPU freed
+        while stopped is None and time.monotonic() - start < 5:
+            if not all(running(pid) for pid in before):
+                stopped = time.monotonic() - start
             await asyncio.sleep(0.01)
-        await asyncio.sleep(0.5)
+        assert stopped is not None and 0.9 <= stopped < 1.0 + 0.5
+        with pytest.raises(QueryTimeout, match="deadline of 1 s"):
+            await runaway
+        # the 503 follows once the replacement has reported (tens of ms; more on a loaded machine)
+        assert time.monotonic() - start < 1.0 + 5
+        await asyncio.sleep(0.2)
         after = workers()
-        assert before - after, "the worker that ran the query was not replaced"
-        assert all(not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
-                   for pid in before - after)
+        assert len(before - after) == 1 and len(after - before) == 1, "the killed worker was not replaced"
         assert count_of(await pool.run(release, QueryRequest(COUNT))) == real_build.counts["quads"]
 
     run(with_pool(QueryWorkers(2, 1.0, 10_000_000), body))

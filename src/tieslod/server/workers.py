@@ -232,7 +232,13 @@ class QueryWorkers:
         return task
 
     async def _replace(self, worker: Worker) -> None:
-        await asyncio.to_thread(worker.reap)
+        reaping = asyncio.ensure_future(asyncio.to_thread(worker.reap))   # beside the start, not before it
+        try:
+            await self._start_one()
+        finally:
+            await reaping
+
+    async def _start_one(self) -> None:
         while not self._stopped:
             try:
                 fresh = await self._spawn()
