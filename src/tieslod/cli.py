@@ -333,7 +333,7 @@ def serve(host: Annotated[str, typer.Option("--host", help="Address to listen on
 
     Each query runs in a query worker process, one query at a time, reached over a Unix socket; workers have no network. Past --timeout a worker is killed at once (its CPU freed), a fresh one takes its place and the client gets 503; no other request shares the killed process. One client holds at most --client-concurrent workers, so its runaways leave the others served.
 
-    Speed (BENCHMARKS.md, 2 shared cores): queries that reach a worker at RATE_UNCACHED of `oxigraph serve-read-only`'s rate, bounded by the Python HTTP front and the trip between processes; repeated ones, from the answer cache (--cache-mb), at RATE_CACHED."""
+    Speed (BENCHMARKS.md, 2 shared cores): queries that reach a worker came at 0.15-0.34x `oxigraph serve-read-only`'s rate (c=8), bounded by the Python HTTP front and the trip between processes; repeated ones, from the answer cache (--cache-mb), at 0.34-0.84x."""
     from .server.run import serve as run_serve
     if not 0 <= port <= 65535:
         raise UsageError(f"--port must be between 0 and 65535 (got {port})")
