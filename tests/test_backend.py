@@ -26,7 +26,7 @@ from tieslod.describe_entity import describe_nodes_query, describe_query, relate
 from tieslod.errors import BackendError, BackendTimeout, BackendUnavailable, QueryError, ResultTooLarge
 from tieslod.guard import ServiceRefused
 from tieslod.neighbourhood import neighbourhood_query
-from tieslod.paths import TIE_QUERY
+from tieslod.paths import TIE_QUERY, ties_from_srj
 from tieslod.push import push, release_graph
 from tieslod.reconcile import entity_query
 from tieslod.store import open_read_only, run_query
@@ -142,6 +142,8 @@ def test_answers_equal_the_embedded_store(name: str, endpoint: str, real_setting
     if kind == "graph":
         mine = rdflib.Graph().parse(data=local.body, format="nt")
         assert len(mine) > 10 and to_isomorphic(rdflib.Graph().parse(data=remote.body, format="nt")) == to_isomorphic(mine)
+    elif name == "ties (path)":   # GROUP_CONCAT's order is the engine's: compare what the path finder reads
+        assert ties_from_srj(remote.body) == ties_from_srj(local.body) != {}
     else:
         assert rows(local.body) and rows(remote.body) == rows(local.body)
 

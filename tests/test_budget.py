@@ -62,7 +62,7 @@ def test_runaways_from_one_client_do_not_starve_another(server):
     assert max(took for _, took in ordinary) < TIMEOUT + 1   # at most one runaway ahead of it, never a queue
     limited = [retry for status, retry in runaway_statuses if status == 429]
     assert limited and all(retry and int(retry) >= 1 for retry in limited)
-    # its runaways did run, and were stopped at the deadline (every 503 carries a Retry-After: headers.py)
+    # its runaways did run, and were stopped at the deadline (every 503 carries Retry-After since issue 14)
     assert any(status == 503 for status, _ in runaway_statuses)
 
 

@@ -57,7 +57,8 @@ def test_failure_while_writing_leaves_previous_output_intact(mini_settings: Sett
     def broken_store(*_args: object) -> None:
         raise OSError("disk full")
     monkeypatch.setattr("tieslod.build.load_store", broken_store)
-    monkeypatch.setattr("tieslod.build.update_store", broken_store)
+    monkeypatch.setattr("tieslod.storeupdate.load_store", broken_store)     # (update_or_load's fallback)
+    monkeypatch.setattr("tieslod.storeupdate.update_store", broken_store)
     with pytest.raises(OSError, match="disk full"):
         build(mini_settings)
     assert current_release(mini_settings) == good.release_dir

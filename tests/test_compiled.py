@@ -29,11 +29,19 @@ x:iri-label a schema:Person ; rdfs:label x:thing .
 x:empty-label a schema:Person ; rdfs:label "" .
 x:bnode-label a schema:Person ; rdfs:label [ ] .
 x:typed-alias a schema:Person ; rdfs:label "E" ; skos:altLabel "e"^^xsd:token .
-x:tie-ok a tl:Funding ; tl:subject x:ok-person ; tl:object x:ok-person ; tl:year "2014"^^xsd:gYear ;
-    tl:status tl:Occurred ; schema:amount x:amount-ok .
-x:tie-bad a tl:Meeting ; tl:subject "literal" ; tl:object [ ] , x:a ; tl:year "20x4"^^xsd:gYear, "2015" ;
-    tl:status "Occurred", tl:Maybe ; tl:participant "p" .
+x:tie-ok a tl:Funding ; tl:subject x:ok-person ; tl:object x:ok-person .
+x:tie-bad a tl:Meeting ; tl:subject "literal" ; tl:object [ ] , x:a .
 x:tie-none a tl:Tie .
+x:tie-qualified a tl:Funding ; tl:subject x:ok-person ; tl:object x:ok-person ; tl:when "late 2014" ;
+    tl:role "foreign minister", "chairman" ; schema:amount x:amount-ok ; tl:status tl:Occurred .
+x:claim-ok a tl:Claim ; tl:tie x:tie-ok ; tl:stance tl:Asserts ; tl:speaker x:src ; tl:summary "s" ;
+    tl:quote "abc" ; tl:year "2014"^^xsd:gYear ; tl:status tl:Occurred ; schema:amount x:amount-ok ;
+    tl:modality tl:Suspected ; tl:hedge "suspected" ; tl:descriptor "former lawyer" ; tl:when "late 2014" .
+x:claim-quals a tl:Claim ; tl:stance tl:Asserts ; tl:speaker x:src ; tl:summary "s" ; tl:quote "abc" ;
+    tl:year "20x4"^^xsd:gYear, "2015" ; tl:status "Occurred", tl:Maybe ; tl:participant "p" ;
+    tl:onBehalfOf "org" ; schema:location "here" ; tl:when "a", "b" ; tl:purpose 3 ; tl:role "r"@en ;
+    tl:item 4 ; tl:relationText x:rel ; tl:statedWhen "x", "y" ; tl:descriptor 5 ;
+    tl:modality tl:Suspected, tl:Rumoured ; tl:hedge "", "h" .
 x:amount-ok a schema:MonetaryAmount ; schema:value 12 ; schema:currency "USD" .
 x:amount-dec a schema:MonetaryAmount ; schema:value 1.5 ; schema:currency "EUR" .
 x:amount-bad a schema:MonetaryAmount ; schema:value "abc"^^xsd:integer, "x", 1e3 ; schema:currency "usd", [ ] .
@@ -89,6 +97,9 @@ def test_every_component_the_shapes_use_is_exercised(shapes_text: str, subclass:
     fast, _ = _both(_quads(DEFECTS), subclass, shapes_text)
     messages = {k[4] for k in fast}
     for fragment in ("exactly one rdfs:label", "alias", "tl:subject", "tl:status", "tl:year", "numeric",
+                     "tl:participant", "tl:onBehalfOf", "schema:location", "tl:when", "tl:purpose", "tl:role",
+                     "tl:item", "tl:relationText", "tl:statedWhen", "tl:descriptor", "tl:modality", "tl:hedge",
+                     "A tie carries no qualifiers",
                      "ISO 4217", "SHA-256", "tl:stance", "tl:summary", "verbatim tl:quote from", "oa:start",
                      "oa:exact", "oa:prefix", "successor", "ontology term needs an rdfs:label"):
         assert any(fragment in m for m in messages), fragment

@@ -90,12 +90,13 @@ def test_csv_has_the_columns_in_order_and_one_row_per_claim(real_build: BuildRes
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
     assert tuple(rows[0]) == CSV_COLUMNS == (
         "claim", "subject", "subject_label", "relation", "relation_label", "object", "object_label", "stance",
-        "speaker_label", "date", "source", "source_title", "quote", "details")
+        "speaker_label", "date", "source", "source_title", "quote", "details",
+        "speaker", "reported_by", "modality", "verdict")
     assert len(rows) - 1 == real_build.counts["claims"]
     assert all(len(r) == len(CSV_COLUMNS) for r in rows)
-    grant = [r for r in rows if "amount=55000 USD" in r[13] and r[8] == "Alexander Ionov"]
-    assert len(grant) == 1 and "reported_by=Los Angeles Times" in grant[0][13]
-    assert grant[0][4] == "funding" and grant[0][7] == "asserts" and "$55,000" in grant[0][12]
+    grant = [r for r in rows if "$55,000" in r[12] and r[8] == "Alexander Ionov" and r[4] == "funding"]
+    assert len(grant) == 1 and grant[0][15] == "Los Angeles Times"
+    assert grant[0][14] == "https://w3id.org/tieslod/id/alexander-ionov" and grant[0][7] == "asserts"
 
 
 def test_gzip_copies_and_checksums_match(real_build: BuildResult) -> None:
@@ -163,3 +164,13 @@ def test_without_triples_equals_writing_the_rest_again(dropped: list[int]) -> No
     got = without_triples(full["nt"], full["ttl"], drop, prefixes)
     assert got["nt"] == ox.serialize(rest, format=ox.RdfFormat.N_TRIPLES)
     assert got["ttl"] == strip_prefixes(ox.serialize(rest, format=ox.RdfFormat.TURTLE, prefixes=prefixes))
+
+
+def test_csv_cells_keep_line_breaks_verbatim() -> None:
+    """A quote spanning a line break stays as printed: the csv module quotes the cell (issue 10);
+    formula-like cells are still defused."""
+    from tieslod.dumps import csv_line
+    row = ["first line\nsecond “line”\u00a0end", "=SUM(A1)", "plain"]
+    line = csv_line(row)
+    assert line.startswith('"first line\nsecond')
+    assert next(csv.reader(io.StringIO(line, newline=""))) == [row[0], "'=SUM(A1)", "plain"]

@@ -295,3 +295,11 @@ def test_server_refuses_every_spelling_and_opens_no_connection(server):
     assert {n: s for n, s in statuses.items() if n.startswith("no-egress/") and s != 200} == {}
     assert not any(REPLY in r.content for r in answers.values())
     assert "SERVICE" in answers["issue-hash"].text and "not allowed" in answers["issue-hash"].text
+
+
+def test_dataset_position_reads_escaped_iris_as_oxigraph_does() -> None:
+    """Regression (merge of issues 11 and 15): an IRI holding a \\u escape and a '#' is one IRI,
+    not the start of a comment, so the FROM clauses go before the WHERE clause."""
+    from tieslod.guard import dataset_position
+    query = r"SELECT * { BIND(<http://a/\u0041#> AS ?x) ?s ?p ?o }"
+    assert dataset_position(query) == query.index("{")

@@ -82,10 +82,21 @@ def test_streamed_jsonld_parses_back_to_the_same_dataset(mini_settings: Settings
 def claim_on_foreign_tie(data: Path) -> tuple[str, Path, str]:
     """(user, owner's article file, tie): an article `user` with a claim on a tie that another
     article, `owner`, defines."""
-    user, owner, tie = next((p.stem, m.group(2), m.group(1)) for p in sorted((data / "articles").glob("*.ttl"))
-                            for m in re.finditer(r"tl:tie t:((syn-\d+)-[\w-]+) ;", p.read_text(encoding="utf-8"))
-                            if m.group(2) != p.stem)
+    texts = {p.stem: p.read_text(encoding="utf-8") for p in sorted((data / "articles").glob("*.ttl"))}
+    user, owner, tie = next((stem, m.group(2), m.group(1)) for stem, text in texts.items()
+                            for m in re.finditer(r"tl:tie t:((syn-\d+)-[\w-]+) ;", text)
+                            if m.group(2) != stem and f"t:{m.group(1)} a tl:" not in text)
     return user, data / "articles" / f"{owner}.ttl", tie
+
+
+def _retarget(text: str, tie: str) -> tuple[str, str]:
+    """The article text with the tie's object changed to another entity, and that entity's IRI (a
+    claim row of any article shows its tie's object; a tie carries no qualifiers to change)."""
+    found = re.search(rf"t:{tie} a tl:\w+ ;\n    tl:subject e:[\w-]+ ;\n    tl:object e:([\w-]+)", text)
+    assert found is not None
+    new = "syn-org-1" if found.group(1) != "syn-org-1" else "syn-org-2"
+    changed = text[:found.start(1)] + new + text[found.end(1):]
+    return changed, f",https://w3id.org/tieslod/id/{new},"
 
 
 def test_incremental_validation_finds_what_a_full_one_finds(corpus: Path, tmp_path: Path,
@@ -117,12 +128,11 @@ def test_rows_reading_a_changed_article_are_remade(corpus: Path, tmp_path: Path)
     data, inc = _built_copy(corpus, tmp_path)
     user, article, tie = claim_on_foreign_tie(data)
     text = article.read_text(encoding="utf-8")
-    changed = re.sub(rf"(t:{tie} a tl:\w+ ;\n)", r'\1    tl:purpose "a purpose added later" ;\n', text)
-    assert changed != text
+    changed, target = _retarget(text, tie)
     article.write_text(changed, encoding="utf-8")
     after = build(inc).release_dir
     table = (after / "dumps" / "tieslod-claims.csv").read_text(encoding="utf-8-sig")
-    assert any(line.startswith(f"https://w3id.org/tieslod/id/claim/{user}") and "a purpose added later" in line
+    assert any(line.startswith(f"https://w3id.org/tieslod/id/claim/{user}") and target in line
                for line in table.splitlines())
     assert _dumps(after) == _dumps(build(Settings(data_dir=data, out_dir=tmp_path / "full")).release_dir)
 
@@ -134,7 +144,7 @@ def test_claim_rows_after_a_failed_build(corpus: Path, tmp_path: Path) -> None:
     data, inc = _built_copy(corpus, tmp_path)
     user, article, tie = claim_on_foreign_tie(data)
     text = article.read_text(encoding="utf-8")
-    purpose = re.sub(rf"(t:{tie} a tl:\w+ ;\n)", r'\1    tl:purpose "a purpose added later" ;\n', text)
+    purpose, target = _retarget(text, tie)
     article.write_text(re.sub(rf"t:{tie} a tl:\w+ ;", f"t:{tie} a schema:Thing ;", purpose), encoding="utf-8")
     with pytest.raises(NonConformance):
         build(inc)
@@ -142,7 +152,7 @@ def test_claim_rows_after_a_failed_build(corpus: Path, tmp_path: Path) -> None:
         article.write_text(version, encoding="utf-8")
         after = build(inc).release_dir
         table = (after / "dumps" / "tieslod-claims.csv").read_text(encoding="utf-8-sig")
-        shown = any(line.startswith(f"https://w3id.org/tieslod/id/claim/{user}") and "a purpose added later" in line
+        shown = any(line.startswith(f"https://w3id.org/tieslod/id/claim/{user}") and target in line
                     for line in table.splitlines())
         assert shown == (version == purpose)
         assert _dumps(after) == _dumps(build(Settings(data_dir=data, out_dir=tmp_path / f"full-{i}")).release_dir)
@@ -169,19 +179,20 @@ def test_unchanged_article_whose_union_body_changed_is_not_spliced(corpus: Path,
     triple the later one restates, the later article's piece must be written anew: copying its stale
     span would leave the triple out of the union dumps, and this test fails."""
     data, settings = _built_copy(corpus, tmp_path)
-    user, owner, tie, printed = next(
+    user, owner, tie, category = next(
         (p.stem, m.group(2), m.group(1), m.group(3)) for p in sorted((data / "articles").glob("*.ttl"))
-        for m in re.finditer(r't:((syn-\d+)-[\w-]+) tl:relationText ("[^"]*") \.', p.read_text(encoding="utf-8"))
+        for m in re.finditer(r't:((syn-\d+)-[\w-]+) a tl:(\w+) \.', p.read_text(encoding="utf-8"))
         if m.group(2) != p.stem)
     article = data / "articles" / f"{owner}.ttl"
     text = article.read_text(encoding="utf-8")
-    changed = re.sub(rf"(t:{tie} a tl:\w+ ;\n(?:    [^\n]*\n)*?)    tl:relationText {printed} ;\n", r"\1", text)
+    changed = text.replace(f"t:{tie} a tl:{category} ;\n", f"t:{tie}\n")
     assert changed != text
     article.write_text(changed, encoding="utf-8")
     copied = _count_copies(monkeypatch)
     after = build(settings).release_dir
     assert copied, "the unchanged pieces were copied from the previous release"
-    line = f'<https://w3id.org/tieslod/id/tie/{tie}> <https://w3id.org/tieslod/ontology#relationText> {printed} .\n'
+    line = (f"<https://w3id.org/tieslod/id/tie/{tie}> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> "
+            f"<https://w3id.org/tieslod/ontology#{category}> .\n")
     assert (after / "dumps" / "tieslod.nt").read_text(encoding="utf-8").count(line) == 1, user
     monkeypatch.undo()
     assert _dumps(after) == _dumps(build(Settings(data_dir=data, out_dir=tmp_path / "full")).release_dir)

@@ -48,6 +48,26 @@ def test_tie_categories_say_what_subject_and_object_stand_for(repo_root: Path) -
         assert graph.value(category, TL.subjectRole) and graph.value(category, TL.objectRole), category
 
 
+def test_the_builds_tie_classes_are_the_ontologys(repo_root: Path) -> None:
+    """describe.TIE_CLASSES (the counts, the changelog) lists every tie category, e.g. tl:Professional."""
+    from tieslod.describe import TIE_CLASSES
+    categories = {str(c).removeprefix(str(TL)) for c in _ontology(repo_root).subjects(RDFS.subClassOf, TL.Tie)}
+    assert set(TIE_CLASSES) == categories
+
+
+def test_issue_10_terms(repo_root: Path) -> None:
+    """Claim-level qualifiers, the six modalities, hedges, descriptors, the new verdict and categories."""
+    graph = _ontology(repo_root)
+    for prop in ("when", "role", "item", "purpose", "relationText", "statedWhen", "speakerText", "hedge",
+                 "descriptor", "modality", "participant", "onBehalfOf", "event", "status", "year"):
+        assert graph.value(TL[prop], RDFS.domain) == TL.Claim, prop
+    modalities = set(graph.subjects(RDF.type, TL.Modality))
+    assert modalities == {TL.Suspected, TL.Apparent, TL.Claimed, TL.Likely, TL.Supposed, TL.Alleged}
+    assert (TL.Unlikely, RDF.type, TL.Verdict) in graph
+    assert {TL.Professional, TL.Personal} <= set(graph.subjects(RDFS.subClassOf, TL.Tie))
+    assert "membership" in str(graph.value(TL.Professional, SKOS.definition))
+
+
 def test_context_terms_point_at_defined_iris(repo_root: Path) -> None:
     import json
     context = json.loads((repo_root / "ontology" / "context.jsonld").read_text())["@context"]

@@ -3,7 +3,6 @@ Oxigraph store into a new release directory, and only then switch `current` to i
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import gc
 import hashlib
 import json
@@ -19,6 +18,7 @@ from typing import TypeVar
 import pyoxigraph as ox
 
 from . import __version__
+from .lifetime import locked
 from .config import Settings
 from .cache import Cache
 from .describe import TIE_CLASSES, FileInfo, describe
@@ -29,8 +29,9 @@ from .dumps import DUMP_KINDS, dump_prefixes, write_chunked
 from .splice import load_index, write_index
 from .pipeline import (Made, Plan, relative, facts_reader, file_digests, input_files, make_all, plan,
                        shared_quads, UnionPieces, validate_all)
-from .storeupdate import StoreUpdate, changed_graphs, load_store, update_store
-from .errors import NonConformance
+from .storeupdate import StoreUpdate, changed_graphs, load_store, sst_sums, update_or_load, verified_store
+from .errors import DamagedCache, DiskFull, IncompleteRelease, NonConformance, disk_full
+from .manifest import differences, find_release, new_release_dir, read_manifest, settings_record
 from .formats import CSV_DUMP, Format, rdf_format
 from .ledger import enforce as enforce_ledger
 from .validation import Report
@@ -77,19 +78,6 @@ def current_release(settings: Settings) -> Path | None:
     if not link.exists():
         return None
     return link.resolve()
-
-
-@contextlib.contextmanager
-def locked(directory: Path) -> Iterator[None]:
-    """Hold an exclusive flock on directory/.lock: one build per output directory, one release per archive
-    (versions.py), and a second process waits rather than interleaving its writes."""
-    directory.mkdir(parents=True, exist_ok=True)
-    with open(directory / ".lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @contextlib.contextmanager
@@ -141,7 +129,9 @@ def _prune(releases: Path, keep: set[Path], count: int = KEEP_RELEASES, tmps: bo
     """Keep a few old releases (besides `keep`): a server may still be answering a request from one."""
     if not releases.is_dir():
         return
-    old = sorted((p for p in releases.iterdir() if p.is_dir() and p not in keep and not p.name.startswith(".")),
+    # by name: `current` comes resolved (absolute), the listing as `releases` is (relative by default)
+    names = {p.name for p in keep if p is not None}
+    old = sorted((p for p in releases.iterdir() if p.is_dir() and p.name not in names and not p.name.startswith(".")),
                  key=lambda p: p.stat().st_mtime, reverse=True)
     for path in old[count:]:
         shutil.rmtree(path, ignore_errors=True)
@@ -150,7 +140,8 @@ def _prune(releases: Path, keep: set[Path], count: int = KEEP_RELEASES, tmps: bo
 
 
 def load_manifest(release: Path) -> dict:
-    return json.loads((release / "manifest.json").read_text(encoding="utf-8"))
+    """The manifest of a complete release, or UsageError (exit 2) naming what is wrong (manifest.py)."""
+    return read_manifest(release)
 
 
 # What a user reads for each stage, once (a stage such as the dumps comes in several parts); the
@@ -180,14 +171,31 @@ class _Stages:
         self.times[name] = round(self.times.get(name, 0.0) + time.monotonic() - began, 3)
 
 
-def _reuse(settings: Settings, target: Path, version: str) -> BuildResult:
-    _switch(settings.out_dir, target)
+def _reuse(settings: Settings, target: Path, version: str, switch: bool) -> BuildResult:
+    if switch:
+        _switch(settings.out_dir, target)
     manifest = load_manifest(target)
     return BuildResult(target, version, manifest["counts"], [FileInfo(**f) for f in manifest["files"]], reused=True)
 
 
-def build(settings: Settings, progress: Progress | None = None, force: bool = False) -> BuildResult:
+def _previous(settings: Settings, say: Progress) -> tuple[Path | None, dict]:
+    """The release this build may reuse parts of, and its manifest: the current one, if its manifest
+    is sound. One that is not (a disk that lost data, a hand edit) would wedge every later build: say
+    which file, and build from scratch."""
+    current = current_release(settings)
+    if current is None:
+        return None, {}
+    try:
+        return current, read_manifest(current)
+    except IncompleteRelease as exc:
+        say(f"{exc.path} {exc.problem}: previous release not reused, building from scratch")
+        return None, {}
+
+
+def build(settings: Settings, progress: Progress | None = None, force: bool = False,
+          switch: bool = True) -> BuildResult:
     """Build the dataset into settings.out_dir; on any error the previous release stays current.
+    switch=False leaves `current` where it is (a release for other settings, ensure_built).
 
     Scales by never holding the dataset in one process: each named graph becomes a cached chunk
     (pipeline.py, chunks.py), the store is updated in place of a full load when few graphs changed,
@@ -195,43 +203,68 @@ def build(settings: Settings, progress: Progress | None = None, force: bool = Fa
     """
     stage = _Stages(progress or (lambda _msg: None))
     with locked(settings.out_dir), _collector_paused():
-        with stage("read"):
-            digests = file_digests(settings)
-            version = input_version(settings, digests)
-            releases = settings.out_dir / "releases"
-            target = releases / version
-            if not force and target.is_dir() and (target / "manifest.json").is_file():
-                return _reuse(settings, target, version)
-            # The oldest release goes while this build works (deleting a store took ~0.2 s of a
-            # rebuild); with the new one there are as many as before. Never the current or the target.
-            pruning = ThreadPoolExecutor(1)
-            pruning.submit(_prune, releases, {target, current_release(settings)}, KEEP_RELEASES - 1, False)
-            pruning.shutdown(wait=False)
-            cache = Cache(settings.out_dir / "cache")
-            work = plan(settings, digests, cache)
-        releases.mkdir(parents=True, exist_ok=True)
-        tmp = releases / f".tmp-{version}-{os.getpid()}"
-        shutil.rmtree(tmp, ignore_errors=True)
         try:
-            (tmp / "dumps").mkdir(parents=True)
-            # unchanged pieces are copied from the previous release's dumps (splice.py), from now on
-            with EarlyDumps(tmp / "dumps", cache, work, settings, load_index(current_release(settings))) as early:
-                with stage("chunks"):
-                    made = make_all(work, cache, stage.say)
-                early.go()
-                result = _write_release(work, made, cache, tmp, version, settings, stage, early)
-            pruning.shutdown(wait=True)
-            shutil.rmtree(target, ignore_errors=True)
-            tmp.rename(target)
-        finally:
-            pruning.shutdown(wait=True)
-            shutil.rmtree(tmp, ignore_errors=True)
-        result.release_dir = target
+            try:
+                return _build(settings, stage, force, switch)
+            except DamagedCache as exc:         # the damaged entry is gone now: it is made again
+                stage.say(f"{exc}: building again")
+                return _build(settings, stage, force, switch)
+        except Exception as exc:
+            full = disk_full(exc)
+            if full is None:
+                raise
+            removed = Cache(settings.out_dir / "cache").discard_unrecorded()
+            raise DiskFull(f"{full.filename or settings.out_dir}: {full.strerror or full}: nothing was published "
+                           f"(the previous release is unchanged; {removed} cache file(s) this build wrote were "
+                           "removed); free some space and build again") from None
+
+
+def _build(settings: Settings, stage: _Stages, force: bool, switch: bool) -> BuildResult:
+    with stage("read"):
+        digests = file_digests(settings)
+        version = input_version(settings, digests)
+        releases = settings.out_dir / "releases"
+        found = None if force else find_release(settings.out_dir, version)
+        if found is not None:
+            return _reuse(settings, found, version, switch)
+        target = new_release_dir(releases, version)
+        previous, old_manifest = _previous(settings, stage.say)
+        # The oldest release goes while this build works (deleting a store took ~0.2 s of a
+        # rebuild); with the new one there are as many as before. Never the current or the target.
+        pruning = ThreadPoolExecutor(1)
+        pruning.submit(_prune, releases, {target, current_release(settings)}, KEEP_RELEASES - 1, False)
+        pruning.shutdown(wait=False)
+        cache = Cache(settings.out_dir / "cache")
+        work = plan(settings, digests, cache)
+    releases.mkdir(parents=True, exist_ok=True)
+    tmp = releases / f".tmp-{version}-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        (tmp / "dumps").mkdir(parents=True)
+        # unchanged pieces are copied from the previous release's dumps (splice.py), from now on
+        recorded = old_manifest.get("build", {})
+        old = load_index(previous, stage.say, recorded.get("index_sha256"))
+        # the previous store's table files are checked while the chunks are made (needed by _rest)
+        checking = ThreadPoolExecutor(1)
+        store_sums = checking.submit(verified_store, previous, recorded.get("store_crc32"), stage.say)
+        checking.shutdown(wait=False)
+        with EarlyDumps(tmp / "dumps", cache, work, settings, old, previous, store_sums) as early:
+            with stage("chunks"):
+                made = make_all(work, cache, stage.say)
+            early.go()
+            result = _write_release(work, made, cache, tmp, version, settings, stage, early)
+        pruning.shutdown(wait=True)
+        tmp.rename(target)
+    finally:
+        pruning.shutdown(wait=True)
+        shutil.rmtree(tmp, ignore_errors=True)
+    result.release_dir = target
+    if switch:
         _switch(settings.out_dir, target)
-        _prune(releases, {target})
-        cache.prune()
-        stage.say("done")
-        return result
+    _prune(releases, {target, current_release(settings)})
+    cache.prune()
+    stage.say("done")
+    return result
 
 
 def _write_release(work: Plan, made: Made, cache: Cache, tmp: Path, version: str, settings: Settings,
@@ -245,10 +278,15 @@ def _write_release(work: Plan, made: Made, cache: Cache, tmp: Path, version: str
             with contextlib.suppress(Exception):
                 sink.close()
         raise
+    # the store's checksums, for the next build, while the last dump copies and hashes finish
+    verified = early.store_sums.result() if early.store_sums is not None else None
+    summing = ThreadPoolExecutor(1)
+    sums = summing.submit(sst_sums, tmp / "store", verified, early.previous / "store" if early.previous else None)
+    summing.shutdown(wait=False)
     with stage("dumps"):
         for sink in sinks.values():     # wait for the last copies and hashes
             sink.close()
-    write_index(tmp, sinks)
+    index_sha256 = write_index(tmp, sinks)
     infos = _infos(sinks, csv_files)
     counts = _summary_counts(made, drop)
     with stage("describe"):
@@ -259,11 +297,12 @@ def _write_release(work: Plan, made: Made, cache: Cache, tmp: Path, version: str
         infos.append(_file_info(dumps / "void.ttl", "text/turtle"))
         (dumps / "SHA256SUMS").write_text("".join(f"{i.sha256}  {i.name}\n" for i in infos))
     manifest = {"version": version, "release_name": settings.release_name, "base_uri": settings.base_uri,
-                "tieslod": __version__, "counts": counts,
+                "settings": settings_record(settings), "tieslod": __version__, "counts": counts,
                 "graphs": {m.key: {"iri": m.graph, "quads": m.quads, "digest": m.digest, "chunk": t.cache_key}
                            for m, t in sorted(zip(made.metas, work.tasks), key=lambda x: x[0].key)},
                 "files": [i.__dict__ for i in infos],
-                "build": {"store": update.mode, "remade": len(made.remade), "stages": stage.times}}
+                "build": {"store": update.mode, "remade": len(made.remade), "stages": stage.times,
+                          "index_sha256": index_sha256, "store_crc32": sums.result()}}
     (tmp / "manifest.json").write_text(_manifest_json(manifest))
     return BuildResult(tmp, version, counts, infos, report=Report([], manifest["counts"]["quads"]))
 
@@ -289,7 +328,9 @@ def _rest(work: Plan, made: Made, cache: Cache, dumps: Path, settings: Settings,
           early: EarlyDumps) -> tuple[dict[str, set[ox.Triple]], StoreUpdate]:
     """The union dumps, the store and the checks (the claim table is made beside them, the other
     dumps by `early`)."""
-    sinks, previous = early.sinks, current_release(settings)
+    sinks = early.sinks
+    verified = early.store_sums.result() if early.store_sums is not None else None
+    previous = early.previous if verified is not None else None      # its store: updated, or not used
     with stage("dumps"):
         # the union dumps' duplicates come from the chunks, not the store: their bodies can then be
         # re-made (in workers, UnionPieces) and written while the store loads
@@ -307,7 +348,8 @@ def _rest(work: Plan, made: Made, cache: Cache, dumps: Path, settings: Settings,
     # child would wait for forever (a test run hung so).
     with ThreadPoolExecutor(1) as pool, UnionPieces(cache, work, made, drop) as union:
         if graphs is not None and previous is not None:
-            loading = pool.submit(_timed, update_store, dumps.parent / "store", made, work, cache, previous, graphs)
+            loading = pool.submit(_timed, update_or_load, dumps.parent / "store", made, work, cache, previous,
+                                  graphs, nquads, stage.say)
         else:
             loading = pool.submit(_timed, load_store, dumps.parent / "store", nquads)
         with stage("dumps"):
@@ -360,8 +402,19 @@ def _summary_counts(made: Made, drop: dict[str, set[ox.Triple]]) -> dict[str, in
 
 
 def ensure_built(settings: Settings, progress: Progress | None = None) -> Path:
-    """The current release, building it first if there is none or the inputs changed."""
+    """The release built for these settings: the current one if it is, else one built before, else a
+    new build. `current` (which servers follow) moves only if there is none or it was built with these
+    settings: a command run with another base never moves a running server off its own. A current
+    release that is not complete is refused (UsageError, exit 2; `tieslod build` replaces it)."""
     current = current_release(settings)
-    if current is not None and current.name == input_version(settings):
+    try:
+        manifest = read_manifest(current) if current is not None else None
+    except IncompleteRelease:
+        found = find_release(settings.out_dir, input_version(settings))   # (another, complete one of ours)
+        if found is None:
+            raise
+        return found
+    if current is not None and manifest is not None and manifest["version"] == input_version(settings):
         return current
-    return build(settings, progress).release_dir
+    switch = manifest is None or not differences(manifest, settings)
+    return build(settings, progress, switch=switch).release_dir

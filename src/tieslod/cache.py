@@ -3,7 +3,9 @@
 Entries are keyed by a hash of everything that went into them (input file digests, the labels and
 shapes they were checked against, the code version), so a hit is always safe to reuse; an entry that
 no build asked for is pruned at the end of the next build. Writes are atomic (tmp + rename), so an
-interrupted build leaves at worst a missing entry, never a half one.
+interrupted build leaves at worst a missing entry, never a half one. Each entry ends with the CRC-32
+of its pickle: an entry whose bytes changed since (bit rot, a hand edit) is deleted and made again,
+never published (get returns None; need raises DamagedCache, and build() runs once more).
 """
 from __future__ import annotations
 
@@ -11,14 +13,16 @@ import contextlib
 import hashlib
 import os
 import pickle
+import zlib
 from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .errors import InternalError
+from .errors import DamagedCache, InternalError
 
 # Bump when the shape of cached objects or the way they are made changes.
-CACHE_FORMAT = f"tieslod-{__version__}-chunks-5"
+CACHE_FORMAT = f"tieslod-{__version__}-chunks-7"   # 6 twice: issue 10 (model) and issue 11 (CRC trailers)
+CHUNK_KINDS = ("nq", "union", "body", "facts")     # made with a "meta" entry, which marks them made
 USED = "used.txt"             # the entries the last build used (Cache.prune)
 
 
@@ -28,6 +32,10 @@ def key_of(*parts: str | bytes) -> str:
         data = part.encode() if isinstance(part, str) else part
         digest.update(len(data).to_bytes(8, "big") + data)
     return digest.hexdigest()[:32]
+
+
+class _Damaged(Exception):
+    """An entry whose bytes are not those written (its path in args[0])."""
 
 
 class Cache:
@@ -42,19 +50,51 @@ class Cache:
         # plain strings: a build asks for ~10 entries per article, and pathlib costs ~15 µs a join
         return f"{self.base}/{kind}/{key[:2]}/{key}.pickle"
 
-    def get(self, kind: str, key: str) -> Any | None:
-        path = self._path(kind, key)
+    def _read(self, path: str) -> Any | None:
+        """The entry at path; None if there is none. Raises _Damaged if its checksum does not hold."""
         try:
             with open(path, "rb") as handle:
-                value = pickle.load(handle)
-        except (OSError, EOFError, pickle.UnpicklingError):
+                blob = handle.read()
+        except OSError:
             return None
-        self.used.add(path)
+        body = memoryview(blob)[:-4]
+        if len(blob) < 4 or zlib.crc32(body) != int.from_bytes(blob[-4:], "big"):
+            raise _Damaged(path)
+        try:
+            return pickle.loads(body)
+        except Exception as exc:       # noqa: BLE001 - any unpickling failure: not an entry we wrote
+            raise _Damaged(path) from exc
+
+    def _get(self, kind: str, key: str, use: bool) -> Any | None:
+        path = self._path(kind, key)
+        try:
+            value = self._read(path)
+        except _Damaged:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)         # made again by the caller (or, for a chunk's part, the retry)
+            raise
+        if value is not None and use:
+            self.used.add(path)
         return value
 
+    def get(self, kind: str, key: str) -> Any | None:
+        try:
+            return self._get(kind, key, True)
+        except _Damaged:
+            return None
+
     def need(self, kind: str, key: str) -> Any:
-        """get() for an entry the build knows it wrote: missing means the cache was tampered with."""
-        value = self.get(kind, key)
+        """get() for an entry the build knows it wrote: missing means the cache was tampered with;
+        damaged, the entry and the chunk it belongs to are dropped and DamagedCache raised (build()
+        then runs once more, making them again)."""
+        try:
+            value = self._get(kind, key, True)
+        except _Damaged as exc:
+            if kind in CHUNK_KINDS:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self._path("meta", key))
+            raise DamagedCache(f"build cache entry {exc.args[0]} did not match its checksum; "
+                               "it was deleted and is made again") from None
         if value is None:
             raise InternalError(f"build cache entry {kind}/{key} is missing: delete {self.root} and build again")
         return value
@@ -63,9 +103,8 @@ class Cache:
         """get() without marking the entry used: a look at what an earlier build left, which this
         build does not itself need kept."""
         try:
-            with open(self._path(kind, key), "rb") as handle:
-                return pickle.load(handle)
-        except (OSError, EOFError, pickle.UnpicklingError):
+            return self._get(kind, key, False)
+        except _Damaged:
             return None
 
     def has(self, kind: str, key: str) -> bool:
@@ -85,10 +124,41 @@ class Cache:
         folder, name = os.path.split(path)
         os.makedirs(folder, exist_ok=True)
         tmp = os.path.join(folder, f".{name}.{os.getpid()}.tmp")
-        with open(tmp, "wb") as handle:
-            pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            with open(tmp, "wb") as handle:
+                handle.write(data)
+                handle.write(zlib.crc32(data).to_bytes(4, "big"))
+        except BaseException as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)          # (a full disk: no half entry left behind)
+            if isinstance(exc, OSError) and exc.filename is None:
+                exc.filename = path     # (a failed write does not say which file)
+            raise
         os.replace(tmp, path)
         self.used.add(path)
+
+    def discard_unrecorded(self) -> int:
+        """After a build failed for want of space: delete every entry the last successful build did
+        not record as used, and every temporary file, so the failed build leaves the disk as it found
+        it (a cold build: the whole cache). Returns how many files went."""
+        try:
+            with open(os.path.join(self.base, USED), encoding="utf-8") as handle:
+                keep = set(handle.read().splitlines())
+        except OSError:
+            keep = set()
+        removed = 0
+        for folder, _dirs, names in os.walk(self.base, topdown=False):
+            for name in names:
+                path = os.path.join(folder, name)
+                if (name.endswith(".pickle") and path not in keep) or name.endswith(".tmp"):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(path)
+                        removed += 1
+            if folder != self.base:
+                with contextlib.suppress(OSError):
+                    os.rmdir(folder)        # only if empty
+        return removed
 
     def prune(self) -> int:
         """Delete entries this build did not use; returns how many.
@@ -106,8 +176,9 @@ class Cache:
             candidates = [os.path.join(folder, name) for folder, _dirs, names in os.walk(self.base)
                           for name in names if name.endswith(".pickle")]
         removed = 0
+        inside = self.base + "/"     # a record copied with the cache names the original's files: not ours
         for path in candidates:
-            if path not in self.used:
+            if path not in self.used and path.startswith(inside):
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(path)
                     removed += 1

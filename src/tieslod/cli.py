@@ -51,7 +51,31 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+# Commands that read a release: given neither --base-uri nor --data, they use the settings the current
+# release was built with, so that they run against it (a server may be following it) instead of
+# building one for the defaults.
+RELEASE_READERS = {"query", "export", "path", "ledger", "reconcile", "push", "serve"}
+
+
+def _current_settings(out: Path, base_uri: str, data: Path | None) -> tuple[str, Path | None]:
+    import click
+
+    from .manifest import read_manifest, recorded
+    ctx = click.get_current_context(silent=True)
+    if ctx is None or ctx.info_name not in RELEASE_READERS or data is not None \
+            or ctx.get_parameter_source("base_uri") != click.core.ParameterSource.DEFAULT:
+        return base_uri, data
+    link = out / "current"
+    try:
+        found = recorded(read_manifest(link.resolve())) if link.exists() else {}
+    except (UsageError, KeyError):
+        return base_uri, data          # refused later, by the command itself, with its reason
+    folder = Path(found["data_dir"]) if "data_dir" in found else None
+    return found.get("base_uri", base_uri), folder if folder is not None and folder.is_dir() else None
+
+
 def make_settings(data: Path | None, out: Path, base_uri: str, **extra: Any) -> Settings:
+    base_uri, data = _current_settings(out, base_uri, data)
     settings = Settings(out_dir=out, base_uri=base_uri, **extra)
     if data is not None:
         if not data.is_dir():

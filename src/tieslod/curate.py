@@ -84,8 +84,8 @@ def entities_template(key: str, publisher_block: str | None) -> str:
             "# One block per person, organisation, event or place that is not in data/entities/ yet;\n"
             "# keys are lower-case with hyphens, aliases only as printed in a source.\n"
             "#\n# e:first-last a schema:Person ;            # or schema:Organization, schema:Event, schema:Place\n"
-            "#     rdfs:label \"First Last\" ;\n#     skos:altLabel \"Another spelling\" ;\n"
-            "#     schema:description \"What the article says they are, neutrally.\" .\n"
+            "#     rdfs:label \"First Last\" ;\n#     skos:altLabel \"Another spelling\" .\n"
+            "# No schema:description: what an article calls them is a claim with tl:descriptor.\n"
             + AUTHORING_PREFIXES + ("\n" + publisher_block if publisher_block else ""))
 
 
@@ -103,9 +103,10 @@ s:{key} a tl:Source, schema:NewsArticle ;
 {pub}    rdfs:label {turtle_string(title)} .
 
 # ---------------------------------------------------------------- ties
-# One block per reported relation. Categories: tl:Funding tl:Meeting tl:Leadership tl:Membership
-# tl:Founding tl:Attendance tl:Organizing tl:Hosting tl:Travel tl:Collaboration tl:Operation
-# tl:Targeting tl:Support tl:Display tl:Sanction tl:MediaCoverage tl:Association
+# One block per reported relation: its category, subject and object, nothing else. Categories:
+# tl:Funding tl:Meeting tl:Leadership tl:Membership tl:Professional tl:Personal tl:Founding
+# tl:Attendance tl:Organizing tl:Hosting tl:Travel tl:Collaboration tl:Operation tl:Targeting
+# tl:Support tl:Display tl:Sanction tl:MediaCoverage tl:Association
 #
 # t:SUBJECT-met-OBJECT a tl:Meeting ;
 #     tl:subject e:SUBJECT-KEY ;
@@ -118,6 +119,8 @@ s:{key} a tl:Source, schema:NewsArticle ;
 #     tl:tie t:SUBJECT-met-OBJECT ;
 #     tl:stance tl:Asserts ;        # tl:Asserts | tl:Denies | tl:DeclinesToComment | tl:NoResponse
 #     tl:speaker s:{key} ;          # whose word: e:PERSON-KEY, or s:{key} when the article says it itself
+#     tl:relationText "the words of the relation, as printed" ;   # qualifiers: only as printed in this
+#     tl:when "earlier this month" ;                              # claim's own sentence (checked)
 #     tl:summary "One neutral sentence saying what the claim says." ;
 #     tl:quote "the exact words, as printed by tieslod quote" .
 """

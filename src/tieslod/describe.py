@@ -40,9 +40,10 @@ def _counts(dataset: Dataset) -> dict[str, int]:
             if "entities" in dataset.parts else 0}
 
 
-TIE_CLASSES = ("Funding", "Meeting", "Leadership", "Membership", "Founding", "Attendance", "Organizing", "Hosting",
-               "Travel", "Collaboration", "Operation", "Targeting", "Support", "Display", "Sanction",
-               "MediaCoverage", "Association")
+# every tl:Tie subclass of ontology/tieslod.ttl (tests/test_ontology.py keeps the two equal)
+TIE_CLASSES = ("Funding", "Meeting", "Leadership", "Membership", "Professional", "Personal", "Founding",
+               "Attendance", "Organizing", "Hosting", "Travel", "Collaboration", "Operation", "Targeting",
+               "Support", "Display", "Sanction", "MediaCoverage", "Association")
 
 
 def describe(dataset: Dataset | None, files: list[FileInfo], version: str, settings: Settings,

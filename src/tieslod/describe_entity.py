@@ -22,7 +22,9 @@ from .vocab import DCT, LABEL, OA, OWL, PREFIXES, PROV, RDFS, SCHEMA, SKOS, TL, 
 _SAFE_PATH = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]*(/[A-Za-z0-9][A-Za-z0-9._~-]*)*$")
 
 TIE_ROLES = "tl:subject|tl:object|tl:participant|tl:onBehalfOf|tl:event|schema:location"
-CLAIM_ROLES = "tl:about|tl:speaker|tl:reportedBy|tl:firstReportedIn|prov:wasDerivedFrom|tl:tie"
+# a claim names an entity as its speaker, outlet, topic or source, or (its own qualifiers) as a party
+CLAIM_ROLES = ("tl:about|tl:speaker|tl:reportedBy|tl:firstReportedIn|prov:wasDerivedFrom|tl:tie"
+               "|tl:participant|tl:onBehalfOf|tl:event|schema:location")
 LABEL_PREDICATES = (LABEL.value, SKOS + "prefLabel")
 
 
@@ -63,7 +65,7 @@ def describe_query(iri: str) -> str:
     e = str(ox.NamedNode(iri))   # validates and brackets the IRI
     return prefix_block() + _described(e, f"""{{ SELECT DISTINCT ?n WHERE {{
       {_related(e)}
-      # zero steps (the node itself), its evidence, their selectors, a tie's amount node
+      # zero steps (the node itself), its evidence, their selectors, a claim's amount node
       ?c (tl:evidence|tl:evidence/oa:hasSelector|schema:amount)? ?n .
   }} }}""")
 

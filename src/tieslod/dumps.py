@@ -19,7 +19,8 @@ from .graph import sort_key
 from .vocab import LABEL, PREFIXES, SCHEMA, TL, TYPE
 
 CSV_COLUMNS = ("claim", "subject", "subject_label", "relation", "relation_label", "object", "object_label",
-               "stance", "speaker_label", "date", "source", "source_title", "quote", "details")
+               "stance", "speaker_label", "date", "source", "source_title", "quote", "details",
+               "speaker", "reported_by", "modality", "verdict")
 
 
 def load_context(settings: Settings) -> dict:
@@ -68,10 +69,13 @@ class Index:
 
     def __init__(self, quads: list[ox.Quad]) -> None:
         self.props: dict[str, dict[str, list[ox.Term]]] = defaultdict(lambda: defaultdict(list))
+        self.reviews: dict[str, list[str]] = defaultdict(list)     # claim -> reviews of it
         for q in quads:
             values = self.props[q.subject.value][q.predicate.value]
             if q.object not in values:
                 values.append(q.object)
+                if q.predicate.value == REVIEWED:
+                    self.reviews[q.object.value].append(q.subject.value)
 
     def one(self, node: str, pred: str) -> ox.Term | None:
         values = self.props.get(node, {}).get(pred)
@@ -91,33 +95,29 @@ class Index:
         return sorted(s for s, p in self.props.items() if any(o.value == cls for o in p.get(TYPE.value, [])))
 
 
-_DETAIL_PROPS = (("when", TL + "when"), ("year", TL + "year"), ("status", TL + "status"), ("role", TL + "role"),
-                 ("purpose", TL + "purpose"), ("item", TL + "item"), ("as_printed", TL + "relationText"),
-                 ("event", TL + "event"), ("location", SCHEMA + "location"), ("on_behalf_of", TL + "onBehalfOf"),
-                 ("participant", TL + "participant"))
+REVIEWED = SCHEMA + "itemReviewed"
+# the as-printed qualifiers of a claim, in this order, as `key=value` in the details column
+_DETAIL_PROPS = (("as_printed", TL + "relationText"), ("when", TL + "when"), ("role", TL + "role"),
+                 ("item", TL + "item"), ("purpose", TL + "purpose"), ("stated_when", TL + "statedWhen"),
+                 ("speaker_as_printed", TL + "speakerText"), ("hedge", TL + "hedge"))
 
 
-def _details(index: Index, claim: str, tie: str | None) -> str:
-    parts: list[str] = []
-    if tie:
-        amount = index.one(tie, SCHEMA + "amount")
-        if amount is not None:
-            value, cur = index.one(amount.value, SCHEMA + "value"), index.one(amount.value, SCHEMA + "currency")
-            parts.append(f"amount={value.value if value else '?'} {cur.value if cur else ''}".rstrip())
-        for key, pred in _DETAIL_PROPS:
-            for v in index.all(tie, pred):
-                parts.append(f"{key}={index.label(v) if isinstance(v, ox.NamedNode) else v.value}")
-    for key, pred in (("speaker_as_printed", TL + "speakerText"), ("reported_by", TL + "reportedBy"),
-                      ("first_reported_in", TL + "firstReportedIn"), ("stated_when", TL + "statedWhen"),
-                      ("summary", TL + "summary")):
-        for v in index.all(claim, pred):
-            parts.append(f"{key}={index.label(v) if isinstance(v, ox.NamedNode) else v.value}")
-    return "; ".join(p.replace("\n", " ") for p in parts)
+def _details(index: Index, claim: str) -> str:
+    """The claim's own as-printed qualifiers (never the tie's: a tie carries none)."""
+    return "; ".join(f"{key}={v.value}" for key, pred in _DETAIL_PROPS for v in index.all(claim, pred))
+
+
+def _verdicts(index: Index, claim: str) -> str:
+    """Labels of the verdicts of every review of the claim ("likely exaggerated"): the article's own,
+    or one it relays from the outlet it quotes (a review is written in the claim's own article file)."""
+    found = [index.label(v) for review in sorted(index.reviews.get(claim, ()))
+             if (v := index.one(review, TL + "verdict")) is not None]
+    return "; ".join(dict.fromkeys(found))
 
 
 def _cell(value: str) -> str:
-    """Spreadsheet-safe: no line breaks, and no cell that a spreadsheet would run as a formula."""
-    value = " ".join(value.split()) if ("\n" in value or "\r" in value) else value
+    """No cell that a spreadsheet would run as a formula. Line breaks stay as they are (quotes are
+    verbatim): the csv module quotes such a cell."""
     return "'" + value if value[:1] in ("=", "+", "@") else value
 
 
@@ -134,8 +134,8 @@ def claim_row(index: Index, claim: str) -> list[str]:
         relation = ox.NamedNode(TL + "about")
     source = index.one(claim, "http://www.w3.org/ns/prov#wasDerivedFrom")
     stance = index.one(claim, TL + "stance")
-    date = index.one(tie, TL + "when") if tie else None
-    date = date or (index.one(tie, TL + "year") if tie else None)
+    date = index.one(claim, TL + "when") or index.one(claim, TL + "year")
+    modality = index.one(claim, TL + "modality")
     return [
         claim, subj.value if subj else "", index.label(subj), relation.value if relation else "",
         "statement" if relation and relation.value == TL + "about" else index.label(relation),
@@ -143,7 +143,10 @@ def claim_row(index: Index, claim: str) -> list[str]:
         index.label(stance) if stance else "",
         "; ".join(index.label(s) for s in index.all(claim, TL + "speaker")),
         date.value if date else "", source.value if source else "", index.label(source),
-        " … ".join(q.value for q in index.all(claim, TL + "quote")), _details(index, claim, tie),
+        " … ".join(q.value for q in index.all(claim, TL + "quote")), _details(index, claim),
+        "; ".join(s.value for s in index.all(claim, TL + "speaker")),
+        "; ".join(index.label(r) for r in index.all(claim, TL + "reportedBy")),
+        index.label(modality) if modality is not None else "", _verdicts(index, claim),
     ]
 
 
@@ -171,7 +174,11 @@ def csv_bytes(quads: list[ox.Quad]) -> bytes:
 def write_atomic(path: Path, data: bytes) -> None:
     """Write a file so that readers see the old or the new content, never a part."""
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
+    try:
+        tmp.write_bytes(data)
+    except BaseException:
+        tmp.unlink(missing_ok=True)      # (a full disk: no half file left behind)
+        raise
     tmp.replace(path)
 
 

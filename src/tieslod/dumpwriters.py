@@ -48,9 +48,12 @@ class EarlyDumps:
     """Starts the N-Quads, TriG and JSON-LD writers; `sinks` fills as they open their files. A
     context manager: leaving it on an error stops the writers and closes their files."""
 
-    def __init__(self, dumps: Path, cache: Cache, work: Plan, settings: Settings, old: dict[str, OldDump]) -> None:
+    def __init__(self, dumps: Path, cache: Cache, work: Plan, settings: Settings, old: dict[str, OldDump],
+                 previous: Path | None = None, store_sums: Future | None = None) -> None:
         self.sinks: dict[str, Sink] = {}
-        self.old = old
+        # the release `old` indexes, and its store's verified checksums (storeupdate.verified_store;
+        # None: its store is not updated but loaded afresh)
+        self.old, self.previous, self.store_sums = old, previous, store_sums
         self._gate = _Gate()
         self._pool = ThreadPoolExecutor(2)
         self.nq: Future = self._pool.submit(write_chunked, dumps, ("nq",), _gated(nq_bodies(cache, work), self._gate),

@@ -1,6 +1,7 @@
 """One exception hierarchy, mapped to exit codes in one place (see README, "Exit codes")."""
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 
@@ -14,6 +15,14 @@ class UsageError(TiesError):
     """A bad option, an unknown format, a missing file: the caller's to fix."""
 
     exit_code = 2
+
+
+class IncompleteRelease(UsageError):
+    """A release directory without a complete manifest (a build that died, a disk that lost data)."""
+
+    def __init__(self, message: str, path: Path | str | None = None, problem: str = "") -> None:
+        super().__init__(message)
+        self.path, self.problem = path, problem
 
 
 class InputError(TiesError):
@@ -42,6 +51,11 @@ class InputError(TiesError):
 
 class QuoteError(InputError):
     """A claim's quote is not found exactly once in its source text."""
+
+
+class GroundingError(InputError):
+    """An as-printed qualifier of a claim is not printed in that claim's own evidence sentence(s)
+    (docs/authoring.md, "Grounding"): the message names the claim, the qualifier and its value."""
 
 
 class NonConformance(TiesError):
@@ -110,6 +124,18 @@ class TooManyRequests(TiesError):
         return (self.__class__, (str(self), self.retry_after))
 
 
+class DiskFull(TiesError):
+    """No space left (or a file size limit reached) while building: nothing was published."""
+
+    exit_code = 2
+
+
+class DamagedCache(TiesError):
+    """A build cache entry whose checksum does not hold (build.build runs once more, remaking it)."""
+
+    exit_code = 3
+
+
 class InternalError(TiesError):
     """A bug: anything unexpected."""
 
@@ -126,3 +152,19 @@ EXIT_OK = 0
 def exit_code_for(exc: BaseException) -> int:
     """The process exit code for an exception (3 for anything unexpected)."""
     return exc.exit_code if isinstance(exc, TiesError) else InternalError.exit_code
+
+
+_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+def disk_full(exc: BaseException | None) -> OSError | None:
+    """The OSError behind exc saying the disk is full (or a file size limit was reached), if any.
+    (RocksDB's errors come as OSError with its own text and no errno.)"""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and (exc.errno in _FULL or "No space left on device" in str(exc)
+                                         or "File too large" in str(exc)):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None

@@ -7,16 +7,19 @@ but a forked child does, on the other core. A fork inherits the step's inputs (c
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Generic, TypeVar
 
 from .errors import InternalError
+from .lifetime import die_with_parent
 
 T = TypeVar("T")
 
 
-def _child(send: Connection, func: Callable[..., object], args: tuple) -> None:
+def _child(parent: int, send: Connection, func: Callable[..., object], args: tuple) -> None:
+    die_with_parent(parent)
     try:
         result = (True, func(*args))
     except BaseException as exc:   # handed to the parent, which raises it
@@ -32,7 +35,7 @@ class Forked(Generic[T]):
     def __init__(self, func: Callable[..., T], *args: object) -> None:
         context = multiprocessing.get_context("fork")
         self._recv, send = context.Pipe(duplex=False)
-        self._proc = context.Process(target=_child, args=(send, func, args), daemon=True)
+        self._proc = context.Process(target=_child, args=(os.getpid(), send, func, args), daemon=True)
         self._proc.start()
         send.close()
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from . import grounding
 from .config import Settings
 from .errors import InputError, QuoteError
 from .sources import Article, Inputs, TurtleFile, line_of, sha256_bytes
@@ -128,8 +129,11 @@ def enrich_article(article: Article, labels: dict[str, str], settings: Settings)
     declared = [q.object.value for q in article.ttl.quads if q.predicate == SOURCE_FILE]
     if declared != [article.text_path.name]:
         raise InputError(f"tl:sourceFile must be {article.text_path.name!r}, found {declared}", article.ttl.path)
+    grounding.refuse_written_descriptions(article.ttl.path, article.ttl.quads)
+    grounding.check(article)       # before anything is derived: exit 2 with file:line, claim, qualifier
     text_digest = sha256_bytes(article.text.encode("utf-8"))
-    extra = [ox.Quad(source, n(SCHEMA, "text"), ox.Literal(article.text), graph),
+    extra = [*grounding.descriptions(article, graph),
+             ox.Quad(source, n(SCHEMA, "text"), ox.Literal(article.text), graph),
              ox.Quad(source, n(TL, "sha256"), ox.Literal(text_digest), graph)]
     quote_p, summary_p = n(TL, "quote"), n(TL, "summary")
     quotes: dict[ox.NamedNode, list[str]] = {}
@@ -151,6 +155,9 @@ def enrich_article(article: Article, labels: dict[str, str], settings: Settings)
 
 def plain_part(key: str, files: list[TurtleFile], settings: Settings) -> Part:
     graph = ox.NamedNode(settings.graph_iri(key))
+    if key == "entities":
+        for f in files:
+            grounding.refuse_written_descriptions(f.path, f.quads)
     quads = sorted({q for f in files for q in _in_graph(f.quads, graph)}, key=sort_key)
     digest = sha256_bytes("".join(f.digest for f in files).encode() + settings.base_uri.encode())
     origin = files[0].path if files else Path(key)

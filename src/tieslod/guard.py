@@ -141,6 +141,24 @@ def check(query: str) -> Inspection:
     return seen
 
 
+# The lexer of dataset_position only (placing FROM clauses for a remote backend; the SERVICE/update
+# decision is made on the parse tree above). IRIs may hold \u escapes, as Oxigraph reads them.
+_TOKEN = re.compile(r"""
+    (?P<skip>
+        \#[^\r\n]*                                   # comment
+      | '''(?:[^'\\]|\\.|'(?!''))*(?:'''|\Z)         # long strings (unterminated: to the end)
+      | \"\"\"(?:[^"\\]|\\.|"(?!""))*(?:\"\"\"|\Z)
+      | '(?:[^'\\\r\n]|\\.)*'                        # short strings
+      | "(?:[^"\\\r\n]|\\.)*"
+      | <(?:[^<>"{}|^`\\\x00-\x20]|\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8})*>   # IRIREF
+      | [?$][\w\u00b7\u0300-\u036f\u203f-\u2040]*    # variables
+      | [\w\-.]*:(?:[\w\-.:%]|\\.)*                  # prefixed names (a keyword never has a colon)
+      | \\.                                          # an escape outside a string (PN_LOCAL_ESC)
+    )
+  | (?P<word>[A-Za-z_][\w\-]*)
+  | [^\w#'"<?$:\\]+ | .
+""", re.VERBOSE | re.DOTALL)
+
 _MODIFIERS = frozenset({"GROUP", "HAVING", "ORDER", "LIMIT", "OFFSET", "VALUES"})
 
 

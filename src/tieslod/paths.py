@@ -3,7 +3,9 @@
 Ties are read from the store with one SPARQL query (so the same code serves the CLI and the web),
 laid out as an undirected networkx graph (a tie connects its two parties whatever its direction),
 and searched with Yen's k-shortest simple paths. By default only ties with at least one asserting
-claim count: a tie that was only denied, or met with no comment, is no evidence of a connection."""
+claim count: a tie that was only denied, or met with no comment, is no evidence of a connection.
+Every qualifier (as printed, role, time, hedge, outlet, the article's own review verdict) is shown
+under the claim that states it: a tie carries none."""
 from __future__ import annotations
 
 import json
@@ -22,7 +24,12 @@ DEFAULT_DEPTH = 4
 DEFAULT_ALTERNATIVES = 3
 ASSERTS = TL + "Asserts"
 
+# the claim's own as-printed qualifiers, as "name\u001evalue" joined by \u001f (values are free text)
+QUALIFIER_NAMES = (("relationText", "as printed"), ("role", "role"), ("when", "when"), ("purpose", "purpose"),
+                   ("item", "item"), ("statedWhen", "stated when"), ("speakerText", "speaker as printed"))
+_UNIT, _RECORD = "\u001e", "\u001f"
 TIE_QUERY = prefix_block() + """SELECT ?tie ?type ?tl ?s ?o ?claim ?stance ?sl ?speaker ?spl ?quote ?source ?srcl
+       ?modl ?hedge ?outletl ?quals ?verdicts
 WHERE {
   ?tie tl:subject ?s ; tl:object ?o ; a ?type . ?type rdfs:subClassOf tl:Tie .
   ?claim tl:tie ?tie ; tl:stance ?stance .
@@ -30,6 +37,13 @@ WHERE {
   OPTIONAL { ?claim tl:speaker ?speaker OPTIONAL { ?speaker rdfs:label ?spl } }
   OPTIONAL { ?claim tl:quote ?quote }
   OPTIONAL { ?claim prov:wasDerivedFrom ?source OPTIONAL { ?source rdfs:label ?srcl } }
+  OPTIONAL { ?claim tl:modality/rdfs:label ?modl ; tl:hedge ?hedge }
+  OPTIONAL { ?claim tl:reportedBy/rdfs:label ?outletl }
+  OPTIONAL { SELECT ?claim (GROUP_CONCAT(CONCAT(?qk, "\\u001E", STR(?qv)); separator="\\u001F") AS ?quals)
+             WHERE { VALUES (?qp ?qk) { """ + " ".join(f'(tl:{p} "{k}")' for p, k in QUALIFIER_NAMES) + """ }
+                     ?claim ?qp ?qv } GROUP BY ?claim }
+  OPTIONAL { SELECT ?claim (GROUP_CONCAT(DISTINCT STR(?vl); separator="; ") AS ?verdicts)
+             WHERE { ?review schema:itemReviewed ?claim ; tl:verdict/rdfs:label ?vl } GROUP BY ?claim }
 }"""
 
 
@@ -43,6 +57,11 @@ class ClaimInfo:
     quote: str
     source: str
     source_label: str
+    modality: str = ""                   # "suspected", ...; empty when stated plainly
+    hedge: str = ""                      # as printed
+    reported_by: str = ""                # the cited outlet's label
+    qualifiers: list[tuple[str, str]] = field(default_factory=list)   # (name, value as printed)
+    verdicts: str = ""                   # the source's own review verdicts ("likely exaggerated")
 
 
 @dataclass
@@ -82,6 +101,11 @@ def _value(row: dict[str, Any], name: str) -> str:
     return row[name]["value"] if name in row else ""
 
 
+def _sorted_list(joined: str) -> str:
+    """GROUP_CONCAT's order is the engine's (Oxigraph and Virtuoso differ): sort, so pages agree."""
+    return "; ".join(sorted(joined.split("; "))) if joined else ""
+
+
 def ties_from_srj(body: bytes) -> dict[str, TieInfo]:
     """Ties with their claims from the SPARQL JSON results of TIE_QUERY."""
     ties: dict[str, TieInfo] = {}
@@ -94,9 +118,12 @@ def ties_from_srj(body: bytes) -> dict[str, TieInfo]:
             continue
         asserts = _value(row, "stance") == ASSERTS
         tie.asserted |= asserts
+        quals = [tuple(item.split(_UNIT, 1)) for item in _value(row, "quals").split(_RECORD) if _UNIT in item]
         tie.claims.append(ClaimInfo(claim, _value(row, "sl") or _value(row, "stance").rsplit("#", 1)[-1], asserts,
                                     _value(row, "speaker"), _value(row, "spl") or _value(row, "speaker"),
-                                    _value(row, "quote"), _value(row, "source"), _value(row, "srcl")))
+                                    _value(row, "quote"), _value(row, "source"), _value(row, "srcl"),
+                                    _value(row, "modl"), _value(row, "hedge"), _value(row, "outletl"),
+                                    sorted(quals), _sorted_list(_value(row, "verdicts"))))  # type: ignore[arg-type]
     for tie in ties.values():
         tie.claims.sort(key=lambda c: (not c.asserts, c.claim))
     return ties
@@ -152,9 +179,19 @@ def find_paths(ties: dict[str, TieInfo], index: EntityIndex, start: str, end: st
 
 
 def _whose_word(claim: ClaimInfo) -> str:
+    hedged = f" ({claim.modality}: “{claim.hedge}”)" if claim.modality else ""
+    outlet = f", reported by {claim.reported_by}" if claim.reported_by else ""
     if claim.speaker == claim.source:
-        return f"{claim.stance} by the article itself, “{claim.source_label}”"
-    return f"{claim.stance} by {claim.speaker_label}, in “{claim.source_label}”"
+        return f"{claim.stance}{hedged} by the article itself, “{claim.source_label}”"
+    return f"{claim.stance}{hedged} by {claim.speaker_label}{outlet}, in “{claim.source_label}”"
+
+
+def claim_notes(claim: ClaimInfo) -> list[str]:
+    """The claim's own qualifiers and the source's review, one line each."""
+    lines = [f"{name}: {value}" for name, value in claim.qualifiers]
+    if claim.verdicts:
+        lines.append(f"the source’s own review: {claim.verdicts}")
+    return lines
 
 
 def render_text(answer: PathAnswer) -> str:
@@ -175,6 +212,7 @@ def render_text(answer: PathAnswer) -> str:
                 for claim in tie.claims:
                     lines.append(f"       {_whose_word(claim)}:")
                     lines.append(f"         “{' '.join(claim.quote.split())}”")
+                    lines.extend(f"         {' '.join(note.split())}" for note in claim_notes(claim))
     return "\n".join(lines) + "\n"
 
 

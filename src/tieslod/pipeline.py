@@ -22,6 +22,7 @@ from .dumps import dump_prefixes, duplicate_triples, load_context, without_tripl
 from .splice import Bodies, Source
 from .storeupdate import RESERVED, StoreUpdate
 from .errors import InputError, UsageError
+from .lifetime import die_with_parent
 from .graph import labels_of
 from .sources import parse_turtle
 from .validation import Violation
@@ -215,10 +216,21 @@ def _store_chunk(cache: Cache, chunk: Chunk, key: str) -> Chunk:
     return meta
 
 
+def _worker_start(parent: int) -> None:
+    """A union-pieces worker: killed with the build (lifetime.py), the collector back on (_init)."""
+    die_with_parent(parent)
+    gc.enable()
+
+
 def _init(cache_root: Path, *args: object) -> None:
     gc.enable()     # off in the building process (build._collector_paused); a worker runs rdflib code
     _WORKER_CACHE[:] = [Cache(cache_root)]
     init_worker(*args)  # type: ignore[arg-type]
+
+
+def _pool_init(parent: int, *args: object) -> None:
+    die_with_parent(parent)
+    _init(*args)  # type: ignore[arg-type]
 
 
 def _make_stored(batch: list[tuple[Task, str]]) -> list[Chunk]:
@@ -255,7 +267,7 @@ def make_all(work: Plan, cache: Cache, progress: Progress) -> Made:
         _collect(map(_make_stored, batches), metas, cache, progress, len(todo))
     else:
         workers = max(1, min(2, os.cpu_count() or 1))
-        with ProcessPoolExecutor(workers, initializer=_init, initargs=args) as pool:
+        with ProcessPoolExecutor(workers, initializer=_pool_init, initargs=(os.getpid(), *args)) as pool:
             _collect(pool.map(_make_stored, batches), metas, cache, progress, len(todo))
     for task in todo:     # written by the workers: this build used them (Cache.prune)
         for kind in _CHUNK_KINDS:
@@ -318,7 +330,8 @@ class UnionPieces:
                 if m.graph in drop and not cache.has("union-less", key)
                 and not any(isinstance(x, ox.BlankNode) for d in drop[m.graph] for x in (d.subject, d.object))]
         # (blank nodes: N-Triples would not carry their identity to a worker; those are made here)
-        self.pool = ProcessPoolExecutor(2, initializer=gc.enable) if len(jobs) > INLINE_MAX else None
+        self.pool = ProcessPoolExecutor(2, initializer=_worker_start, initargs=(os.getpid(),)) \
+            if len(jobs) > INLINE_MAX else None
         self.ahead = {job[2]: self.pool.submit(make_less, job) for job in jobs} if self.pool is not None else {}
 
     def __enter__(self) -> UnionPieces:

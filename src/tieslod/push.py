@@ -25,6 +25,7 @@ import pyoxigraph as ox
 from .build import ensure_built, load_manifest
 from .config import Settings
 from .describe import describe
+from .dumps import write_atomic
 from .errors import TiesError, UsageError
 from .httpauth import credentials_auth
 
@@ -149,6 +150,53 @@ def _digest(triples: list[ox.Triple]) -> str:
     return hashlib.sha256(ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)).hexdigest()
 
 
+def _read_journal(path: Path, say: Progress) -> dict[str, str]:
+    """What earlier pushes verified; a journal that cannot be read is set aside (named), and every
+    graph is sent again (PUT replaces: nothing is duplicated)."""
+    if not path.is_file():
+        return {}
+    try:
+        journal = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(journal, dict) and all(isinstance(v, str) for v in journal.values()):
+            return journal
+        problem = "not a journal"
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        problem = str(exc)
+    say(f"push: {path} is unreadable ({problem}): sending every graph again")
+    return {}
+
+
+def _write_journal(path: Path, journal: dict[str, str]) -> None:
+    write_atomic(path, json.dumps(journal, indent=1, sort_keys=True).encode())
+
+
+def _send_all(client: httpx.Client, endpoint: str, groups: dict[str, list[ox.Triple]], journal: dict[str, str],
+              journal_path: Path, batch: int, result: PushResult, say: Progress) -> None:
+    """Send each graph the journal does not show as verified with these triples."""
+    for number, (name, triples) in enumerate(groups.items(), 1):
+        digest = _digest(triples)
+        if journal.get(name) == digest:
+            result.skipped += 1
+            continue
+        send_graph(client, endpoint, name, triples, batch, result)
+        result.sent += 1
+        journal[name] = digest
+        _write_journal(journal_path, journal)
+        if number % 100 == 0:
+            say(f"push: {number}/{len(groups)} graphs")
+
+
+def _wrong(client: httpx.Client, endpoint: str, groups: dict[str, list[ox.Triple]], result: PushResult,
+           query_endpoint: str | None = None) -> list[str]:
+    """The graphs whose triple count on the server is not the release's (every one is asked)."""
+    wrong = []
+    for name, triples in groups.items():
+        result.graphs[name] = remote_count(client, endpoint, name, result, query_endpoint)
+        if result.graphs[name] != len(triples):
+            wrong.append(name)
+    return wrong
+
+
 def push(settings: Settings, endpoint: str, per_source: bool = False, auth: str | None = None,
          graph: str = "", batch_triples: int = 20_000, progress: Progress | None = None,
          client: httpx.Client | None = None, query_endpoint: str | None = None) -> PushResult:
@@ -163,7 +211,7 @@ def push(settings: Settings, endpoint: str, per_source: bool = False, auth: str 
     release = ensure_built(settings, progress)
     groups = _groups(release, per_source, graph)
     journal_path = _journal_path(settings, endpoint, per_source, graph)
-    journal = json.loads(journal_path.read_text()) if journal_path.is_file() else {}
+    journal = _read_journal(journal_path, say)
     own = client is None
     client = client or httpx.Client(auth=credentials, timeout=120.0)
     result = PushResult(endpoint)
@@ -171,27 +219,28 @@ def push(settings: Settings, endpoint: str, per_source: bool = False, auth: str 
         for name in [g for g in journal if g not in groups]:   # graphs a previous push sent, now gone
             _request(client, "DELETE", endpoint, result, params=_graph_param(name))
             journal.pop(name)
-        for number, (name, triples) in enumerate(groups.items(), 1):
-            digest = _digest(triples)
-            if journal.get(name) == digest:
-                result.skipped += 1
-                continue
-            send_graph(client, endpoint, name, triples, batch_triples, result)
-            result.sent += 1
-            journal[name] = digest
-            journal_path.write_text(json.dumps(journal, indent=1, sort_keys=True))
-            if number % 100 == 0:
-                say(f"push: {number}/{len(groups)} graphs")
+        _send_all(client, endpoint, groups, journal, journal_path, batch_triples, result, say)
         say("push: verifying triple counts per graph")
-        for name, triples in groups.items():
-            found = remote_count(client, endpoint, name, result, query_endpoint)
-            result.graphs[name] = found
-            if found != len(triples):
+        # every graph is checked, and every wrong one sent again, in this run: a target that lost
+        # its data (or part of it) is repaired by one push, not one graph per push
+        wrong = _wrong(client, endpoint, groups, result, query_endpoint)
+        if wrong:
+            say(f"push: {len(wrong)} graph(s) wrong on the server: sending them again")
+            for name in wrong:
                 journal.pop(name, None)
-                journal_path.write_text(json.dumps(journal, indent=1, sort_keys=True))
-                raise PushError(f"graph {name or '(default)'}: {found} triples on the server, "
-                                f"{len(triples)} in release {load_manifest(release)['version']}"
-                                + ("" if query_endpoint or found > len(triples) else
+            _send_all(client, endpoint, {g: groups[g] for g in wrong}, journal, journal_path, batch_triples,
+                      result, say)
+            still = _wrong(client, endpoint, {g: groups[g] for g in wrong}, result, query_endpoint)
+            if still:
+                for name in still:
+                    journal.pop(name, None)
+                _write_journal(journal_path, journal)
+                name = still[0]
+                found = result.graphs[name]
+                raise PushError(f"{len(still)} graph(s) wrong after sending them again; graph {name or '(default)'}: "
+                                f"{found} triples on the server, {len(groups[name])} in release "
+                                f"{load_manifest(release)['version']}"
+                                + ("" if query_endpoint or found > len(groups[name]) else
                                    " (some servers truncate a Graph Store GET, Virtuoso at ResultSetMaxRows:"
                                    " --query-endpoint counts by SPARQL instead)"))
         send_release_description(client, endpoint, settings, release, result.graphs, result)

@@ -51,9 +51,12 @@ DEFAULT_TYPES = ("Person", "Organization", "Event", "Place", "CreativeWork")
 
 def entity_query(settings: Settings) -> str:
     """Every entity with its names, types and description, one value per row (aggregated in Python)."""
-    return prefix_block() + f"""SELECT ?e ?k ?v WHERE {{ GRAPH <{settings.graph_iri('entities')}> {{
+    # names and types are the entities graph's; descriptions are derived from each article's descriptor
+    # claims into that article's graph (issue 10), so they are read from every graph
+    return prefix_block() + f"""SELECT ?e ?k ?v WHERE {{ {{ GRAPH <{settings.graph_iri('entities')}> {{
   {{ ?e rdfs:label ?v BIND("label" AS ?k) }} UNION {{ ?e skos:altLabel ?v BIND("alias" AS ?k) }}
-  UNION {{ ?e a ?v BIND("type" AS ?k) }} UNION {{ ?e schema:description ?v BIND("description" AS ?k) }} }} }}"""
+  UNION {{ ?e a ?v BIND("type" AS ?k) }} }} }}
+  UNION {{ GRAPH ?g {{ ?e schema:description ?v }} BIND("description" AS ?k) }} }}"""
 
 
 _QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "“": '"', "”": '"', "„": '"', "–": "-", "—": "-"})
@@ -132,8 +135,9 @@ class EntityIndex:
                 entity.aliases.append(value)
             elif kind == "type" and value not in entity.types:
                 entity.types.append(value)
-            elif kind == "description":
-                entity.description = value
+            elif kind == "description":   # one derived description per article graph: all of them
+                parts = [d for d in entity.description.split("; ") if d]
+                entity.description = "; ".join(sorted({*parts, value}))
         return cls([e for e in found.values() if e.label], base_uri)
 
     def get(self, id_or_uri: str) -> Entity | None:

@@ -2,9 +2,10 @@
 
     python benchmarks/synth.py OUT_DIR --articles 2500 [--seed 1] [--defects 11]   (or: tieslod synth ...)
 
-Every article has a source text, ties of every category, claims with every stance (including statement
-claims and claims on ties defined by another article), a review, and quotes that occur exactly once in
-the generated text. `defects=N` plants N known SHACL violations (one violation each) and returns them,
+Every article has a source text, ties of every category (category, subject and object only), claims
+with every stance and their qualifiers as printed in their own sentence (so the grounding check holds),
+hedged claims, a descriptor claim (statement claims and claims on ties defined by another article
+too), a review, and quotes that occur exactly once in the generated text. `defects=N` plants N known SHACL violations (one violation each) and returns them,
 so tests can check that each is reported. About 400 triples per article: 25 articles ~ 10k triples,
 250 ~ 100k, 2500 ~ 1M.
 """
@@ -36,12 +37,17 @@ CATEGORIES: dict[str, tuple[str, str, str]] = {
     "Association": ("has “ties” to", "org", "org"),
 }
 STANCES = ("Asserts", "Denies", "DeclinesToComment", "NoResponse")
-VERDICTS = ("Doubted", "LikelyExaggerated", "Unclear")
+VERDICTS = ("Doubted", "LikelyExaggerated", "Unclear", "Unlikely")
 STATUSES = ("Occurred", "Ongoing", "Planned", "FellThrough")
 KINDS = {"person": "Person", "org": "Organization", "gov": "GovernmentOrganization", "media": "NewsMediaOrganization",
          "event": "Event", "place": "City", "page": "WebPage", "party": "PoliticalParty"}
 DEFECTS = ("tie-missing-object", "bad-stance", "unknown-tie", "unknown-entity", "orphan-tie", "bad-year",
-           "bad-currency", "bad-verdict", "bad-publisher", "conflicting-status", "entity-two-labels")
+           "bad-currency", "bad-verdict", "bad-publisher", "conflicting-status", "entity-two-labels",
+           "modality-without-hedge", "own-voice-reported-by", "shared-tie-qualifier", "own-voice-speaker-text")
+# claim-level defects: planted on the first claim of the tie at this index of the article
+CLAIM_DEFECTS = {"bad-year": 3, "bad-currency": 6, "modality-without-hedge": 5, "own-voice-reported-by": 0,
+                 "own-voice-speaker-text": 2}
+HEDGES = {"Claimed": "claimed", "Suspected": "have long suspected", "Alleged": "alleged"}
 SYLLABLES = ("ka", "lo", "mir", "van", "te", "dor", "sa", "lin", "bre", "gov", "u", "nik", "zo", "ra", "pel", "ost")
 WHENS = ("late 2014", "earlier this month", "last year", "in the spring", "two weeks ago", "in December")
 FILLER = ("The meeting drew little notice at the time.", "Neither group has a large following.",
@@ -64,7 +70,6 @@ class Tie:
     subj: Entity
     obj: Entity
     lines: list[str] = field(default_factory=list)
-    status: bool = False
 
 
 @dataclass
@@ -102,7 +107,7 @@ def _entity_files(pool: dict[str, list[Entity]], defect_keys: set[str]) -> dict[
         for ent in every[start:start + ENTITIES_PER_FILE]:
             extra = f' ; rdfs:label "{_esc(ent.label)} (again)"' if ent.key in defect_keys else ""
             lines.append(f'e:{ent.key} a schema:{KINDS[ent.kind]} ;\n    rdfs:label "{_esc(ent.label)}"{extra} ; '
-                         f'skos:altLabel "{_esc(ent.alias)}" ;\n    schema:description "A synthetic {ent.kind}." .\n')
+                         f'skos:altLabel "{_esc(ent.alias)}" .\n')
         files[f"synth-{start // ENTITIES_PER_FILE:04d}.ttl"] = "\n".join(lines)
     return files
 
@@ -136,53 +141,112 @@ class ArticleWriter:
 
 
 def _tie(rng: random.Random, pool: dict[str, list[Entity]], key: str, category: str, index: int) -> Tie:
-    verb, sk, ok = CATEGORIES[category]
+    _verb, sk, ok = CATEGORIES[category]
     subj, obj = rng.choice(pool[sk]), rng.choice(pool[ok])
     tie = Tie(f"{key}-{category.lower()}-{index}", category, subj, obj)
-    lines = [f"tl:subject e:{subj.key}", f"tl:object e:{obj.key}", f'tl:relationText "{_esc(verb)}"']
-    if category == "Funding":
-        lines.append(f"schema:amount <id/tie/{tie.key}#amount>")
-    if category in ("Attendance", "Travel", "Meeting") and rng.random() < 0.6:
-        lines.append(f"tl:event e:{rng.choice(pool['event']).key}")
-    if category in ("Meeting", "Attendance"):
-        lines.append(f"schema:location e:{rng.choice(pool['place']).key}")
-    if category in ("Membership", "Leadership"):
-        lines.append(f'tl:role "{rng.choice(("foreign minister", "chairman", "western European representative"))}"')
-    if rng.random() < 0.3:
-        lines.append(f"tl:participant e:{rng.choice(pool['person']).key}")
-    if rng.random() < 0.3:
-        lines.append(f"tl:onBehalfOf e:{rng.choice(pool['org']).key}")
-    if rng.random() < 0.5:
-        lines.append(f'tl:when "{rng.choice(WHENS)}"')
-    if rng.random() < 0.3:
-        lines.append(f'tl:year "{rng.randint(2010, 2020)}"^^xsd:gYear')
-    if rng.random() < 0.4:
-        tie.status = True
-        lines.append(f"tl:status tl:{rng.choice(STATUSES)}")
-    if category in ("Support", "Funding") and rng.random() < 0.5:
-        lines.append('tl:purpose "to pay for the conference"')
-    if category == "Display":
-        lines.append('tl:item "the movement’s flag"')
-    tie.lines = lines
+    tie.lines = [f"tl:subject e:{subj.key}", f"tl:object e:{obj.key}"]
     return tie
 
 
-def _write_tie(w: ArticleWriter, tie: Tie, bad_currency: bool) -> None:
+def _write_tie(w: ArticleWriter, tie: Tie) -> None:
     body = " ;\n    ".join(tie.lines)
     w.ttl.append(f"t:{tie.key} a tl:{tie.category} ;\n    {body} .\n")
-    if tie.category == "Funding":
-        cur = "usd" if bad_currency else "USD"
-        w.ttl.append(f'<id/tie/{tie.key}#amount> a schema:MonetaryAmount ;\n    schema:value {w.rng.randint(1, 99) * 1000} ;'
-                     f' schema:currency "{cur}" .\n')
 
 
-def _quote(w: ArticleWriter, tie: Tie, stance: str, speaker: Entity | None) -> str:
+@dataclass
+class Qualified:
+    """One claim's qualifiers: Turtle lines, and the words its sentence must print (as printed)."""
+
+    lines: list[str] = field(default_factory=list)
+    tail: str = ""            # printed after the relation: role, purpose, item, time
+    amount: bool = False
+
+
+def _qualifiers(rng: random.Random, pool: dict[str, list[Entity]], tie: Tie) -> Qualified:
+    category, out = tie.category, Qualified()
+    verb = CATEGORIES[category][0]
+    out.lines.append(f'tl:relationText "{_esc(verb)}"')
+    if category == "Funding":
+        out.amount = True
+    if category in ("Attendance", "Travel", "Meeting") and rng.random() < 0.6:
+        out.lines.append(f"tl:event e:{rng.choice(pool['event']).key}")
+    if category in ("Meeting", "Attendance"):
+        out.lines.append(f"schema:location e:{rng.choice(pool['place']).key}")
+    if category in ("Membership", "Leadership"):
+        role = rng.choice(("foreign minister", "chairman", "western European representative"))
+        out.lines.append(f'tl:role "{role}"')
+        out.tail += f" as its {role}"
+    if rng.random() < 0.3:
+        out.lines.append(f"tl:participant e:{rng.choice(pool['person']).key}")
+    if rng.random() < 0.3:
+        out.lines.append(f"tl:onBehalfOf e:{rng.choice(pool['org']).key}")
+    if category in ("Support", "Funding") and rng.random() < 0.5:
+        out.lines.append('tl:purpose "to pay for the conference"')
+        out.tail += " to pay for the conference"
+    if category == "Display":
+        out.lines.append('tl:item "the movement’s flag"')
+        out.tail += ", showing the movement’s flag"
+    if rng.random() < 0.5:
+        when = rng.choice(WHENS)
+        out.lines.append(f'tl:when "{when}"')
+        out.tail += f" {when}"
+    if rng.random() < 0.3:
+        year = rng.randint(2010, 2020)
+        out.lines.append(f'tl:year "{year}"^^xsd:gYear')
+        out.tail += f" in {year}"
+    if rng.random() < 0.4:
+        out.lines.append(f"tl:status tl:{rng.choice(STATUSES)}")
+    return out
+
+
+def _quote(w: ArticleWriter, tie: Tie, stance: str, who: str, hedge: str = "", tail: str = "",
+           stated: str = "") -> str:
     verb = CATEGORIES[tie.category][0]
-    who = speaker.label if speaker else "The newspaper"
-    lead = {"Asserts": f"{who} said that", "Denies": f"{who} denied that",
+    lead = {"Asserts": f"{who} {hedge or 'said'} that", "Denies": f"{who} denied that",
             "DeclinesToComment": f"{who} declined to comment on whether",
             "NoResponse": f"{who} did not respond to questions on whether"}[stance]
-    return w.sentence(f"{lead} {tie.subj.label}\u00a0{verb} {tie.obj.label} — {w.rng.choice(WHENS)}.")
+    lead = f"{stated}, {lead}" if stated else lead
+    return w.sentence(f"{lead} {tie.subj.label}\u00a0{verb} {tie.obj.label}{tail} — {w.rng.choice(WHENS)}.")
+
+
+def _claim_extra(w: ArticleWriter, rng: random.Random, pool: dict[str, list[Entity]], tie: Tie, stance: str,
+                 speaker: Entity | None, source: str, planted: str) -> tuple[str, str]:
+    """The claim's Turtle lines beyond target, stance and speaker, and its quote (printing them)."""
+    q = _qualifiers(rng, pool, tie)
+    who, hedge, stated, lines = speaker.label if speaker else "The newspaper", "", "", list(q.lines)
+    if speaker is not None and rng.random() < 0.5:
+        lines.append(f"tl:reportedBy e:{rng.choice(pool['media']).key}")
+    if planted == "own-voice-reported-by":
+        lines.append(f"tl:reportedBy e:{rng.choice(pool['media']).key}")
+    if planted == "own-voice-speaker-text":     # an unnamed speaker given as the article's own voice
+        who = "officials of the movement"
+        lines.append(f'tl:speakerText "{who}"')
+    if speaker is not None and speaker.kind == "org" and rng.random() < 0.5:
+        who = f"officials of {speaker.label}"
+        lines.append(f'tl:speakerText "{_esc(who)}"')
+    if rng.random() < 0.2:
+        stated = f"In an interview {rng.choice(WHENS)}"
+        lines.append(f'tl:statedWhen "{stated}"')
+    if stance == "Asserts" and (rng.random() < 0.3 or planted == "modality-without-hedge"):
+        modality = rng.choice(sorted(HEDGES))
+        hedge = HEDGES[modality]
+        lines.append(f"tl:modality tl:{modality}")
+        if planted != "modality-without-hedge":
+            lines.append(f'tl:hedge "{hedge}"')
+    if planted == "bad-year":
+        lines = [x for x in lines if not x.startswith("tl:year")] + ['tl:year "20x6"']
+    if planted == "conflicting-status":
+        lines = [x for x in lines if not x.startswith("tl:status")] + ["tl:status tl:FellThrough, tl:Ongoing"]
+    if q.amount:
+        lines.append(f"schema:amount <id/claim/{w.key}-{w.claims + 1:02d}#amount>")
+    quote = _quote(w, tie, stance, who, hedge, q.tail, stated)
+    return "".join(f"\n    {x} ;" for x in lines), quote
+
+
+def _amount(w: ArticleWriter, claim: str, bad_currency: bool) -> None:
+    cur = "usd" if bad_currency else "USD"
+    w.ttl.append(f'<id/claim/{claim}#amount> a schema:MonetaryAmount ;\n    schema:value {w.rng.randint(1, 99) * 1000} ;'
+                 f' schema:currency "{cur}" .\n')
 
 
 def _write_claims(w: "ArticleWriter", ties: list[Tie], orphan: Tie | None, index: int, rng: random.Random,
@@ -196,21 +260,47 @@ def _write_claims(w: "ArticleWriter", ties: list[Tie], orphan: Tie | None, index
         for k in range(1 if j % 2 else 2):
             stance = STANCES[(index + j + k) % len(STANCES)]
             speaker = rng.choice(pool["person"] + pool["org"]) if (j + k) % 3 else None
-            quote = _quote(w, tie, stance, speaker)
-            extra = ""
-            if rng.random() < 0.5:
-                extra += f"\n    tl:reportedBy e:{rng.choice(pool['media']).key} ;"
-            if speaker is None and rng.random() < 0.5:
-                extra += '\n    tl:speakerText "officials of the movement" ;'
-            if rng.random() < 0.2:
-                extra += f'\n    tl:statedWhen "in an interview {rng.choice(WHENS)}" ;'
+            planted = next((d for d in defects if CLAIM_DEFECTS.get(d) == j), "") if k == 0 else ""
+            if planted == "modality-without-hedge":
+                stance = "Asserts"
+            if planted in ("own-voice-reported-by", "own-voice-speaker-text"):
+                speaker = None
+            if planted == "bad-currency" and tie.category != "Funding":
+                raise ValueError("bad-currency needs a Funding tie at its index")
+            extra, quote = _claim_extra(w, rng, pool, tie, stance, speaker, source, planted)
             if "bad-stance" in defects and j == 4 and k == 0:
                 stance = "Maybe"
                 out.append(Defect("bad-stance", key, f"{BASE}id/claim/{key}-{w.claims + 1:02d}"))
             made = w.claim(f"tl:tie t:{tie.key}", stance, f"e:{speaker.key}" if speaker else source,
                            f"{tie.subj.label} {CATEGORIES[tie.category][0]} {tie.obj.label}.", quote, extra)
+            if tie.category == "Funding":
+                _amount(w, made, planted == "bad-currency")
+            if planted:
+                focus = f"{BASE}id/claim/{made}" + ("#amount" if planted == "bad-currency" else "")
+                out.append(Defect(planted, key, focus))
             first_claim = first_claim or made
     return first_claim
+
+
+def _shared_claim(w: ArticleWriter, rng: random.Random, shared: list[Tie], source: str, index: int,
+                  defects: list[str], out: list[Defect]) -> None:
+    """A claim on a tie an earlier article defines (and the defects that need one)."""
+    key = w.key
+    if shared:
+        other = rng.choice(shared)
+        quote = _quote(w, other, "Asserts", "The newspaper")
+        status = "tl:FellThrough, tl:Ongoing" if "conflicting-status" in defects else f"tl:{rng.choice(STATUSES)}"
+        made = w.claim(f"tl:tie t:{other.key}", "Asserts", source, "A tie reported earlier, repeated here.", quote,
+                       f'\n    tl:relationText "{_esc(CATEGORIES[other.category][0])}" ;\n    tl:status {status} ;')
+        if index % 2 == 0:  # half restate the tie's category (every claim agrees on it): two graphs state it
+            w.ttl.append(f"t:{other.key} a tl:{other.category} .\n")
+        if "conflicting-status" in defects:
+            out.append(Defect("conflicting-status", key, f"{BASE}id/claim/{made}"))
+        if "shared-tie-qualifier" in defects:   # the defect issue 10 found: one article's words on a shared tie
+            w.ttl.append(f't:{other.key} tl:role "foreign minister" .\n')
+            out.append(Defect("shared-tie-qualifier", key, f"{BASE}id/tie/{other.key}"))
+    elif "conflicting-status" in defects or "shared-tie-qualifier" in defects:
+        raise ValueError("conflicting-status and shared-tie-qualifier need an earlier article's tie")
 
 
 def _article(key: str, index: int, rng: random.Random, pool: dict[str, list[Entity]], shared: list[Tie],
@@ -220,9 +310,6 @@ def _article(key: str, index: int, rng: random.Random, pool: dict[str, list[Enti
     ties = [_tie(rng, pool, key, cats[(index * 7 + j) % len(cats)], j) for j in range(8)]
     if "bad-currency" in defects:
         ties[6] = _tie(rng, pool, key, "Funding", 6)
-    if not ties[0].status:   # every article has a tie with a status (a later article may contradict it)
-        ties[0].status = True
-        ties[0].lines.append(f"tl:status tl:{rng.choice(STATUSES)}")
     source = f"s:{key}"
     publisher = rng.choice(pool["media"])
     if "bad-publisher" in defects:
@@ -236,36 +323,19 @@ def _article(key: str, index: int, rng: random.Random, pool: dict[str, list[Enti
         ties[1].lines = [x for x in ties[1].lines if not x.startswith("tl:object")]
         out.append(Defect("tie-missing-object", key, f"{BASE}id/tie/{ties[1].key}"))
     if "unknown-entity" in defects:
-        ties[2].lines.append(f"tl:participant e:nobody-{key}")
+        ties[2].lines = [x for x in ties[2].lines if not x.startswith("tl:object")] + [f"tl:object e:nobody-{key}"]
         out.append(Defect("unknown-entity", key, f"{BASE}id/tie/{ties[2].key}"))
-    if "bad-year" in defects:
-        ties[3].lines = [x for x in ties[3].lines if not x.startswith("tl:year")] + ['tl:year "20x6"']
-        out.append(Defect("bad-year", key, f"{BASE}id/tie/{ties[3].key}"))
-    for j, tie in enumerate(ties):
-        _write_tie(w, tie, "bad-currency" in defects and tie.category == "Funding")
-    if "bad-currency" in defects:
-        funding = [t for t in ties if t.category == "Funding"]
-        if not funding:
-            raise ValueError("bad-currency needs a Funding tie in the article")
-        out.append(Defect("bad-currency", key, f"{BASE}id/tie/{funding[0].key}#amount"))
+    for tie in ties:
+        _write_tie(w, tie)
     orphan = ties[-1] if "orphan-tie" in defects else None
     if orphan:
         out.append(Defect("orphan-tie", key, f"{BASE}id/tie/{orphan.key}"))
     first_claim = _write_claims(w, ties, orphan, index, rng, pool, source, defects, out)
     about = rng.choice(pool["org"])
     quote = w.sentence(f"{about.label} is described as a “movement” with a few hundred members.")
-    w.claim(f"tl:about e:{about.key}", "Asserts", source, f"{about.label} is a small movement.", quote)
-    if shared:
-        other = rng.choice(shared)
-        quote = _quote(w, other, "Asserts", None)
-        w.claim(f"tl:tie t:{other.key}", "Asserts", source, "A tie reported earlier, repeated here.", quote)
-        w.ttl.append(f't:{other.key} tl:relationText "{_esc(CATEGORIES[other.category][0])}" .\n')
-    if "conflicting-status" in defects:
-        prior = next((t for t in reversed(shared) if t.status), None)
-        if prior is None:
-            raise ValueError("conflicting-status needs an earlier article with a tie status")
-        w.ttl.append(f"t:{prior.key} tl:status tl:FellThrough, tl:Ongoing .\n")
-        out.append(Defect("conflicting-status", key, f"{BASE}id/tie/{prior.key}"))
+    w.claim(f"tl:about e:{about.key}", "Asserts", source, f"{about.label} is a small movement.", quote,
+            '\n    tl:descriptor "a “movement” with a few hundred members" ;')
+    _shared_claim(w, rng, shared, source, index, defects, out)
     if "unknown-tie" in defects:
         quote = w.sentence(f"A tie nobody recorded was mentioned in passing in {key}.")
         made = w.claim(f"tl:tie t:never-defined-{key}", "Asserts", source, "A claim on a missing tie.", quote)

@@ -24,6 +24,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from .build import Progress, build, locked
+from .manifest import find_release
 from .config import Settings
 from .describe import TIE_CLASSES
 from .dumps import dump_prefixes, ordered_quads, write_atomic
@@ -139,8 +140,9 @@ def _dump_of(ref: str, settings: Settings) -> Path:
         return path
     candidates = [path / FULL_DUMP, path / "dumps" / FULL_DUMP] if path.is_dir() else []
     if VERSION_RE.match(ref) or ref == "latest":
+        built = find_release(settings.out_dir, ref)     # (a forced rebuild's directory has a suffix)
         candidates += [archive_root(settings) / "dumps" / ref / FULL_DUMP,
-                       settings.out_dir / "releases" / ref / "dumps" / FULL_DUMP]
+                       (built or settings.out_dir / "releases" / ref) / "dumps" / FULL_DUMP]
     for candidate in candidates:
         if candidate.is_file():
             return candidate
@@ -233,7 +235,9 @@ def release(settings: Settings, progress: Progress | None = None, name: str | No
         tmp = root / "dumps" / f".tmp-{version}"
         shutil.rmtree(tmp, ignore_errors=True)
         shutil.copytree(built.release_dir / "dumps", tmp)
-        shutil.copy2(built.release_dir / "manifest.json", tmp / "manifest.json")
+        manifest = json.loads((built.release_dir / "manifest.json").read_text(encoding="utf-8"))
+        manifest.get("settings", {}).pop("data_dir", None)    # a local path: not for publishing
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
         _write_changes(tmp, log, settings, published)
         tmp.rename(folder)
         entry = {"version": version, "release_name": settings.release_name, "published": published,

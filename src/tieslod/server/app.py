@@ -83,7 +83,7 @@ def other_routes(ctx: AppContext) -> list[BaseRoute]:
 
 
 def create_app(settings: Settings, cache_bytes: int = CACHE_BYTES) -> ASGIApp:
-    watcher = ReleaseWatcher(settings.out_dir, ensure_built(settings))
+    watcher = ReleaseWatcher(settings.out_dir, ensure_built(settings), settings)
     workers = QueryWorkers(settings.workers, settings.timeout, settings.max_result_bytes)
     cache = AnswerCache(cache_bytes)
     concurrent = max(1, settings.workers - 1) if settings.client_concurrent is None else settings.client_concurrent

@@ -37,7 +37,7 @@ def _section(desc: Description, term: str) -> str:
         return "datatype"
     if SKOS + "ConceptScheme" in types:
         return "scheme"
-    if types & {TL + "Stance", TL + "Status", TL + "Verdict"}:
+    if types & {TL + "Stance", TL + "Status", TL + "Verdict", TL + "Modality"}:
         return "concept"
     return "property"
 

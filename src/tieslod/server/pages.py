@@ -43,8 +43,9 @@ def schema_org(desc: Description, page: str) -> dict:
     aliases = views.aliases(desc)
     if aliases:
         data["alternateName"] = aliases
-    if desc.text(desc.iri, SCHEMA + "description"):
-        data["description"] = desc.text(desc.iri, SCHEMA + "description")
+    described = sorted({d.value for d in desc.all(desc.iri, SCHEMA + "description")})   # one per article
+    if described:
+        data["description"] = "; ".join(described)
     return data
 
 
@@ -57,7 +58,7 @@ async def entity_page(site: Site, request: Request, desc: Description, stem: str
     return site.render(
         "entity.html", request, headers=headers, title=desc.label(desc.iri), iri=desc.iri,
         types=views.type_names(desc), aliases=views.aliases(desc),
-        description=desc.text(desc.iri, SCHEMA + "description"),
+        descriptions=views.descriptions(desc, href),
         alternates=site.alternates(request, stem, HTML_PAGE), jsonld=json_for_script(schema_org(desc, page)),
         svg=Markup(pic.svg), depth=pic.depth, node_count=pic.nodes, neighbours=pic.neighbours, legend=legend(),
         groups=views.entity_groups(desc, href), others=views.other_claims(desc, href),
@@ -82,7 +83,7 @@ def resource_page(site: Site, request: Request, desc: Description, stem: str, he
     """Ties, claims and reviews: their tie with its claims (only this one for a claim), then all facts."""
     href = site.map.href
     kind = stem.split("/", 1)[0]
-    groups = []
+    groups, claims = [], []
     if kind == "tie":
         groups = [views.tie_view(desc, href, desc.iri, desc.subjects(TL + "tie", desc.iri))]
     else:
@@ -90,8 +91,10 @@ def resource_page(site: Site, request: Request, desc: Description, stem: str, he
         tie = desc.text(claim, TL + "tie") if claim else ""
         if tie:
             groups = [views.tie_view(desc, href, tie, [claim])]
+        elif claim:       # a statement claim: its card (modality, descriptors, reviews) without a tie
+            claims = [views.claim_view(desc, href, claim)]
     return site.render("resource.html", request, headers=headers, title=desc.label(desc.iri), iri=desc.iri,
-                       types=views.type_names(desc), groups=groups,
+                       types=views.type_names(desc), groups=groups, claims=claims,
                        alternates=site.alternates(request, stem, HTML_PAGE), facts=views.facts(desc, href, desc.iri))
 
 

@@ -14,7 +14,7 @@ from html import escape
 
 from markupsafe import Markup
 
-from ..paths import Hop, PathAnswer, TieInfo
+from ..paths import claim_notes, Hop, PathAnswer, TieInfo
 
 WIDTH = 360            # viewBox width: at 390 px the SVG is drawn at about its own size
 ROW = 118              # vertical distance between two entities
@@ -30,7 +30,7 @@ class TieLine:
     href: str
     forward: bool        # the tie points from this hop's start to its end
     asserted: bool
-    claims: list[dict[str, str]]
+    claims: list[dict[str, object]]
 
 
 @dataclass(frozen=True)
@@ -48,8 +48,8 @@ class ChainView:
     hops: list[HopView]
 
 
-def _claims(tie: TieInfo, href: Href) -> list[dict[str, str]]:
-    out = []
+def _claims(tie: TieInfo, href: Href) -> list[dict[str, object]]:
+    out: list[dict[str, object]] = []
     for c in tie.claims:
         source = href(c.source) if c.source else ""
         out.append({"stance": c.stance, "asserts": "yes" if c.asserts else "",
@@ -57,7 +57,10 @@ def _claims(tie: TieInfo, href: Href) -> list[dict[str, str]]:
                     "speaker_href": "" if c.speaker == c.source else href(c.speaker),
                     "quote": " ".join(c.quote.split()), "source": c.source_label, "source_href": source,
                     "quote_href": f"{source}#claim-{c.claim.rsplit('/', 1)[-1]}" if source else "",
-                    "claim_href": href(c.claim)})
+                    "claim_href": href(c.claim),
+                    # the claim's own hedge, outlet, qualifiers and the source's review (issue 10)
+                    "modality": c.modality, "hedge": c.hedge, "reported_by": c.reported_by,
+                    "notes": claim_notes(c)})
     return out
 
 

@@ -1,6 +1,8 @@
 """What the HTML templates show, computed from a Description: claims grouped by tie with stance,
-speaker, outlet, quote and a link to the quote in its source page; the source text cut into
-highlighted evidence spans. Templates get plain data; jinja2 escapes every string."""
+modality, speaker, outlet, the claim's own qualifiers, quote and a link to the quote in its source
+page, and the source's reviews; the source text cut into highlighted evidence spans. A tie shows only
+its category, subject and object: every qualifier is shown under the claim (and so the source) that
+states it. Templates get plain data; jinja2 escapes every string."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -13,12 +15,13 @@ from ..vocab import DCT, OA, PROV, SCHEMA, SKOS, TL, TYPE
 
 Href = Callable[[str], str]
 
-TIE_ROLES = ("subject", "object", "participant", "onBehalfOf", "event")
+# an entity takes part in a tie as its subject or object, or as a party a claim's own sentence names
+QUALIFIER_ROLES = (TL + "participant", TL + "onBehalfOf", TL + "event", SCHEMA + "location")
 CLAIM_ROLES = {"speaker": "as speaker", "reportedBy": "as the outlet", "firstReportedIn": "as first outlet"}
-TIE_DETAILS = (("when", TL + "when"), ("year", TL + "year"), ("status", TL + "status"), ("role", TL + "role"),
-               ("purpose", TL + "purpose"), ("item", TL + "item"), ("as printed", TL + "relationText"),
-               ("event", TL + "event"), ("place", SCHEMA + "location"), ("on behalf of", TL + "onBehalfOf"),
-               ("with", TL + "participant"))
+CLAIM_DETAILS = (("as printed", TL + "relationText"), ("role", TL + "role"), ("when", TL + "when"),
+                 ("year", TL + "year"), ("status", TL + "status"), ("purpose", TL + "purpose"),
+                 ("item", TL + "item"), ("event", TL + "event"), ("place", SCHEMA + "location"),
+                 ("on behalf of", TL + "onBehalfOf"), ("with", TL + "participant"))
 
 
 @dataclass
@@ -44,6 +47,10 @@ class ClaimView:
     source: Link | None
     quote_href: str          # the source page at this claim's highlighted quote
     reviews: list[dict[str, str]] = field(default_factory=list)
+    details: list[tuple[str, list[Link | str]]] = field(default_factory=list)   # this claim's own qualifiers
+    modality: str = ""       # "suspected", ...; empty when stated plainly
+    hedge: str = ""          # the hedge word(s) as printed
+    descriptors: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -54,7 +61,6 @@ class TieView:
     category: str
     subject: Link | None
     obj: Link | None
-    details: list[tuple[str, list[Link | str]]]
     claims: list[ClaimView]
 
 
@@ -97,45 +103,74 @@ def claim_view(desc: Description, href: Href, claim: str) -> ClaimView:
         quotes=[q.value for q in desc.all(claim, TL + "quote")],
         source=link(desc, href, source.value) if source else None,
         quote_href=(href(source.value) + "#claim-" + key) if source else "",
-        reviews=reviews)
+        reviews=reviews, details=claim_details(desc, href, claim),
+        modality=desc.label(modality.value) if (modality := desc.one(claim, TL + "modality")) else "",
+        hedge=desc.text(claim, TL + "hedge"),
+        descriptors=[d.value for d in desc.all(claim, TL + "descriptor")])
 
 
-def _amount(desc: Description, tie: str) -> str:
-    node = desc.one(tie, SCHEMA + "amount")
-    if node is None:
+def _amount(desc: Description, node: str) -> str:
+    found = desc.one(node, SCHEMA + "amount")
+    if found is None:
         return ""
-    value, currency = desc.text(node.value, SCHEMA + "value"), desc.text(node.value, SCHEMA + "currency")
+    value, currency = desc.text(found.value, SCHEMA + "value"), desc.text(found.value, SCHEMA + "currency")
     return f"{value} {currency}".strip()
+
+
+def claim_details(desc: Description, href: Href, claim: str) -> list[tuple[str, list[Link | str]]]:
+    """The claim's own qualifiers (amount, as printed, role, time, ...), in a fixed order."""
+    details: list[tuple[str, list[Link | str]]] = []
+    amount = _amount(desc, claim)
+    if amount:
+        details.append(("amount", [amount]))
+    for name, pred in CLAIM_DETAILS:
+        values = [_value(desc, href, v) for v in desc.all(claim, pred)]
+        if values:
+            details.append((name, values))
+    return details
 
 
 def tie_view(desc: Description, href: Href, tie: str, claims: list[str]) -> TieView:
     types = [t for t in desc.types(tie) if t.startswith(TL)]
     subj, obj = desc.one(tie, TL + "subject"), desc.one(tie, TL + "object")
-    details: list[tuple[str, list[Link | str]]] = []
-    amount = _amount(desc, tie)
-    if amount:
-        details.append(("amount", [amount]))
-    for name, pred in TIE_DETAILS:
-        values = [_value(desc, href, v) for v in desc.all(tie, pred)]
-        if values:
-            details.append((name, values))
     ordered = sorted(claims, key=lambda c: (desc.text(c, PROV + "wasDerivedFrom"), c))
     return TieView(tie, href(tie), desc.label(tie), desc.label(types[0]) if types else "tie",
                    link(desc, href, subj.value) if subj else None, link(desc, href, obj.value) if obj else None,
-                   details, [claim_view(desc, href, c) for c in ordered])
+                   [claim_view(desc, href, c) for c in ordered])
+
+
+def _is_claim(desc: Description, node: str) -> bool:
+    return TL + "Claim" in desc.types(node)
 
 
 def ties_of(desc: Description, node: str) -> list[str]:
-    found: set[str] = set()
-    for role in TIE_ROLES:
-        found.update(desc.subjects(TL + role, node))
-    found.update(desc.subjects(SCHEMA + "location", node))
-    return sorted(t for t in found if desc.subjects(TL + "tie", t) or desc.types(t))
+    """Ties the node is the subject or object of, and the ties of claims naming it as a party."""
+    found = set(desc.subjects(TL + "subject", node)) | set(desc.subjects(TL + "object", node))
+    for pred in QUALIFIER_ROLES:
+        for claim in desc.subjects(pred, node):
+            tie = desc.one(claim, TL + "tie") if _is_claim(desc, claim) else None
+            if tie is not None:
+                found.add(tie.value)
+    return sorted(t for t in found if not _is_claim(desc, t) and (desc.subjects(TL + "tie", t) or desc.types(t)))
+
+
+def descriptions(desc: Description, href: Href) -> list[dict[str, object]]:
+    """How the sources describe the entity: each descriptor as printed, with the article that prints
+    it and a link to the quote ("described as … in <article>")."""
+    out = []
+    for claim in desc.subjects(TL + "about", desc.iri):
+        source = desc.one(claim, PROV + "wasDerivedFrom")
+        for descriptor in desc.all(claim, TL + "descriptor"):
+            out.append({"text": descriptor.value, "source": link(desc, href, source.value) if source else None,
+                        "href": href(claim), "quote_href": (href(source.value) + "#claim-" + local_key(claim))
+                        if source else href(claim)})
+    return sorted(out, key=lambda d: (d["source"].label if d["source"] else "", str(d["text"])))
 
 
 def entity_groups(desc: Description, href: Href) -> list[TieView]:
     """Every tie the entity takes part in, each with all its claims (best-attested first)."""
-    groups = [tie_view(desc, href, t, desc.subjects(TL + "tie", t)) for t in ties_of(desc, desc.iri)]
+    groups = [tie_view(desc, href, t, [c for c in desc.subjects(TL + "tie", t) if _is_claim(desc, c)])
+              for t in ties_of(desc, desc.iri)]
     return sorted(groups, key=lambda g: (-len(g.claims), g.label))
 
 
