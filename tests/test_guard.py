@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import os
 import socket
 import threading
 import time
@@ -22,7 +21,7 @@ import pytest
 from tieslod import store as store_module
 from tieslod.errors import QueryError
 from tieslod.guard import Inspection, ServiceRefused, UpdateRefused, check, inspect
-from tieslod.server.pool import QueryPool
+from tieslod.server.workers import QueryWorkers
 from tieslod.server.sandbox import connect_errno
 
 REPLY = b"INTERNAL-SECRET-7f3a"   # what the 'internal service' answers; must never reach a client
@@ -251,14 +250,12 @@ def test_an_upstream_reply_is_never_echoed(monkeypatch):
 
 def test_a_query_worker_cannot_connect_even_to_loopback(real_build):
     async def body() -> tuple[int, list]:
-        pool = QueryPool(1, 10, 1_000_000)
-        pool.start(Path(real_build.release_dir))
+        pool = QueryWorkers(1, 10, 1_000_000)
+        await pool.start(Path(real_build.release_dir))   # each worker's start-up self-check passed
         try:
-            assert pool._pool is not None
-            code = await asyncio.wrap_future(pool._pool.schedule(connect_errno, ("127.0.0.1", listener.port)))
-            worker = await asyncio.wrap_future(pool._pool.schedule(os.getpid))
+            (_, code), _ = await pool.call(("connect", "127.0.0.1", listener.port))
+            (_, worker), _ = await pool.call(("pid",))
             inet = psutil.Process(worker).net_connections(kind="inet")
-            await pool.verify_sandbox(Path(real_build.release_dir))   # the start-up self-check agrees
             return code, inet
         finally:
             pool.stop()

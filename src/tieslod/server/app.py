@@ -1,7 +1,7 @@
 """create_app(settings): explicit routes, no module globals, no environment reads in handlers.
 
 One AppContext is shared by every route module; its run_query is the only way to the data: the
-SERVICE/update guard, then the backend (querylayer.py: the local worker pool, or a remote SPARQL
+SERVICE/update guard, then the backend (querylayer.py: the local query workers, or a remote SPARQL
 endpoint with `settings.sparql_endpoint`), with its deadline and size limit."""
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 release. Pages, search, reconcile, path, the picture and /sparql call these two and nothing else, so no
 page knows whether the answers come from the embedded store or from a SPARQL database elsewhere.
 
-- LocalBackend: the release directory under --out, queried in the worker pool (pool.py).
+- LocalBackend: the release directory under --out, queried in the query workers (workers.py).
 - RemoteQueryBackend: `serve --sparql-endpoint URL`, queried over HTTP (backend.RemoteBackend); the
   release (version, counts, graphs) is read from the description `tieslod push` writes into
   <BASE>dataset, re-read every VERSION_TTL seconds; a new version empties the answer cache, and the
@@ -32,8 +32,9 @@ from ..vocab import TL
 from .budget import ClientBudget
 from .context import QueryRequest
 from .httpcache import Release, load_release
-from .pool import AnswerCache, QueryPool
+from .answers import AnswerCache
 from .releases import ReleaseWatcher, complete
+from .workers import QueryWorkers
 
 log = logging.getLogger("tieslod.server")
 WATCH_INTERVAL = 1.0   # seconds between looks at out_dir/current
@@ -74,9 +75,9 @@ class LocalBackend:
     def __init__(self, settings: Settings, cache_bytes: int) -> None:
         self.settings = settings
         self.watcher = ReleaseWatcher(settings.out_dir, ensure_built(settings), settings)
-        self.pool = QueryPool(settings.workers, settings.timeout, settings.max_result_bytes)
+        self.workers = QueryWorkers(settings.workers, settings.timeout, settings.max_result_bytes)
         self.cache = AnswerCache(cache_bytes)
-        self.budget = _budget(settings, self.pool.queue_wait)
+        self.budget = _budget(settings, self.workers.queue_wait)
         self._served = self.watcher.current()   # the release the cache holds answers for
 
     def current(self) -> Release:
@@ -95,19 +96,19 @@ class LocalBackend:
         # SERVICE and updates are refused by the worker (guard.check in store.run_query): parsing
         # costs milliseconds and must not block the event loop; the worker has a deadline.
         if client is None:
-            answer = await self.pool.run(release, req)
+            answer = await self.workers.run(release, req)
         else:
             async with self.budget.slot(client):
-                answer = await self.pool.run(release, req)
+                answer = await self.workers.run(release, req)
         if not may_vary(req.query):
             self.cache.put(key, answer)
         return answer
 
     async def start(self) -> None:
-        self.pool.start(self.watcher.current())
-        await self.pool.verify_sandbox(self.watcher.current())   # never serve queries from a networked worker
+        # every worker reports its own sandbox check: none that could connect is ever used
+        await self.workers.start(self.watcher.current())
         with contextlib.suppress(TiesError):   # wait for a worker, so the first client does not
-            await self.pool.run(self.watcher.current(), QueryRequest("ASK {}"))
+            await self.workers.run(self.watcher.current(), QueryRequest("ASK {}"))
 
     async def watch(self) -> None:
         await self.watcher.watch(WATCH_INTERVAL)
@@ -116,7 +117,7 @@ class LocalBackend:
         self.watcher.refresh()
 
     async def aclose(self) -> None:
-        self.pool.stop()
+        self.workers.stop()
 
 
 class RemoteQueryBackend:

@@ -1,0 +1,332 @@
+"""Query workers: long-lived processes, one query at a time each, over a Unix socket per worker.
+
+pyoxigraph cannot cancel a query (shared notes), so a query runs in a worker process that is killed
+(SIGKILL, at once: the CPU is free the moment the deadline passes) and replaced. The HTTP process
+never runs a query, so a kill costs nothing but the runaway itself: no other request shares the
+killed process. The trip is lean (measured in docs/notes/issue-13.md against pebble): the request
+goes as one marshal frame, the answer comes back as the bytes pyoxigraph serialized plus a small
+header, read by the event loop directly (no pickling of answers, no pool threads, no futures).
+Each request carries the release path; a worker reopens its store when it differs, which is how
+workers follow a rebuild. Before anything else a worker denies itself the network (sandbox.py) and
+reports what a TCP connect then gives; a worker whose connect is not refused is never used."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import errno
+import logging
+import marshal
+import multiprocessing
+import pickle
+import signal
+import socket
+import struct
+import threading
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from ..errors import InternalError, QueryTimeout, SandboxError, TiesError
+from ..formats import rdf_format, result_format
+from ..store import Answer, run_query
+from .context import QueryRequest
+from .sandbox import check_available, connect_errno, deny_network
+
+LOG = logging.getLogger("tieslod.server")
+HEAD = struct.Struct("!IQ")    # (header length, body length) of every frame
+SMALL = 65_536                 # answers up to this size are read in one piece with their header
+READY_WAIT = 60.0              # seconds a new worker may take to open its store and report
+_OPEN: dict[str, ox.Store] = {}   # per worker process: the store it has open, by release path
+
+
+class ServerBusy(QueryTimeout):
+    """Every worker stayed busy for the whole queue wait: the query was never started."""
+
+
+def _store(release: str) -> ox.Store:
+    store = _OPEN.get(release)
+    if store is None:
+        _OPEN.clear()   # drop the previous release's handle before opening the next
+        store = _OPEN[release] = ox.Store.read_only(str(Path(release) / "store"))
+    return store
+
+
+def _recv_exact(conn: socket.socket, size: int) -> bytes | None:
+    data = bytearray()
+    while len(data) < size:
+        chunk = conn.recv(size - len(data))
+        if not chunk:
+            return None   # the HTTP process is gone: so is this worker's reason to live
+        data += chunk
+    return bytes(data)
+
+
+def _send(conn: socket.socket, header: object, body: bytes = b"") -> None:
+    head = marshal.dumps(header)
+    conn.sendall(HEAD.pack(len(head), len(body)) + head)
+    if body:
+        conn.sendall(body)
+
+
+def _answer(message: tuple) -> tuple[tuple, bytes]:
+    op = message[0]
+    if op == "connect":        # the sandbox self-check, and tests
+        return ("ok", connect_errno(message[1], message[2])), b""
+    if op == "pid":
+        import os
+        return ("ok", os.getpid()), b""
+    _, release, query, result_fmt, graph_fmt, default, named, base, max_bytes = message
+    try:
+        answer = run_query(_store(release), query, result_fmt, graph_fmt, default, named, base, max_bytes)
+    except TiesError as exc:
+        try:
+            return ("error",), pickle.dumps(exc)
+        except Exception:  # noqa: BLE001 - an unpicklable error still reaches the client as a 500
+            return ("error",), pickle.dumps(InternalError(f"{type(exc).__name__}: {exc}"))
+    except OSError as exc:   # the release's store could not be opened
+        return ("error",), pickle.dumps(InternalError(f"cannot open the store: {exc.strerror or exc}"))
+    return ("ok", answer.kind, answer.fmt.name), answer.body
+
+
+def _die_with_parent() -> None:
+    # Linux: SIGKILL this worker when the HTTP process that made it dies, even mid-query.
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG
+
+
+def serve_worker(conn: socket.socket, release: str) -> None:
+    """The worker's whole life: sandbox, open the store, report, then answer frames until EOF."""
+    _die_with_parent()
+    deny_network()   # first of all; if it raises, the worker dies before reporting and is not used
+    signal.signal(signal.SIGINT, signal.SIG_IGN)    # Ctrl-C is the HTTP process's to handle
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)   # a Python handler would not run during a query
+    with contextlib.suppress(OSError):
+        _store(release)   # warm: the first query should not pay for opening the store
+    _send(conn, ("ready", connect_errno("127.0.0.1", 9)))
+    while True:
+        head = _recv_exact(conn, HEAD.size)
+        if head is None:
+            return
+        size, _ = HEAD.unpack(head)
+        payload = _recv_exact(conn, size)
+        if payload is None:
+            return
+        header, body = _answer(marshal.loads(payload))
+        _send(conn, header, body)
+
+
+class Worker:
+    """The HTTP process's end of one worker: its process and the stream to its socket."""
+
+    def __init__(self, proc: multiprocessing.process.BaseProcess, reader: asyncio.StreamReader,
+                 writer: asyncio.StreamWriter) -> None:
+        self.proc, self.reader, self.writer = proc, reader, writer
+        self.deadline = 0.0   # event-loop time at which the query it runs is killed
+
+    def send(self, message: tuple) -> None:
+        payload = marshal.dumps(message)
+        self.writer.write(HEAD.pack(len(payload), 0) + payload)
+
+    async def receive(self) -> tuple[tuple, bytes]:
+        size, length = HEAD.unpack(await self.reader.readexactly(HEAD.size))
+        if length > SMALL:   # read apart: slicing a big body out of one frame would copy it
+            header = marshal.loads(await self.reader.readexactly(size))
+            return header, await self.reader.readexactly(length)
+        frame = await self.reader.readexactly(size + length)   # one await for header and body
+        return marshal.loads(frame[:size]), frame[size:]
+
+    def reap(self) -> None:
+        """Wait for the killed process and free what multiprocessing holds for it (its sentinel)."""
+        self.proc.join(5)
+        with contextlib.suppress(ValueError):   # still running after 5 s: leave it to the GC
+            self.proc.close()
+
+    def kill(self) -> None:
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            self.proc.kill()   # SIGKILL: a query in Rust never returns to a Python signal handler
+        self.writer.close()
+
+
+def _abandon(proc: multiprocessing.process.BaseProcess, *sockets: socket.socket) -> None:
+    """Kill a worker nobody will use, close its sockets, and reap it in a thread of its own."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        proc.kill()
+    for sock in sockets:
+        sock.close()
+    threading.Thread(target=proc.join, args=(5,), daemon=True).start()
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    # forkserver, not fork: the HTTP process runs threads (granian's, the event loop's executor), and
+    # forking a process with running threads can copy a held lock into the child.
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["tieslod.server.workers"])
+    return context
+
+
+class QueryWorkers:
+    """The app's query workers. `run` is what AppContext.run_query awaits."""
+
+    def __init__(self, workers: int, timeout: float, max_result_bytes: int, queue_wait: float | None = None) -> None:
+        self.workers, self.timeout, self.max_result_bytes = workers, timeout, max_result_bytes
+        # How long a query may wait for a free worker before 503: two deadlines, so queries queued
+        # behind runaways that hold every worker get one once those are killed and replaced.
+        self.queue_wait = 2 * timeout if queue_wait is None else queue_wait
+        self.killed = 0                 # workers killed at a deadline or found dead (for tests, logs)
+        self._idle: asyncio.Queue[Worker] = asyncio.Queue()
+        self._all: set[Worker] = set()
+        self._tasks: set[asyncio.Task] = set()
+        self._release = ""
+        self._stopped = False
+
+    def pids(self) -> set[int]:
+        return {w.proc.pid for w in self._all if w.proc.pid is not None}
+
+    async def _spawn(self) -> Worker:
+        """Start one worker and wait for its report; SandboxError if its connect was not refused."""
+        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        proc = _context().Process(target=serve_worker, args=(child, self._release), name="tieslod-query")
+        started = asyncio.ensure_future(asyncio.to_thread(proc.start))   # the first also starts the fork server
+        try:
+            await asyncio.shield(started)
+        except asyncio.CancelledError:   # stop() during a start: the thread still starts it, then it goes
+            started.add_done_callback(lambda _: _abandon(proc, parent, child))
+            raise
+        child.close()
+        reader, writer = await asyncio.open_unix_connection(sock=parent, limit=2 ** 20)
+        worker = Worker(proc, reader, writer)
+        try:
+            header, _ = await asyncio.wait_for(worker.receive(), READY_WAIT)
+        except asyncio.CancelledError:
+            _abandon(proc)
+            worker.writer.close()
+            raise
+        except (TimeoutError, asyncio.IncompleteReadError, ConnectionError):
+            worker.kill()
+            await asyncio.to_thread(worker.reap)
+            raise InternalError(f"a query worker did not start (exit code {proc.exitcode})") from None
+        if header[1] != errno.EPERM:
+            worker.kill()
+            await asyncio.to_thread(worker.reap)
+            raise SandboxError(f"a query worker could open a TCP socket (errno {header[1]}): "
+                               "refusing to serve queries")
+        return worker
+
+    async def start(self, release: Path) -> None:
+        """Start every worker; raises (SandboxError, InternalError) rather than serve without them."""
+        check_available()
+        self._release = str(release)
+        for worker in await asyncio.gather(*(self._spawn() for _ in range(self.workers - len(self._all)))):
+            self._all.add(worker)
+            self._idle.put_nowait(worker)
+
+    def _kill(self, worker: Worker) -> asyncio.Task:
+        """Kill a worker (at its deadline, or dead already) now; the task starts its successor."""
+        worker.kill()
+        self._all.discard(worker)
+        self.killed += 1
+        task = asyncio.ensure_future(self._replace(worker))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _replace(self, worker: Worker) -> None:
+        reaping = asyncio.ensure_future(asyncio.to_thread(worker.reap))   # beside the start, not before it
+        try:
+            await self._start_one()
+        finally:
+            await reaping
+
+    async def _start_one(self) -> None:
+        while not self._stopped:
+            try:
+                fresh = await self._spawn()
+            except TiesError as exc:   # e.g. the fork server was killed: try again, a second apart
+                LOG.error("could not start a query worker: %s", exc)
+                await asyncio.sleep(1.0)
+                continue
+            if self._stopped:
+                fresh.kill()
+                return
+            self._all.add(fresh)
+            self._idle.put_nowait(fresh)
+            return
+
+    def _background(self, coro) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _finish(self, worker: Worker) -> None:
+        """A client went away mid-query: the worker finishes (or meets its deadline) and is reused,
+        instead of being killed for every dropped connection. What it sends is dropped."""
+        with contextlib.suppress(TiesError):
+            await self._exchange(worker, None)
+
+    async def _exchange(self, worker: Worker, message: tuple | None) -> tuple[tuple, bytes]:
+        """One request (None: the one already sent) and its answer; the worker then goes back to
+        the idle queue, or is killed and replaced."""
+        healthy = False
+        try:
+            if message is not None:
+                worker.send(message)
+                worker.deadline = asyncio.get_running_loop().time() + self.timeout
+            async with asyncio.timeout_at(worker.deadline):   # no extra task, unlike wait_for
+                reply = await worker.receive()
+            healthy = True
+            return reply
+        except asyncio.CancelledError:
+            if message is None or self._stopped:
+                raise
+            healthy = None   # neither back to the queue nor killed: _finish owns the worker now
+            self._background(self._finish(worker))
+            raise
+        except TimeoutError:
+            healthy = None
+            replacement = self._kill(worker)   # now: the CPU is freed at the deadline
+            # The 503 waits for the successor (tens of ms; more on a loaded machine), so the client
+            # whose query ran over holds its budget lane until the capacity it cost is back: its next
+            # runaway cannot take the worker the other clients are left with (benchmarks/fairness.py).
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(replacement), READY_WAIT)
+            raise QueryTimeout(f"the query ran past its deadline of {self.timeout:g} s and was stopped") from None
+        except (asyncio.IncompleteReadError, ConnectionError):
+            raise InternalError(f"the worker running the query died (exit code {worker.proc.exitcode})") from None
+        finally:
+            if healthy:
+                self._idle.put_nowait(worker)
+            elif healthy is False:
+                self._kill(worker)   # died, or an error of ours: never reused
+
+    async def call(self, message: tuple) -> tuple[tuple, bytes]:
+        """Send one frame to a free worker; ServerBusy if none frees up within the queue wait."""
+        if not self._all and not self._tasks:
+            raise InternalError("the query workers are not running")
+        try:
+            async with asyncio.timeout(self.queue_wait):
+                worker = await self._idle.get()
+        except TimeoutError:
+            raise ServerBusy(f"every query worker stayed busy for {self.queue_wait:g} s; try again later") from None
+        return await self._exchange(worker, message)
+
+    async def run(self, release: Path, req: QueryRequest) -> Answer:
+        """Run one query with the deadline and the size limit."""
+        header, body = await self.call(("query", str(release), req.query, req.result_format, req.graph_format,
+                                        req.default_graph_uris, req.named_graph_uris, req.base_iri,
+                                        self.max_result_bytes))
+        if header[0] == "error":
+            raise pickle.loads(body)
+        _, kind, name = header
+        return Answer(kind, body, rdf_format(name) if kind == "graph" else result_format(name))
+
+    def stop(self) -> None:
+        """Kill the workers now (a running query would otherwise hold shutdown up to its deadline)."""
+        self._stopped = True
+        for task in list(self._tasks):
+            task.cancel()
+        for worker in list(self._all):
+            worker.kill()
+        for worker in list(self._all):
+            worker.reap()
+        self._all.clear()

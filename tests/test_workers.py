@@ -1,0 +1,241 @@
+"""The query workers driven directly: deadlines that really stop a query, limits, release switching,
+what a kill costs the other queries, and a burst of runaways."""
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tieslod.build import build
+from tieslod.errors import InternalError, QueryError, QueryTimeout, ResultTooLarge
+from tieslod.formats import result_format
+from tieslod.server.context import QueryRequest
+from tieslod.guard import ServiceRefused, UpdateRefused, check
+from tieslod.server.answers import AnswerCache
+from tieslod.server.workers import QueryWorkers, ServerBusy
+from tieslod.store import NotAcceptableResult
+from tieslod.store import Answer
+
+ENDLESS = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+async def with_pool(pool: QueryWorkers, coro_fn):
+    try:
+        await pool.start(RELEASE[0])
+        return await coro_fn(pool)
+    finally:
+        pool.stop()
+
+
+RELEASE: list[Path] = []   # the release the workers open first (set by the autouse fixture)
+
+
+@pytest.fixture(autouse=True)
+def _release(real_build):
+    RELEASE[:] = [Path(real_build.release_dir)]
+
+
+def workers() -> set[int]:
+    """Live query workers: forked by multiprocessing's forkserver, a child of this process."""
+    servers = [p for p in psutil.Process().children() if "forkserver" in " ".join(p.cmdline())]
+    return {w.pid for server in servers for w in server.children() if w.status() != psutil.STATUS_ZOMBIE}
+
+
+def count_of(answer: Answer) -> int:
+    import json
+    return int(json.loads(answer.body)["results"]["bindings"][0]["n"]["value"])
+
+
+def test_answers_and_errors(real_build):
+    release = real_build.release_dir
+
+    async def body(pool: QueryWorkers) -> None:
+        answer = await pool.run(release, QueryRequest(COUNT))
+        assert answer.kind == "bindings" and answer.fmt == result_format("json")
+        assert count_of(answer) == real_build.counts["quads"]
+        graph = await pool.run(release, QueryRequest("CONSTRUCT WHERE { ?s ?p ?o } LIMIT 3", graph_format="ntriples"))
+        assert graph.kind == "graph" and graph.body.count(b"\n") == 3
+        with pytest.raises(QueryError, match="error at 1:"):
+            await pool.run(release, QueryRequest("SELECT * WHERE {"))
+        with pytest.raises(NotAcceptableResult):
+            await pool.run(release, QueryRequest("CONSTRUCT WHERE { ?s ?p ?o }", graph_format=""))
+        with pytest.raises(QueryError, match="graph IRI"):
+            await pool.run(release, QueryRequest(COUNT, default_graph_uris=("not an iri",)))
+
+    run(with_pool(QueryWorkers(1, 10, 10_000_000), body))
+
+
+def test_result_over_the_limit_is_refused(real_build):
+    async def body(pool: QueryWorkers) -> None:
+        with pytest.raises(ResultTooLarge, match="limit of 10,000 bytes"):
+            await pool.run(real_build.release_dir, QueryRequest("CONSTRUCT WHERE { ?s ?p ?o }"))
+        small = await pool.run(real_build.release_dir, QueryRequest("ASK {}"))   # the worker is fine
+        assert small.kind == "boolean"
+
+    run(with_pool(QueryWorkers(1, 10, 10_000), body))
+
+
+def test_deadline_kills_the_worker_and_the_pool_recovers(real_build):
+    release = real_build.release_dir
+
+    def running(pid: int) -> bool:
+        return psutil.pid_exists(pid) and psutil.Process(pid).status() not in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)
+
+    async def body(pool: QueryWorkers) -> None:
+        await pool.run(release, QueryRequest("ASK {}"))
+        before = workers()
+        start = time.monotonic()
+        runaway = asyncio.ensure_future(pool.run(release, QueryRequest(ENDLESS)))
+        stopped = None   # when one of the workers stopped running: the runaway's CPU freed
+        while stopped is None and time.monotonic() - start < 5:
+            if not all(running(pid) for pid in before):
+                stopped = time.monotonic() - start
+            await asyncio.sleep(0.01)
+        assert stopped is not None and 0.9 <= stopped < 1.0 + 0.5
+        with pytest.raises(QueryTimeout, match="deadline of 1 s"):
+            await runaway
+        # the 503 follows once the replacement has reported (tens of ms; more on a loaded machine)
+        assert time.monotonic() - start < 1.0 + 5
+        await asyncio.sleep(0.2)
+        after = workers()
+        assert len(before - after) == 1 and len(after - before) == 1, "the killed worker was not replaced"
+        assert count_of(await pool.run(release, QueryRequest(COUNT))) == real_build.counts["quads"]
+
+    run(with_pool(QueryWorkers(2, 1.0, 10_000_000), body))
+
+
+def test_busy_workers_answer_503_instead_of_waiting_forever(real_build):
+    release = real_build.release_dir
+
+    async def body(pool: QueryWorkers) -> None:
+        runaway = asyncio.ensure_future(pool.run(release, QueryRequest(ENDLESS)))
+        await asyncio.sleep(0.2)
+        start = time.monotonic()
+        with pytest.raises(ServerBusy, match="busy"):
+            await pool.run(release, QueryRequest(COUNT))
+        assert time.monotonic() - start < 1.0
+        with pytest.raises(QueryTimeout):
+            await runaway
+        assert count_of(await pool.run(release, QueryRequest(COUNT))) == real_build.counts["quads"]
+
+    run(with_pool(QueryWorkers(1, 1.5, 10_000_000, queue_wait=0.4), body))
+
+
+def test_a_kill_costs_no_other_query(real_build):
+    """The collateral of a kill: queries running beside the runaway, before, during and after its
+    deadline, are all answered; only the runaway's worker is killed."""
+    release = real_build.release_dir
+
+    async def body(pool: QueryWorkers) -> list:
+        runaway = asyncio.ensure_future(pool.run(release, QueryRequest(ENDLESS)))
+        answers = []
+        end = time.monotonic() + 2.0           # past the runaway's 1 s deadline and its replacement
+        while time.monotonic() < end:
+            answers.append(count_of(await pool.run(release, QueryRequest(COUNT))))
+        with pytest.raises(QueryTimeout):
+            await runaway
+        assert pool.killed == 1
+        return answers
+
+    answers = run(with_pool(QueryWorkers(2, 1.0, 10_000_000), body))
+    assert len(answers) > 10 and set(answers) == {real_build.counts["quads"]}
+
+
+def test_a_client_gone_mid_query_does_not_kill_the_worker(real_build):
+    release = real_build.release_dir
+
+    async def body(pool: QueryWorkers) -> None:
+        before = pool.pids()
+        task = asyncio.ensure_future(pool.run(release, QueryRequest(COUNT)))
+        await asyncio.sleep(0)                # sent, not yet answered
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert count_of(await pool.run(release, QueryRequest(COUNT))) == real_build.counts["quads"]
+        assert pool.killed == 0 and pool.pids() == before
+        runaway = asyncio.ensure_future(pool.run(release, QueryRequest(ENDLESS)))
+        await asyncio.sleep(0.2)
+        runaway.cancel()                      # a runaway whose client left still meets its deadline
+        start = time.monotonic()
+        while pool.killed == 0 and time.monotonic() - start < 3:
+            await asyncio.sleep(0.05)
+        assert pool.killed == 1 and time.monotonic() - start < 1.5
+
+    run(with_pool(QueryWorkers(1, 1.0, 10_000_000), body))
+
+
+def test_a_worker_that_dies_is_an_error_never_a_short_answer(real_build):
+    """A worker killed from outside mid-query: InternalError (500), not a truncated answer; replaced."""
+    release = real_build.release_dir
+
+    async def body(pool: QueryWorkers) -> None:
+        (pid,) = pool.pids()
+        runaway = asyncio.ensure_future(pool.run(release, QueryRequest(ENDLESS)))
+        await asyncio.sleep(0.3)
+        psutil.Process(pid).kill()
+        with pytest.raises(InternalError, match="died"):
+            await runaway
+        assert count_of(await pool.run(release, QueryRequest(COUNT))) == real_build.counts["quads"]
+        assert pool.pids() and pid not in pool.pids()
+
+    run(with_pool(QueryWorkers(1, 30, 10_000_000), body))
+
+
+def test_a_burst_of_100_runaways_leaves_no_process_or_descriptor_behind(real_build):
+    release = real_build.release_dir
+    me = psutil.Process()
+
+    async def body(pool: QueryWorkers) -> None:
+        await pool.run(release, QueryRequest(COUNT))
+        fds, pids = me.num_fds(), len(workers())
+        outcomes = await asyncio.gather(*(pool.run(release, QueryRequest(ENDLESS)) for _ in range(100)),
+                                        return_exceptions=True)
+        assert all(isinstance(o, QueryTimeout) for o in outcomes), {type(o) for o in outcomes}
+        assert pool.killed >= 2
+        assert count_of(await pool.run(release, QueryRequest(COUNT))) == real_build.counts["quads"]
+        await asyncio.sleep(0.5)
+        assert len(workers()) == pids == 2 and len(pool.pids()) == 2
+        assert me.num_fds() <= fds
+
+    run(with_pool(QueryWorkers(2, 0.5, 10_000_000, queue_wait=1.0), body))
+
+
+def test_workers_follow_the_release_they_are_given(real_build, mini_settings):
+    mini = build(mini_settings)
+
+    async def body(pool: QueryWorkers) -> list[int]:
+        counts = []
+        for release in (real_build.release_dir, mini.release_dir, real_build.release_dir, mini.release_dir):
+            counts.append(count_of(await pool.run(Path(release), QueryRequest(COUNT))))
+        return counts
+
+    counts = run(with_pool(QueryWorkers(2, 10, 10_000_000), body))
+    assert counts == [real_build.counts["quads"], mini.counts["quads"]] * 2
+
+
+def test_guard_refuses_service_and_updates():
+    with pytest.raises(ServiceRefused):
+        check("SELECT * { SERVICE <http://127.0.0.1:1/> { ?s ?p ?o } }")
+    with pytest.raises(UpdateRefused):
+        check("DELETE { ?s ?p ?o } WHERE { SERVICE <http://127.0.0.1:1/> { ?s ?p ?o } }")
+    assert check("SELECT (RAND() AS ?r) {}").volatile
+
+
+def test_answer_cache_is_bounded_and_lru():
+    fmt = result_format("json")
+    cache = AnswerCache(max_bytes=1000, max_entry_bytes=500)
+    for key in "abc":
+        cache.put(key, Answer("bindings", b"x" * 300, fmt))
+    assert cache.get("a") is None and cache.get("b") is not None   # a was evicted first
+    cache.put("d", Answer("bindings", b"x" * 300, fmt))
+    assert cache.get("c") is None and cache.get("b") is not None    # b was used recently, c not
+    cache.put("huge", Answer("bindings", b"x" * 600, fmt))
+    assert cache.get("huge") is None and cache.size <= 1000
