@@ -24,7 +24,7 @@ import pyoxigraph as ox
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
-from tieslod.synthetic import articles_for, generate  # noqa: E402
+from synthetic import articles_for, generate  # noqa: E402
 
 START, END = "<!-- build:start -->", "<!-- build:end -->"
 BUILD = "import sys; from pathlib import Path; from tieslod.build import build; from tieslod.config import Settings; " \

@@ -2,7 +2,7 @@
 
     python benchmarks/serve.py [--duration 5] [--articles N] [--work DIR] [--write]
 
-For the bundled dataset and a ~1M-triple synthetic corpus (tieslod.synthetic, built once into
+For the bundled dataset and a ~1M-triple synthetic corpus (benchmarks/synthetic.py, built once into
 --work and reused), runs four queries (a point lookup of one entity's claims, a 2-hop join with a
 FILTER, a GROUP BY aggregate, a CONSTRUCT of one entity; each over 50 entities drawn at random)
 with wrk at concurrency 1 and 8 for --duration seconds each, against oxigraph (--union-default-
@@ -31,9 +31,9 @@ from urllib.parse import quote
 import httpx
 import pyoxigraph as ox
 
-from tieslod.build import build
+from tieslod.build.release import build
 from tieslod.config import Settings
-from tieslod.synthetic import articles_for, generate
+from synthetic import articles_for, generate
 
 ROOT = Path(__file__).resolve().parent.parent
 OXIGRAPH = shutil.which("oxigraph") or str(Path(sys.executable).parent / "oxigraph")

@@ -1,6 +1,6 @@
 """A synthetic corpus in tieslod's own authoring format (docs/authoring.md), scaled by article count.
 
-    python benchmarks/synth.py OUT_DIR --articles 2500 [--seed 1] [--defects 11]   (or: tieslod synth ...)
+    python benchmarks/synth.py OUT_DIR --articles 2500 [--seed 1] [--defects 11]
 
 Every article has a source text, ties of every category (category, subject and object only), claims
 with every stance and their qualifiers as printed in their own sentence (so the grounding check holds),
@@ -18,7 +18,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .vocab import AUTHORING_PREFIXES
+from tieslod.vocab import AUTHORING_PREFIXES
 
 BASE = "https://w3id.org/tieslod/"
 TRIPLES_PER_ARTICLE = 400

@@ -12,9 +12,9 @@ import pyoxigraph as ox
 import pytest
 
 from tieslod.config import Settings
-from tieslod.dumps import CSV_COLUMNS
-from tieslod.paths import connection_paths, render_text
-from tieslod.store import open_read_only
+from tieslod.build.dumps import CSV_COLUMNS
+from tieslod.query.connections import connection_paths, render_text
+from tieslod.query.store import open_read_only
 
 ID = "https://w3id.org/tieslod/id/"
 TL = "https://w3id.org/tieslod/ontology#"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tieslod.build import build, current_release, input_version
+from tieslod.build.release import build, current_release, input_version
 from tieslod.config import Settings
 from tieslod.errors import InputError, NonConformance
 

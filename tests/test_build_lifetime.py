@@ -14,9 +14,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tieslod.build import locked
-from tieslod.forked import Forked
-from tieslod.synthetic import generate
+from tieslod.build.release import locked
+from tieslod.build.forked import Forked
+from synthetic import generate
 
 CLI = [sys.executable, "-m", "tieslod.cli"]
 

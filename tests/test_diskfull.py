@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tieslod.synthetic import generate
+from synthetic import generate
 
 CLI = [sys.executable, "-m", "tieslod.cli"]
 

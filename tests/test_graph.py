@@ -5,8 +5,8 @@ import pyoxigraph as ox
 import pytest
 
 from tieslod.config import Settings
-from tieslod.graph import anchor, assemble
-from tieslod.sources import read_inputs
+from tieslod.model.graph import anchor, assemble
+from tieslod.model.sources import read_inputs
 
 OA = "http://www.w3.org/ns/oa#"
 

@@ -14,9 +14,9 @@ import pytest
 
 from tieslod.config import Settings
 from tieslod.errors import GroundingError, InputError
-from tieslod.graph import assemble
-from tieslod.grounding import QUALIFIERS, Sentences, normalise
-from tieslod.sources import read_inputs
+from tieslod.model.graph import assemble
+from tieslod.model.grounding import QUALIFIERS, Sentences, normalise
+from tieslod.model.sources import read_inputs
 from tieslod.vocab import SCHEMA
 
 FIXTURES = Path(__file__).parent / "data" / "grounding"

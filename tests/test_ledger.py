@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tieslod.build import build
+from tieslod.build.release import build
 from tieslod.config import Settings
-from tieslod.ledger import LedgerError, check, ledger_path, read_ledger, store_of, update
+from tieslod.validate.ledger import LedgerError, check, ledger_path, read_ledger, store_of, update
 
 LIFECYCLE = """@prefix dct:  <http://purl.org/dc/terms/> .
 @prefix owl:  <http://www.w3.org/2002/07/owl#> .

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from tieslod.cli import app as cli
 from tieslod.config import Settings
 from tieslod.errors import UsageError
-from tieslod.paths import PathAnswer, connection_paths
+from tieslod.query.connections import PathAnswer, connection_paths
 from tieslod.server.app import create_app
 
 E = "https://w3id.org/tieslod/id/"

@@ -8,14 +8,14 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tieslod.build import build
+from tieslod.build.release import build
 from tieslod.errors import QueryError, QueryTimeout, ResultTooLarge
 from tieslod.formats import result_format
 from tieslod.server.context import QueryRequest
-from tieslod.guard import ServiceRefused, UpdateRefused, check
+from tieslod.query.policy import ServiceRefused, UpdateRefused, check
 from tieslod.server.pool import AnswerCache, QueryPool, ServerBusy
-from tieslod.store import NotAcceptableResult
-from tieslod.store import Answer
+from tieslod.query.store import NotAcceptableResult
+from tieslod.query.store import Answer
 
 ENDLESS = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"

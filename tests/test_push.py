@@ -11,10 +11,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tieslod import push as push_mod
-from tieslod.build import build
+from tieslod.publish import push as push_mod
+from tieslod.build.release import build
 from tieslod.config import Settings
-from tieslod.push import PushError, push, release_graph
+from tieslod.publish.push import PushError, push, release_graph
 
 from conftest import free_port
 

@@ -14,11 +14,11 @@ import pytest
 import rdflib
 from rdflib.compare import to_isomorphic
 
-from tieslod import push as push_mod
-from tieslod.build import build
+from tieslod.publish import push as push_mod
+from tieslod.build.release import build
 from tieslod.config import Settings
-from tieslod.push import PushError, push, release_graph
-from tieslod.synthetic import generate
+from tieslod.publish.push import PushError, push, release_graph
+from synthetic import generate
 
 from _virtuoso import PASSWORD, USER, Virtuoso
 from test_push import FailAfter, release_on

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from _ldserver import running_server
 from tieslod.cli import app as cli
 from tieslod.config import Settings
-from tieslod.reconcile import Entity, normalize, preview_html
+from tieslod.query.reconcile import Entity, normalize, preview_html
 from tieslod.server.app import create_app
 
 ID_SPACE = "https://w3id.org/tieslod/id/"

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tieslod.build import build
+from tieslod.build.release import build
 from tieslod.config import Settings
-from tieslod.synthetic import generate
+from synthetic import generate
 
 CLI = [sys.executable, "-m", "tieslod.cli"]
 

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from tieslod.build import build
+from tieslod.build.release import build
 from tieslod.config import Settings
 from tieslod.errors import NonConformance
-from tieslod.graph import assemble
-from tieslod.shards import SH, cross_rules, load_shapes_text, local_shapes, shapes_graph
-from tieslod.sources import read_inputs
-from tieslod.synthetic import DEFECTS, generate
-from tieslod.validation import Violation, validate
+from tieslod.model.graph import assemble
+from tieslod.validate.shards import SH, cross_rules, load_shapes_text, local_shapes, shapes_graph
+from tieslod.model.sources import read_inputs
+from synthetic import DEFECTS, generate
+from tieslod.validate.shacl import Violation, validate
 
 
 def _key(v: Violation) -> tuple:

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from tieslod.errors import InputError, UsageError
-from tieslod.sources import parse_turtle, read_inputs, line_of
+from tieslod.model.sources import parse_turtle, read_inputs, line_of
 from tieslod.config import Settings
 
 

@@ -10,9 +10,9 @@ import rdflib
 
 from tieslod.config import Settings
 from tieslod.errors import QuoteError
-from tieslod.graph import assemble
-from tieslod.sources import read_inputs
-from tieslod.validation import offset_report, validate
+from tieslod.model.graph import assemble
+from tieslod.model.sources import read_inputs
+from tieslod.validate.shacl import offset_report, validate
 
 BAD = Path(__file__).parent / "data" / "bad"
 SH = rdflib.Namespace("http://www.w3.org/ns/shacl#")

@@ -3,15 +3,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .build import DUMP_NAMES, ensure_built
+from .build.release import DUMP_NAMES, ensure_built
 from .config import Settings
 from .formats import export_format
-from .graph import assemble
-from .guard import ServiceRefused, check
-from .sources import read_inputs
-from .store import open_read_only, query_kind, run_query
+from .model.graph import assemble
+from .query.policy import ServiceRefused, check
+from .model.sources import read_inputs
+from .query.store import open_read_only, query_kind, run_query
 from .table import render_table
-from .validation import Report, validate
+from .validate.shacl import Report, validate
 from .vocab import PREFIXES
 
 Progress = Callable[[str], None]

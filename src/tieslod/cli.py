@@ -60,7 +60,7 @@ RELEASE_READERS = {"query", "export", "path", "ledger", "reconcile", "push", "se
 def _current_settings(out: Path, base_uri: str, data: Path | None) -> tuple[str, Path | None]:
     import click
 
-    from .manifest import read_manifest, recorded
+    from .build.manifest import read_manifest, recorded
     ctx = click.get_current_context(silent=True)
     if ctx is None or ctx.info_name not in RELEASE_READERS or data is not None \
             or ctx.get_parameter_source("base_uri") != click.core.ParameterSource.DEFAULT:
@@ -133,7 +133,7 @@ def build(data: DataOpt = None, out: OutOpt = Path("build"), base_uri: BaseOpt =
           force: Annotated[bool, typer.Option("--force", help="Rebuild even if the inputs did not change.")] = False,
           ) -> None:
     """Validate, then write every dump (+ .gz), checksums, VoID/DCAT and the Oxigraph store, atomically."""
-    from .build import build as run_build
+    from .build.release import build as run_build
     result = run_build(make_settings(data, out, base_uri), progress_printer(), force=force)
     c = result.counts
     err(f"tieslod: {'up to date' if result.reused else 'built'} release {result.version}: {c['entities']} "
@@ -153,7 +153,7 @@ def export(format: Annotated[str, typer.Option("--format", help="turtle|jsonld|n
         sys.stdout.buffer.write(body)
         sys.stdout.flush()
     else:
-        from .dumps import write_atomic
+        from .build.dumps import write_atomic
         write_atomic(output, body)
         err(f"tieslod: wrote {len(body)} bytes to {output}")
 
@@ -183,7 +183,7 @@ def query(sparql: Annotated[Optional[str], typer.Argument(help="The SPARQL query
 def ledger(check: Annotated[bool, typer.Option("--check", help="Only check; exit 1 if the ledger is out of date.")] = False,
            data: DataOpt = None, out: OutOpt = Path("build"), base_uri: BaseOpt = DEFAULT_BASE_URI) -> None:
     """Append every newly published URI to data/uris.txt (the ledger never loses a line)."""
-    from .ledger import check as check_ledger, ledger_path, read_ledger, store_of, update
+    from .validate.ledger import check as check_ledger, ledger_path, read_ledger, store_of, update
     settings = make_settings(data, out, base_uri)
     store = store_of(settings)   # builds first if needed; the build itself fails on a vanished URI
     path = ledger_path(settings)
@@ -205,7 +205,7 @@ def reconcile(file: Annotated[Path, typer.Argument(help="CSV file with a header 
               output: Annotated[Optional[Path], typer.Option("-o", "--output", help="CSV to write (default stdout).")] = None,
               data: DataOpt = None, out: OutOpt = Path("build"), base_uri: BaseOpt = DEFAULT_BASE_URI) -> None:
     """Match a column of names to our entity URIs; adds tieslod_uri (unambiguous matches only) and review columns."""
-    from .reconcile import reconcile_csv
+    from .query.reconcile import reconcile_csv
     result = reconcile_csv(make_settings(data, out, base_uri), file, column, type)
     if output is None:
         typer.echo(result.body, nl=False)
@@ -224,7 +224,7 @@ def path(start: Annotated[str, typer.Argument(metavar="FROM", help="Entity name,
          format: Annotated[str, typer.Option("--format", help="text or json")] = "text",
          data: DataOpt = None, out: OutOpt = Path("build"), base_uri: BaseOpt = DEFAULT_BASE_URI) -> None:
     """How are two entities connected? Shortest chains of ties, each hop with its claims and quotes."""
-    from .paths import connection_paths, render_text
+    from .query.connections import connection_paths, render_text
     if format not in ("text", "json"):
         raise UsageError(f"unknown format {format!r}; expected text or json")
     answer = connection_paths(make_settings(data, out, base_uri), start, end, depth, alternatives, include_denied)
@@ -236,7 +236,7 @@ def path(start: Annotated[str, typer.Argument(metavar="FROM", help="Entity name,
 def release(name: Annotated[Optional[str], typer.Option("--name", help="Human release name, e.g. 2025-06.")] = None,
             data: DataOpt = None, out: OutOpt = Path("build"), base_uri: BaseOpt = DEFAULT_BASE_URI) -> None:
     """Build, then keep the dumps under <out>/archive/dumps/<version>/ with a changelog, index.json and feed."""
-    from .versions import release as run_release
+    from .publish.versions import release as run_release
     result = run_release(make_settings(data, out, base_uri), progress_printer(), name)
     if result.changelog is None:
         err(f"tieslod: version {result.version} is already the latest release")
@@ -254,7 +254,7 @@ def diff(old: Annotated[str, typer.Argument(help="Version, release directory or 
          out: OutOpt = Path("build"), base_uri: BaseOpt = DEFAULT_BASE_URI) -> None:
     """Entities, ties, claims and sources added, changed or withdrawn between two builds."""
     import json as _json
-    from .versions import diff_builds
+    from .publish.versions import diff_builds
     if format not in ("text", "json"):
         raise UsageError(f"unknown format {format!r}; expected text or json")
     log = diff_builds(make_settings(None, out, base_uri), old, new)
@@ -270,7 +270,7 @@ def add_source(file: Annotated[Path, typer.Argument(help="The article text, UTF-
                key: Annotated[Optional[str], typer.Option("--key", help="Short name (default: from the file name).")] = None,
                data: DataOpt = None) -> None:
     """Register a new article: copy its text to data/sources/ and write a claims file to fill in."""
-    from .curate import add_source as run_add
+    from .curate.authoring import add_source as run_add
     result = run_add(make_settings(data, Path("build"), DEFAULT_BASE_URI), file, title, publisher, key)
     for written in (result.text_path, result.claims_path, result.entities_path):
         if written is not None:
@@ -284,7 +284,7 @@ def quote(source: Annotated[str, typer.Argument(help="Source key (data/sources/<
           text: Annotated[str, typer.Argument(help="Words to find; quotes, dashes, spaces and case may differ.")],
           data: DataOpt = None) -> None:
     """Find a span of a source and print it verbatim as a tl:quote line, or say where the nearest match is."""
-    from .curate import quote as find
+    from .curate.authoring import quote as find
     where, match = find(make_settings(data, Path("build"), DEFAULT_BASE_URI), source, text)
     if match.found:
         err(f"tieslod: found once in {where}, line {match.line} (characters {match.start}-{match.end})")
@@ -311,23 +311,11 @@ def push(endpoint: Annotated[str, typer.Option("--endpoint", help="Graph Store H
          query_endpoint: Annotated[Optional[str], typer.Option("--query-endpoint", help="SPARQL query URL to verify counts with (needed where a Graph Store GET is truncated, e.g. Virtuoso's /sparql).")] = None,
          data: DataOpt = None, out: OutOpt = Path("build"), base_uri: BaseOpt = DEFAULT_BASE_URI) -> None:
     """Publish the current release to a SPARQL Graph Store endpoint (resumable; verifies counts per graph)."""
-    from .push import push as run_push
+    from .publish.push import push as run_push
     result = run_push(make_settings(data, out, base_uri), endpoint, graph_per_source, auth, graph, batch,
                       progress_printer(), query_endpoint=query_endpoint)
     err(f"tieslod: pushed {result.sent} graph(s), {result.skipped} already there, "
         f"{sum(result.graphs.values())} triples verified in {len(result.graphs)} graph(s)")
-
-
-@app.command(hidden=True)
-@handle_errors
-def synth(out_dir: Annotated[Path, typer.Argument(help="Directory to write a data/ tree into.")],
-          articles: Annotated[int, typer.Option("--articles", help="Article count (~400 triples each).")] = 25,
-          seed: Annotated[int, typer.Option("--seed")] = 1,
-          defects: Annotated[int, typer.Option("--defects", help="Planted SHACL violations.")] = 0) -> None:
-    """Write a synthetic corpus (benchmarks/synth.py) in the authoring format."""
-    from .synthetic import generate
-    found = generate(out_dir, articles, seed, defects)
-    typer.echo("\n".join(f"{d.kind}\t{d.focus}" for d in found))
 
 
 @app.command()

@@ -17,8 +17,8 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-from . import __version__
-from .errors import DamagedCache, InternalError
+from .. import __version__
+from ..errors import DamagedCache, InternalError
 
 # Bump when the shape of cached objects or the way they are made changes.
 CACHE_FORMAT = f"tieslod-{__version__}-chunks-7"   # 6 twice: issue 10 (model) and issue 11 (CRC trailers)

@@ -28,9 +28,9 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from .cache import Cache
-from .chunks import Chunk, Describers, gz, subject_lines
+from .parts import Chunk, Describers, gz, subject_lines
 from .dumps import CSV_COLUMNS, Index, claim_row, csv_line
-from .vocab import TL
+from ..vocab import TL
 
 CLAIM = TL + "Claim"
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from . import splice
-from .config import Settings
-from .formats import Format
-from .graph import sort_key
-from .vocab import LABEL, PREFIXES, SCHEMA, TL, TYPE
+from ..config import Settings
+from ..formats import Format
+from ..model.graph import sort_key
+from ..vocab import LABEL, PREFIXES, SCHEMA, TL, TYPE
 
 CSV_COLUMNS = ("claim", "subject", "subject_label", "relation", "relation_label", "object", "object_label",
                "stance", "speaker_label", "date", "source", "source_title", "quote", "details",
@@ -47,7 +47,7 @@ def jsonld_bytes(quads: list[ox.Quad], settings: Settings) -> bytes:
     """JSON-LD compacted against ontology/context.jsonld (embedded, so it parses offline): one
     `{"@id": graph, "@graph": [...]}` object per named graph, in graph order, one node object per subject.
     Written by our streaming writer (jsonld.py): rdflib's compaction costs a minute per million triples."""
-    from . import jsonld
+    from ..model import jsonld
     compactor = jsonld.Compactor(load_context(settings)["@context"])
     by_graph: dict[str, list[ox.Quad]] = defaultdict(list)
     for q in quads:
@@ -219,8 +219,8 @@ def write_chunked(dumps: Path, kinds: tuple[str, ...], sources: Iterator[splice.
     With close=False the sinks may still be copying and hashing in their threads: the caller closes them
     (the build does other work meanwhile). `into` gets each sink as soon as it is open (so a caller can
     close them should this fail half way)."""
-    from . import jsonld
-    from .formats import rdf_format
+    from ..model import jsonld
+    from ..formats import rdf_format
     old = old or {}
     sinks = {k: splice.Sink(dumps / f"tieslod.{rdf_format(DUMP_KINDS[k]).extension}", old.get(k)) for k in kinds}
     if into is not None:
@@ -251,7 +251,7 @@ def _fixed(sink: splice.Sink, data: bytes) -> None:
 
 
 def _gz(data: bytes) -> bytes:
-    from .chunks import gz
+    from .parts import gz
     return gz(data)
 
 
@@ -263,7 +263,7 @@ def without_triples(nt: bytes, ttl: bytes, drop: set[ox.Triple], prefixes: dict[
     runs and blocks of subjects that lose a triple are touched: writing every article's whole Turtle
     body again cost ~5 of the ~10 CPU-s this step took in a 1M-quad build. Blank-node subjects, or a
     subject not found where expected, mean writing the whole body again (always correct)."""
-    from .chunks import strip_prefixes
+    from .parts import strip_prefixes
 
     def turtle(lines: list[bytes]) -> bytes:
         triples = list(ox.parse(b"".join(lines), format=ox.RdfFormat.N_TRIPLES))
@@ -286,7 +286,7 @@ def without_triples(nt: bytes, ttl: bytes, drop: set[ox.Triple], prefixes: dict[
 
 def _cut(nt: bytes, ttl: bytes, subject: ox.NamedNode, prefixes: dict[str, str]) -> tuple[tuple[int, int], tuple[int, int]] | None:
     """Where subject's lines lie in an N-Triples body and its block in the Turtle body, or None."""
-    from .chunks import strip_prefixes, subject_span
+    from .parts import strip_prefixes, subject_span
     spans = []
     probe = ox.Triple(subject, ox.NamedNode(TYPE.value), subject)
     for body, fmt in ((nt, ox.RdfFormat.N_TRIPLES), (ttl, ox.RdfFormat.TURTLE)):

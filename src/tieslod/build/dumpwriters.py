@@ -14,9 +14,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from .cache import Cache
-from .config import Settings
+from ..config import Settings
 from .dumps import write_chunked
-from .errors import InternalError
+from ..errors import InternalError
 from .pipeline import Plan, bodies, nq_bodies
 from .splice import Bodies, OldDump, Sink, Source
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Generic, TypeVar
 
-from .errors import InternalError
+from ..errors import InternalError
 from .lifetime import die_with_parent
 
 T = TypeVar("T")

@@ -17,8 +17,8 @@ import os
 import time
 from pathlib import Path
 
-from .config import Settings
-from .errors import IncompleteRelease
+from ..config import Settings
+from ..errors import IncompleteRelease
 
 NAME = "manifest.json"
 REQUIRED = ("version", "base_uri", "counts", "graphs", "files", "build")

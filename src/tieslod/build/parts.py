@@ -14,11 +14,11 @@ from pathlib import Path
 import pyoxigraph as ox
 from zlib_ng import gzip_ng
 
-from .config import Settings
-from .graph import Part, plain_part, enrich_article
-from .jsonld import Compactor, graph_object
-from .sources import parse_turtle, read_article
-from .vocab import OA, SCHEMA, TL, TYPE
+from ..config import Settings
+from ..model.graph import Part, plain_part, enrich_article
+from ..model.jsonld import Compactor, graph_object
+from ..model.sources import parse_turtle, read_article
+from ..vocab import OA, SCHEMA, TL, TYPE
 
 GZ_LEVEL = 6
 COUNTED = (TL + "Claim", TL + "Source")

@@ -14,18 +14,18 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from . import compiled, shards
+from ..validate import compiled, shards
 from .cache import Cache, key_of
-from .chunks import Chunk, Describers, Task, gz, init_worker, make_chunks, make_less, subject_lines
-from .config import Settings
+from .parts import Chunk, Describers, Task, gz, init_worker, make_chunks, make_less, subject_lines
+from ..config import Settings
 from .dumps import dump_prefixes, duplicate_triples, load_context, without_triples
 from .splice import Bodies, Source
 from .storeupdate import RESERVED, StoreUpdate
-from .errors import InputError, UsageError
+from ..errors import InputError, UsageError
 from .lifetime import die_with_parent
-from .graph import labels_of
-from .sources import parse_turtle
-from .validation import Violation
+from ..model.graph import labels_of
+from ..model.sources import parse_turtle
+from ..validate.shacl import Violation
 
 Progress = Callable[[str], None]
 BATCH = 24            # parts per pyshacl call: amortises its per-call cost (~20 ms)

@@ -17,12 +17,12 @@ from typing import TypeVar
 
 import pyoxigraph as ox
 
-from . import __version__
+from .. import __version__
 from .lifetime import locked
-from .config import Settings
+from ..config import Settings
 from .cache import Cache
-from .describe import TIE_CLASSES, FileInfo, describe
-from .csvrows import write_claim_files
+from .void import TIE_CLASSES, FileInfo, describe
+from .claims_csv import write_claim_files
 from .dumpwriters import EarlyDumps
 from .forked import Forked
 from .dumps import DUMP_KINDS, dump_prefixes, write_chunked
@@ -30,12 +30,12 @@ from .splice import load_index, write_index
 from .pipeline import (Made, Plan, relative, facts_reader, file_digests, input_files, make_all, plan,
                        shared_quads, UnionPieces, validate_all)
 from .storeupdate import StoreUpdate, changed_graphs, load_store, sst_sums, update_or_load, verified_store
-from .errors import DamagedCache, DiskFull, IncompleteRelease, NonConformance, disk_full
+from ..errors import DamagedCache, DiskFull, IncompleteRelease, NonConformance, disk_full
 from .manifest import differences, find_release, new_release_dir, read_manifest, settings_record
-from .formats import CSV_DUMP, Format, rdf_format
-from .ledger import enforce as enforce_ledger
-from .validation import Report
-from .vocab import TL
+from ..formats import CSV_DUMP, Format, rdf_format
+from ..validate.ledger import enforce as enforce_ledger
+from ..validate.shacl import Report
+from ..vocab import TL
 
 DUMP_NAMES: tuple[tuple[str, Format], ...] = tuple(
     [(f"tieslod.{rdf_format(name).extension}", rdf_format(name))

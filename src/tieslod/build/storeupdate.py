@@ -71,7 +71,7 @@ def update_or_load(path: Path, made: Made, work: Plan, cache: Cache, previous: P
     """update_store, or a fresh load if the previous store cannot be opened or read (a damaged file
     its checksums do not cover: they cover the table files, verified_store): a damaged previous
     release must not fail every later build. A full disk is not retried."""
-    from .errors import disk_full
+    from ..errors import disk_full
     try:
         return update_store(path, made, work, cache, previous, graphs)
     except Exception as exc:       # noqa: BLE001 - pyoxigraph raises OSError or RuntimeError

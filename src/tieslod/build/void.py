@@ -5,10 +5,10 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
-from .config import ONTOLOGY_IRI, Settings
-from .formats import by_extension
-from .graph import Dataset
-from .vocab import DCAT, DCT, FOAF, OWL, RDFS, SD, SPDX, TL, TYPE, VOID, XSD, n
+from ..config import ONTOLOGY_IRI, Settings
+from ..formats import by_extension
+from ..model.graph import Dataset
+from ..vocab import DCAT, DCT, FOAF, OWL, RDFS, SD, SPDX, TL, TYPE, VOID, XSD, n
 
 LICENSE = "https://creativecommons.org/licenses/by/4.0/"
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from . import grounding
-from .config import Settings
-from .errors import InputError, QuoteError
+from ..config import Settings
+from ..errors import InputError, QuoteError
 from .sources import Article, Inputs, TurtleFile, line_of, sha256_bytes
-from .vocab import LABEL, OA, PROV, SCHEMA, TL, TYPE, XSD, n
+from ..vocab import LABEL, OA, PROV, SCHEMA, TL, TYPE, XSD, n
 
 CONTEXT_CHARS = 32   # length of oa:prefix / oa:suffix
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from .errors import GroundingError, InputError
+from ..errors import GroundingError, InputError
 from .sources import Article, line_of
-from .vocab import SCHEMA, TL, n
+from ..vocab import SCHEMA, TL, n
 
 # the as-printed qualifiers, in the order docs/authoring.md lists them
 QUALIFIERS = ("relationText", "when", "role", "item", "purpose", "statedWhen", "speakerText", "hedge",

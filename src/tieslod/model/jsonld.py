@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 
 import pyoxigraph as ox
 
-from .vocab import RDF, XSD
+from ..vocab import RDF, XSD
 
 _ID = "@id"
 _STRING = XSD + "string"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from .config import Settings
-from .errors import InputError, UsageError
+from ..config import Settings
+from ..errors import InputError, UsageError
 
 _POSITION = re.compile(r"line (\d+) column (\d+)")
 

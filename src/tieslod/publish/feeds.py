@@ -12,7 +12,7 @@ from urllib.parse import urljoin
 
 import pyoxigraph as ox
 
-from .vocab import DCAT, DCT, OWL, PROV, TYPE, XSD, n
+from ..vocab import DCAT, DCT, OWL, PROV, TYPE, XSD, n
 
 if TYPE_CHECKING:
     from .versions import Changelog

@@ -22,12 +22,12 @@ from pathlib import Path
 import httpx
 import pyoxigraph as ox
 
-from .build import ensure_built, load_manifest
-from .config import Settings
-from .describe import describe
-from .dumps import write_atomic
-from .errors import TiesError, UsageError
-from .httpauth import credentials_auth
+from ..build.release import ensure_built, load_manifest
+from ..config import Settings
+from ..build.void import describe
+from ..build.dumps import write_atomic
+from ..errors import TiesError, UsageError
+from ..httpauth import credentials_auth
 
 NT = "application/n-triples"
 RETRIES = 5

@@ -23,13 +23,13 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from .build import Progress, build, locked
-from .manifest import find_release
-from .config import Settings
-from .describe import TIE_CLASSES
-from .dumps import dump_prefixes, ordered_quads, write_atomic
-from .errors import UsageError
-from .vocab import DCT, LABEL, TL, TYPE
+from ..build.release import Progress, build, locked
+from ..build.manifest import find_release
+from ..config import Settings
+from ..build.void import TIE_CLASSES
+from ..build.dumps import dump_prefixes, ordered_quads, write_atomic
+from ..errors import UsageError
+from ..vocab import DCT, LABEL, TL, TYPE
 from . import feeds
 
 VERSION_RE = re.compile(r"^[0-9a-f]{16}$")

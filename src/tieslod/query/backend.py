@@ -28,12 +28,12 @@ from typing import Any
 import httpx
 import pyoxigraph as ox
 
-from .errors import BackendError, BackendTimeout, BackendUnavailable, QueryError, ResultTooLarge, UsageError
-from .formats import rdf_format, result_format
-from .guard import check, dataset_position
-from .httpauth import credentials_auth
+from ..errors import BackendError, BackendTimeout, BackendUnavailable, QueryError, ResultTooLarge, UsageError
+from ..formats import rdf_format, result_format
+from .policy import check, dataset_position
+from ..httpauth import credentials_auth
 from .store import Answer, Bounded, NotAcceptableResult, query_kind
-from .vocab import PREFIXES, prefix_block
+from ..vocab import PREFIXES, prefix_block
 
 SRJ, NT = "application/sparql-results+json", "application/n-triples"
 RELEASE_QUERY = """SELECT ?v ?g WHERE {{ GRAPH <{d}> {{ <{d}> <http://www.w3.org/2002/07/owl#versionInfo> ?v .

@@ -15,10 +15,10 @@ from typing import Any
 
 import networkx as nx
 
-from .config import Settings
-from .errors import UsageError
+from ..config import Settings
+from ..errors import UsageError
 from .reconcile import EntityIndex, reconcile_one
-from .vocab import TL, prefix_block
+from ..vocab import TL, prefix_block
 
 DEFAULT_DEPTH = 4
 DEFAULT_ALTERNATIVES = 3
@@ -218,7 +218,7 @@ def render_text(answer: PathAnswer) -> str:
 
 def load_ties(settings: Settings) -> tuple[dict[str, TieInfo], EntityIndex]:
     """Ties and entity index of the current build, for the CLI."""
-    from .build import ensure_built
+    from ..build.release import ensure_built
     from .reconcile import entity_query
     from .store import open_read_only, run_query
     store = open_read_only(ensure_built(settings))

@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import UsageError
-from .paths import TieInfo
+from ..errors import UsageError
+from .connections import TieInfo
 from .reconcile import TYPES, EntityIndex
 
 MAX_IDS = 500         # entity ids in one extension request (OpenRefine sends ten or so at a time)

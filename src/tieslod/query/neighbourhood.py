@@ -16,7 +16,7 @@ from typing import Any
 import networkx as nx
 import pyoxigraph as ox
 
-from .vocab import SCHEMA, prefix_block
+from ..vocab import SCHEMA, prefix_block
 
 MAX_NODES = 28        # beyond this a depth-2 picture stops being readable: fall back to depth 1
 WIDTH, HEIGHT, MARGIN_X, MARGIN_Y = 920, 600, 175, 40

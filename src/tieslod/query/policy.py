@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pyparsing import ParseBaseException
 from rdflib.plugins.sparql import parser as rdflib_sparql
 
-from .errors import QueryError
+from ..errors import QueryError
 
 # A backslash and what it escapes, left to right as Oxigraph's tokens take them: in a string, a
 # backslash, a backslash and u0041 is an escaped backslash and four letters, not a \u escape.

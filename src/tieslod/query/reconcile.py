@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import Settings
-from .errors import UsageError
-from .vocab import SCHEMA, prefix_block
+from ..config import Settings
+from ..errors import UsageError
+from ..vocab import SCHEMA, prefix_block
 
 MATCH_SCORE = 95.0        # only exact label/alias hits can be a `match`
 BATCH_SIZE = 25           # queries per request, announced in the manifest and enforced
@@ -300,7 +300,7 @@ def flyout(entity: Entity) -> dict[str, str]:
 
 def load_index(settings: Settings) -> EntityIndex:
     """The index of the current build (building first if the inputs changed), for offline use."""
-    from .build import ensure_built
+    from ..build.release import ensure_built
     from .store import open_read_only, run_query
     store = open_read_only(ensure_built(settings))
     return EntityIndex.from_srj(run_query(store, entity_query(settings)).body, settings.base_uri)

@@ -11,11 +11,11 @@ from collections import defaultdict
 
 import pyoxigraph as ox
 
-from .config import Settings
-from . import jsonld
-from .dumps import load_context, rdf_bytes
-from .formats import Format
-from .vocab import DCT, LABEL, OA, OWL, PREFIXES, PROV, RDFS, SCHEMA, SKOS, TL, TYPE, XSD, prefix_block
+from ..config import Settings
+from ..model import jsonld
+from ..build.dumps import load_context, rdf_bytes
+from ..formats import Format
+from ..vocab import DCT, LABEL, OA, OWL, PREFIXES, PROV, RDFS, SCHEMA, SKOS, TL, TYPE, XSD, prefix_block
 
 # Keys are lower-case a-z0-9- by the authoring rules; we also allow dots and capitals so that a
 # curator's odd key still resolves, but nothing that could break out of an IRI in SPARQL text.

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from .errors import QueryError, ResultTooLarge, UsageError
-from .formats import Format, rdf_format, result_format
-from .guard import READ_ONLY, UpdateRefused, check, is_update
-from .vocab import PREFIXES
+from ..errors import QueryError, ResultTooLarge, UsageError
+from ..formats import Format, rdf_format, result_format
+from .policy import READ_ONLY, UpdateRefused, check, is_update
+from ..vocab import PREFIXES
 
 
 @dataclass(frozen=True)

@@ -20,13 +20,13 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..build import ensure_built
+from ..build.release import ensure_built
 from ..config import Settings
 from ..errors import TiesError
-from ..store import Answer
+from ..query.store import Answer
 from . import sparql
 from .context import AppContext, QueryRequest
-from ..guard import may_vary
+from ..query.policy import may_vary
 from .headers import ResponseHeaders
 from .budget import ClientBudget
 from .limits import Limits

@@ -15,11 +15,11 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from .. import extend as extend_mod
-from .. import paths as paths_mod
-from .. import reconcile as rec
+from ..query import extend as extend_mod
+from ..query import connections as paths_mod
+from ..query import reconcile as rec
 from ..errors import TiesError
-from ..versions import archive_root
+from ..publish.versions import archive_root
 from .context import AppContext, QueryRequest
 from . import pathpage
 from .site import Site

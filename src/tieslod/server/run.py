@@ -6,7 +6,7 @@ import socket
 import sys
 from collections.abc import Callable
 
-from ..build import ensure_built
+from ..build.release import ensure_built
 from ..config import Settings
 from ..errors import UsageError
 from .sandbox import check_available

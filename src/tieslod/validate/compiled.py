@@ -29,7 +29,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import rdflib
 
-from .validation import Violation, locate, short_term, rdflib_term as _rdflib
+from .shacl import Violation, locate, short_term, rdflib_term as _rdflib
 
 SH = rdflib.Namespace("http://www.w3.org/ns/shacl#")
 RDF_TYPE, SUBCLASS, LABEL = rdflib.RDF.type, rdflib.RDFS.subClassOf, rdflib.RDFS.label

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from .config import Settings
-from .errors import NonConformance
-from .vocab import DCT, OWL
+from ..config import Settings
+from ..errors import NonConformance
+from ..vocab import DCT, OWL
 
 LEDGER_NAME = "uris.txt"
 HEADER = (
@@ -137,6 +137,6 @@ def update(store: ox.Store, settings: Settings) -> LedgerReport:
 
 def store_of(settings: Settings) -> ox.Store:
     """The current release's store, building first if needed (the ledger is checked against it)."""
-    from .build import ensure_built
-    from .store import open_read_only
+    from ..build.release import ensure_built
+    from ..query.store import open_read_only
     return open_read_only(ensure_built(settings))

@@ -10,10 +10,10 @@ from pathlib import Path
 import pyoxigraph as ox
 import rdflib
 
-from .config import Settings
-from .graph import Dataset
-from .sources import line_of
-from .vocab import OA, SCHEMA
+from ..config import Settings
+from ..model.graph import Dataset
+from ..model.sources import line_of
+from ..vocab import OA, SCHEMA
 
 SH = rdflib.Namespace("http://www.w3.org/ns/shacl#")
 

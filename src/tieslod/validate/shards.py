@@ -28,8 +28,8 @@ import pyoxigraph as ox
 import rdflib
 
 from . import compiled
-from .graph import Dataset, Part
-from .validation import Violation, locate as locate_focus, short_term, rdflib_term as _rdflib, offset_report, shacl_report
+from ..model.graph import Dataset, Part
+from .shacl import Violation, locate as locate_focus, short_term, rdflib_term as _rdflib, offset_report, shacl_report
 
 SH = rdflib.Namespace("http://www.w3.org/ns/shacl#")
 RDF_TYPE, SUBCLASS = rdflib.RDF.type, rdflib.RDFS.subClassOf
