@@ -28,7 +28,8 @@ from tieslod.config import Settings  # noqa: E402
 from tieslod.query.resource import describe_query  # noqa: E402
 from tieslod.query.neighbourhood import neighbourhood_query  # noqa: E402
 from tieslod.query.connections import TIE_QUERY  # noqa: E402
-from tieslod.publish.push import push, release_graph  # noqa: E402
+from tieslod.api import push
+from tieslod.publish.push import release_graph  # noqa: E402
 from tieslod.query.reconcile import entity_query  # noqa: E402
 from tieslod.query.store import open_read_only, run_query  # noqa: E402
 from synthetic import generate  # noqa: E402

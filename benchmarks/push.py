@@ -26,7 +26,7 @@ from _virtuoso import start_virtuoso  # noqa: E402
 from conftest import free_port  # noqa: E402
 from tieslod.build.release import build  # noqa: E402
 from tieslod.config import Settings  # noqa: E402
-from tieslod.publish.push import push  # noqa: E402
+from tieslod.api import push  # noqa: E402
 from synthetic import generate  # noqa: E402
 
 OXIGRAPH = Path(sys.executable).with_name("oxigraph")

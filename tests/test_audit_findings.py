@@ -13,7 +13,8 @@ import pytest
 
 from tieslod.config import Settings
 from tieslod.build.dumps import CSV_COLUMNS
-from tieslod.query.connections import connection_paths, render_text
+from tieslod.api import path as connection_paths
+from tieslod.query.connections import render_text
 from tieslod.query.store import open_read_only
 
 ID = "https://w3id.org/tieslod/id/"

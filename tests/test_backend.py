@@ -27,7 +27,8 @@ from tieslod.errors import BackendError, BackendTimeout, BackendUnavailable, Que
 from tieslod.query.policy import ServiceRefused
 from tieslod.query.neighbourhood import neighbourhood_query
 from tieslod.query.connections import TIE_QUERY, ties_from_srj
-from tieslod.publish.push import push, release_graph
+from tieslod.api import push
+from tieslod.publish.push import release_graph
 from tieslod.query.reconcile import entity_query
 from tieslod.query.store import open_read_only, run_query
 

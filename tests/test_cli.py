@@ -151,7 +151,7 @@ def test_query_from_file_as_csv(mini_settings: Settings, tmp_path: Path) -> None
 def test_internal_error_exits_3_without_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
     def boom(*_args: object) -> None:
         raise RuntimeError("unexpected")
-    monkeypatch.setattr("tieslod.api.validate_data", boom)
+    monkeypatch.setattr("tieslod.api.validate", boom)
     result = CliRunner().invoke(app, ["validate"])
     assert result.exit_code == 3
     assert "internal error: RuntimeError: unexpected" in result.output

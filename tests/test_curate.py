@@ -17,7 +17,7 @@ from tieslod.cli import app as cli
 from tieslod.config import Settings
 from tieslod.curate.authoring import add_source, find_quote, turtle_string
 from tieslod.errors import UsageError
-from tieslod.server.app import create_app
+from tieslod.api import app as create_app
 
 WALKTHROUGH = ROOT / "README.md"
 TEXT = "He said: “It’s  fine” — twice.\nThen, again: “It’s fine.”\n"

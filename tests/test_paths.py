@@ -10,8 +10,9 @@ from typer.testing import CliRunner
 from tieslod.cli import app as cli
 from tieslod.config import Settings
 from tieslod.errors import UsageError
-from tieslod.query.connections import PathAnswer, connection_paths
-from tieslod.server.app import create_app
+from tieslod.api import path as connection_paths
+from tieslod.query.connections import PathAnswer
+from tieslod.api import app as create_app
 
 E = "https://w3id.org/tieslod/id/"
 HEIMBACH, ROGOZIN = E + "matthew-heimbach", E + "dmitry-rogozin"

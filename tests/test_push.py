@@ -14,7 +14,8 @@ import pytest
 from tieslod.publish import push as push_mod
 from tieslod.build.release import build
 from tieslod.config import Settings
-from tieslod.publish.push import PushError, push, release_graph
+from tieslod.api import push
+from tieslod.publish.push import PushError, release_graph
 
 from conftest import free_port
 

@@ -14,7 +14,7 @@ from _ldserver import running_server
 from tieslod.cli import app as cli
 from tieslod.config import Settings
 from tieslod.query.reconcile import Entity, normalize, preview_html
-from tieslod.server.app import create_app
+from tieslod.api import app as create_app
 
 ID_SPACE = "https://w3id.org/tieslod/id/"
 EXPECTED = {"Nate Smith": "nathan-smith", "Anti-Globalist Movement": "anti-globalization-movement-of-russia",

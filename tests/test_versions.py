@@ -19,7 +19,7 @@ from tieslod.cli import app as cli
 from tieslod.config import Settings
 from tieslod.errors import UsageError
 from tieslod.publish.feeds import AS, read_feed, updates_since
-from tieslod.server.app import create_app
+from tieslod.api import app as create_app
 from tieslod.publish.versions import archive_root, diff_builds, release
 
 E = "https://w3id.org/tieslod/id/"

@@ -1,4 +1,4 @@
-"""The `tieslod` command: each command parses, calls one library function, prints, exits.
+"""The `tieslod` command: each command parses, calls its function in api.py, prints, exits.
 Data goes to stdout, messages to stderr; exit codes come from errors.exit_code_for."""
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Annotated, Any, Optional, TypeVar
 
 import typer
 
+from . import api
 from .config import DEFAULT_BASE_URI, Settings
 from .errors import NonConformance, TiesError, UsageError, exit_code_for
 
@@ -119,10 +120,9 @@ def progress_printer() -> Callable[[str], None]:
 def validate(data: DataOpt = None, base_uri: BaseOpt = DEFAULT_BASE_URI,
              format: Annotated[str, typer.Option("--format", help="text or json")] = "text") -> None:
     """Check the data against the SHACL shapes and every quote against its source text (exit 1 if not)."""
-    from .api import validate_data
     if format not in ("text", "json"):
         raise UsageError(f"unknown report format {format!r}; expected text or json")
-    report = validate_data(make_settings(data, Path("build"), base_uri))
+    report = api.validate(make_settings(data, Path("build"), base_uri))
     typer.echo(report.as_json() if format == "json" else report.as_text())
     raise typer.Exit(0 if report.conforms else 1)
 
@@ -133,8 +133,7 @@ def build(data: DataOpt = None, out: OutOpt = Path("build"), base_uri: BaseOpt =
           force: Annotated[bool, typer.Option("--force", help="Rebuild even if the inputs did not change.")] = False,
           ) -> None:
     """Validate, then write every dump (+ .gz), checksums, VoID/DCAT and the Oxigraph store, atomically."""
-    from .build.release import build as run_build
-    result = run_build(make_settings(data, out, base_uri), progress_printer(), force=force)
+    result = api.build(make_settings(data, out, base_uri), progress_printer(), force=force)
     c = result.counts
     err(f"tieslod: {'up to date' if result.reused else 'built'} release {result.version}: {c['entities']} "
         f"entities, {c['ties']} ties, {c['claims']} claims, {c['sources']} sources, {c['quads']} quads")
@@ -147,8 +146,7 @@ def export(format: Annotated[str, typer.Option("--format", help="turtle|jsonld|n
            output: Annotated[Optional[Path], typer.Option("-o", "--output", help="File to write (default stdout).")] = None,
            data: DataOpt = None, out: OutOpt = Path("build"), base_uri: BaseOpt = DEFAULT_BASE_URI) -> None:
     """Write one serialization of the (validated) dataset to stdout or a file."""
-    from .api import export_bytes
-    body = export_bytes(make_settings(data, out, base_uri), format, progress_printer())
+    body = api.export(make_settings(data, out, base_uri), format, progress_printer())
     if output is None:
         sys.stdout.buffer.write(body)
         sys.stdout.flush()
@@ -165,7 +163,6 @@ def query(sparql: Annotated[Optional[str], typer.Argument(help="The SPARQL query
           format: Annotated[str, typer.Option("--format", help="table|json|csv|tsv|xml|turtle|jsonld|ntriples")] = "table",
           data: DataOpt = None, out: OutOpt = Path("build"), base_uri: BaseOpt = DEFAULT_BASE_URI) -> None:
     """Run a SPARQL query against the built store (building it first if needed)."""
-    from .api import query_text
     if (sparql is None) == (file is None):
         raise UsageError("give a query or -f FILE (exactly one)")
     if file is not None:
@@ -173,7 +170,7 @@ def query(sparql: Annotated[Optional[str], typer.Argument(help="The SPARQL query
             sparql = file.read_text(encoding="utf-8")
         except OSError as exc:
             raise UsageError(f"cannot read query file {file}: {exc.strerror}") from exc
-    body = query_text(make_settings(data, out, base_uri), sparql or "", format, progress_printer())
+    body = api.query(make_settings(data, out, base_uri), sparql or "", format, progress_printer())
     sys.stdout.buffer.write(body)
     sys.stdout.flush()
 
@@ -183,11 +180,7 @@ def query(sparql: Annotated[Optional[str], typer.Argument(help="The SPARQL query
 def ledger(check: Annotated[bool, typer.Option("--check", help="Only check; exit 1 if the ledger is out of date.")] = False,
            data: DataOpt = None, out: OutOpt = Path("build"), base_uri: BaseOpt = DEFAULT_BASE_URI) -> None:
     """Append every newly published URI to data/uris.txt (the ledger never loses a line)."""
-    from .validate.ledger import check as check_ledger, ledger_path, read_ledger, store_of, update
-    settings = make_settings(data, out, base_uri)
-    store = store_of(settings)   # builds first if needed; the build itself fails on a vanished URI
-    path = ledger_path(settings)
-    report = check_ledger(store, settings, read_ledger(path)) if check else update(store, settings)
+    path, report = api.ledger(make_settings(data, out, base_uri), check)
     if report.as_text():
         err(report.as_text())
     verb = "not listed" if check else "added"
@@ -205,8 +198,7 @@ def reconcile(file: Annotated[Path, typer.Argument(help="CSV file with a header 
               output: Annotated[Optional[Path], typer.Option("-o", "--output", help="CSV to write (default stdout).")] = None,
               data: DataOpt = None, out: OutOpt = Path("build"), base_uri: BaseOpt = DEFAULT_BASE_URI) -> None:
     """Match a column of names to our entity URIs; adds tieslod_uri (unambiguous matches only) and review columns."""
-    from .query.reconcile import reconcile_csv
-    result = reconcile_csv(make_settings(data, out, base_uri), file, column, type)
+    result = api.reconcile(make_settings(data, out, base_uri), file, column, type)
     if output is None:
         typer.echo(result.body, nl=False)
     else:
@@ -224,10 +216,10 @@ def path(start: Annotated[str, typer.Argument(metavar="FROM", help="Entity name,
          format: Annotated[str, typer.Option("--format", help="text or json")] = "text",
          data: DataOpt = None, out: OutOpt = Path("build"), base_uri: BaseOpt = DEFAULT_BASE_URI) -> None:
     """How are two entities connected? Shortest chains of ties, each hop with its claims and quotes."""
-    from .query.connections import connection_paths, render_text
+    from .query.connections import render_text
     if format not in ("text", "json"):
         raise UsageError(f"unknown format {format!r}; expected text or json")
-    answer = connection_paths(make_settings(data, out, base_uri), start, end, depth, alternatives, include_denied)
+    answer = api.path(make_settings(data, out, base_uri), start, end, depth, alternatives, include_denied)
     typer.echo(answer.to_json() if format == "json" else render_text(answer), nl=format == "json")
 
 
@@ -236,8 +228,7 @@ def path(start: Annotated[str, typer.Argument(metavar="FROM", help="Entity name,
 def release(name: Annotated[Optional[str], typer.Option("--name", help="Human release name, e.g. 2025-06.")] = None,
             data: DataOpt = None, out: OutOpt = Path("build"), base_uri: BaseOpt = DEFAULT_BASE_URI) -> None:
     """Build, then keep the dumps under <out>/archive/dumps/<version>/ with a changelog, index.json and feed."""
-    from .publish.versions import release as run_release
-    result = run_release(make_settings(data, out, base_uri), progress_printer(), name)
+    result = api.release(make_settings(data, out, base_uri), progress_printer(), name)
     if result.changelog is None:
         err(f"tieslod: version {result.version} is already the latest release")
     else:
@@ -254,10 +245,9 @@ def diff(old: Annotated[str, typer.Argument(help="Version, release directory or 
          out: OutOpt = Path("build"), base_uri: BaseOpt = DEFAULT_BASE_URI) -> None:
     """Entities, ties, claims and sources added, changed or withdrawn between two builds."""
     import json as _json
-    from .publish.versions import diff_builds
     if format not in ("text", "json"):
         raise UsageError(f"unknown format {format!r}; expected text or json")
-    log = diff_builds(make_settings(None, out, base_uri), old, new)
+    log = api.diff(make_settings(None, out, base_uri), old, new)
     typer.echo(_json.dumps(log.as_json(), indent=2, ensure_ascii=False) if format == "json" else log.as_text(),
                nl=format == "json")
 
@@ -270,8 +260,7 @@ def add_source(file: Annotated[Path, typer.Argument(help="The article text, UTF-
                key: Annotated[Optional[str], typer.Option("--key", help="Short name (default: from the file name).")] = None,
                data: DataOpt = None) -> None:
     """Register a new article: copy its text to data/sources/ and write a claims file to fill in."""
-    from .curate.authoring import add_source as run_add
-    result = run_add(make_settings(data, Path("build"), DEFAULT_BASE_URI), file, title, publisher, key)
+    result = api.add_source(make_settings(data, Path("build"), DEFAULT_BASE_URI), file, title, publisher, key)
     for written in (result.text_path, result.claims_path, result.entities_path):
         if written is not None:
             typer.echo(str(written))
@@ -284,8 +273,7 @@ def quote(source: Annotated[str, typer.Argument(help="Source key (data/sources/<
           text: Annotated[str, typer.Argument(help="Words to find; quotes, dashes, spaces and case may differ.")],
           data: DataOpt = None) -> None:
     """Find a span of a source and print it verbatim as a tl:quote line, or say where the nearest match is."""
-    from .curate.authoring import quote as find
-    where, match = find(make_settings(data, Path("build"), DEFAULT_BASE_URI), source, text)
+    where, match = api.quote(make_settings(data, Path("build"), DEFAULT_BASE_URI), source, text)
     if match.found:
         err(f"tieslod: found once in {where}, line {match.line} (characters {match.start}-{match.end})")
         typer.echo(match.turtle())
@@ -311,8 +299,7 @@ def push(endpoint: Annotated[str, typer.Option("--endpoint", help="Graph Store H
          query_endpoint: Annotated[Optional[str], typer.Option("--query-endpoint", help="SPARQL query URL to verify counts with (needed where a Graph Store GET is truncated, e.g. Virtuoso's /sparql).")] = None,
          data: DataOpt = None, out: OutOpt = Path("build"), base_uri: BaseOpt = DEFAULT_BASE_URI) -> None:
     """Publish the current release to a SPARQL Graph Store endpoint (resumable; verifies counts per graph)."""
-    from .publish.push import push as run_push
-    result = run_push(make_settings(data, out, base_uri), endpoint, graph_per_source, auth, graph, batch,
+    result = api.push(make_settings(data, out, base_uri), endpoint, graph_per_source, auth, graph, batch,
                       progress_printer(), query_endpoint=query_endpoint)
     err(f"tieslod: pushed {result.sent} graph(s), {result.skipped} already there, "
         f"{sum(result.graphs.values())} triples verified in {len(result.graphs)} graph(s)")
@@ -342,7 +329,6 @@ def serve(host: Annotated[str, typer.Option("--host", help="Address to listen on
           trust_forwarded_for: Annotated[bool, typer.Option("--trust-forwarded-for/--no-trust-forwarded-for", help="Identify clients by X-Forwarded-For (only behind a proxy that sets it).")] = False,
           data: DataOpt = None, out: OutOpt = Path("build"), base_uri: BaseOpt = DEFAULT_BASE_URI) -> None:
     """Serve SPARQL (/sparql) and the linked-data pages, building the dataset first if needed."""
-    from .server.run import serve as run_serve
     if not 0 <= port <= 65535:
         raise UsageError(f"--port must be between 0 and 65535 (got {port})")
     if max_result_bytes < 1:
@@ -356,7 +342,7 @@ def serve(host: Annotated[str, typer.Option("--host", help="Address to listen on
                              header_timeout=header_timeout, body_timeout=body_timeout, send_timeout=send_timeout,
                              max_in_flight=max_in_flight, client_query_seconds=client_query_seconds,
                              client_concurrent=client_concurrent, trust_forwarded_for=trust_forwarded_for)
-    run_serve(settings, progress_printer(), access_log=access_log, cache_bytes=int(cache_mb * 1_000_000),
+    api.serve(settings, progress_printer(), access_log=access_log, cache_bytes=int(cache_mb * 1_000_000),
               http_workers=http_workers)
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from .errors import UsageError
 
+__version__ = "0.1.0"   # part of every cache key and manifest; pyproject.toml holds the same
 DEFAULT_BASE_URI = "https://w3id.org/tieslod/"
 ONTOLOGY_NS = "https://w3id.org/tieslod/ontology#"
 ONTOLOGY_IRI = "https://w3id.org/tieslod/ontology"

@@ -17,7 +17,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
+from ..config import __version__
 from ..errors import DamagedCache, InternalError
 
 # Bump when the shape of cached objects or the way they are made changes.

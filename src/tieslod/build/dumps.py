@@ -13,6 +13,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from . import splice
+from .bodies import gz, strip_prefixes, subject_span
 from ..config import Settings
 from ..formats import Format
 from ..model.graph import sort_key
@@ -251,7 +252,6 @@ def _fixed(sink: splice.Sink, data: bytes) -> None:
 
 
 def _gz(data: bytes) -> bytes:
-    from .parts import gz
     return gz(data)
 
 
@@ -263,7 +263,6 @@ def without_triples(nt: bytes, ttl: bytes, drop: set[ox.Triple], prefixes: dict[
     runs and blocks of subjects that lose a triple are touched: writing every article's whole Turtle
     body again cost ~5 of the ~10 CPU-s this step took in a 1M-quad build. Blank-node subjects, or a
     subject not found where expected, mean writing the whole body again (always correct)."""
-    from .parts import strip_prefixes
 
     def turtle(lines: list[bytes]) -> bytes:
         triples = list(ox.parse(b"".join(lines), format=ox.RdfFormat.N_TRIPLES))
@@ -286,7 +285,6 @@ def without_triples(nt: bytes, ttl: bytes, drop: set[ox.Triple], prefixes: dict[
 
 def _cut(nt: bytes, ttl: bytes, subject: ox.NamedNode, prefixes: dict[str, str]) -> tuple[tuple[int, int], tuple[int, int]] | None:
     """Where subject's lines lie in an N-Triples body and its block in the Turtle body, or None."""
-    from .parts import strip_prefixes, subject_span
     spans = []
     probe = ox.Triple(subject, ox.NamedNode(TYPE.value), subject)
     for body, fmt in ((nt, ox.RdfFormat.N_TRIPLES), (ttl, ox.RdfFormat.TURTLE)):

@@ -20,6 +20,7 @@ from .parts import Chunk, Describers, Task, gz, init_worker, make_chunks, make_l
 from ..config import Settings
 from .dumps import dump_prefixes, duplicate_triples, load_context, without_triples
 from .splice import Bodies, Source
+from .plan import Made, Plan
 from .storeupdate import RESERVED, StoreUpdate
 from ..errors import InputError, UsageError
 from .lifetime import die_with_parent
@@ -30,16 +31,6 @@ from ..validate.shacl import Violation
 Progress = Callable[[str], None]
 BATCH = 24            # parts per pyshacl call: amortises its per-call cost (~20 ms)
 INLINE_MAX = 4        # this few parts to make: no process pool (its start-up costs more)
-
-
-@dataclass
-class Plan:
-    settings: Settings
-    digests: dict[Path, str]                  # every input file -> sha256
-    tasks: list[Task] = field(default_factory=list)
-    labels: dict[str, str] = field(default_factory=dict)
-    shapes_text: str = ""
-    subclass_nt: bytes = b""
 
 
 RACY_NS = 2_000_000_000     # a file written this close to when its digest was taken is hashed again
@@ -182,18 +173,6 @@ def _article_files(data: Path, digests: dict[Path, str]) -> tuple[list[tuple[str
         elif folder == "sources" and name.endswith(".txt"):
             texts[name[:-4]] = path
     return articles, texts
-
-
-@dataclass
-class Made:
-    """What the rest of the build needs of every chunk (its bodies stay on disk until the dumps)."""
-
-    metas: list[Chunk]               # in graph-key order, bodies emptied
-    remade: set[str]                 # keys of parts made in this build
-    describers: Describers = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.describers = Describers(self.metas)
 
 
 def _batches(tasks: list[Task]) -> Iterator[list[Task]]:

@@ -17,7 +17,7 @@ from typing import TypeVar
 
 import pyoxigraph as ox
 
-from .. import __version__
+from ..config import __version__
 from .lifetime import locked
 from ..config import Settings
 from .cache import Cache

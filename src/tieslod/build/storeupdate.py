@@ -9,14 +9,11 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
 from .cache import Cache
-
-if TYPE_CHECKING:
-    from .pipeline import Made, Plan
+from .plan import Made, Plan
 
 RESERVED = ("entities", "ontology", "lifecycle")
 

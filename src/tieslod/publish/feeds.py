@@ -7,15 +7,12 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
 import pyoxigraph as ox
 
 from ..vocab import DCAT, DCT, OWL, PROV, TYPE, XSD, n
-
-if TYPE_CHECKING:
-    from .versions import Changelog
+from .changelog import Changelog
 
 AS = "https://www.w3.org/ns/activitystreams#"
 ATOM = "http://www.w3.org/2005/Atom"
@@ -28,7 +25,7 @@ def version_iri(base_uri: str, version: str) -> str:
     return f"{base_uri}dumps/{version}/"
 
 
-def changes_rdf(log: "Changelog", base_uri: str, published: str) -> list[ox.Triple]:
+def changes_rdf(log: Changelog, base_uri: str, published: str) -> list[ox.Triple]:
     """One activity per changed resource, all pointing at the release they belong to."""
     release = ox.NamedNode(version_iri(base_uri, log.new))
     when = ox.Literal(published, datatype=n(XSD, "dateTime"))

@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 import pyoxigraph as ox
 
-from ..build.release import ensure_built, load_manifest
+from ..build.release import load_manifest
 from ..config import Settings
 from ..build.void import describe
 from ..build.dumps import write_atomic
@@ -197,7 +197,7 @@ def _wrong(client: httpx.Client, endpoint: str, groups: dict[str, list[ox.Triple
     return wrong
 
 
-def push(settings: Settings, endpoint: str, per_source: bool = False, auth: str | None = None,
+def push(settings: Settings, release: Path, endpoint: str, per_source: bool = False, auth: str | None = None,
          graph: str = "", batch_triples: int = 20_000, progress: Progress | None = None,
          client: httpx.Client | None = None, query_endpoint: str | None = None) -> PushResult:
     """Send the current release to a Graph Store endpoint and verify every graph's triple count
@@ -208,7 +208,6 @@ def push(settings: Settings, endpoint: str, per_source: bool = False, auth: str 
     if query_endpoint and not query_endpoint.startswith(("http://", "https://")):
         raise UsageError(f"--query-endpoint must be an http(s) URL (got {query_endpoint!r})")
     credentials = credentials_auth(auth)
-    release = ensure_built(settings, progress)
     groups = _groups(release, per_source, graph)
     journal_path = _journal_path(settings, endpoint, per_source, graph)
     journal = _read_journal(journal_path, say)

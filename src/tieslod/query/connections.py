@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from itertools import islice
+from pathlib import Path
 from typing import Any
 
 import networkx as nx
@@ -216,18 +217,17 @@ def render_text(answer: PathAnswer) -> str:
     return "\n".join(lines) + "\n"
 
 
-def load_ties(settings: Settings) -> tuple[dict[str, TieInfo], EntityIndex]:
-    """Ties and entity index of the current build, for the CLI."""
-    from ..build.release import ensure_built
+def load_ties(settings: Settings, release: Path) -> tuple[dict[str, TieInfo], EntityIndex]:
+    """Ties and entity index of a built release (api.py builds it first), for the CLI."""
     from .reconcile import entity_query
     from .store import open_read_only, run_query
-    store = open_read_only(ensure_built(settings))
+    store = open_read_only(release)
     index = EntityIndex.from_srj(run_query(store, entity_query(settings)).body, settings.base_uri)
     return ties_from_srj(run_query(store, TIE_QUERY).body), index
 
 
-def connection_paths(settings: Settings, start: str, end: str, max_depth: int = DEFAULT_DEPTH,
+def connection_paths(settings: Settings, release: Path, start: str, end: str, max_depth: int = DEFAULT_DEPTH,
                      alternatives: int = DEFAULT_ALTERNATIVES, include_denied: bool = False) -> PathAnswer:
     """`tieslod path A B`."""
-    ties, index = load_ties(settings)
+    ties, index = load_ties(settings, release)
     return find_paths(ties, index, start, end, max_depth, alternatives, include_denied)

@@ -298,11 +298,10 @@ def flyout(entity: Entity) -> dict[str, str]:
                                       f"<small>{esc(entity.description)}</small></div>"}
 
 
-def load_index(settings: Settings) -> EntityIndex:
-    """The index of the current build (building first if the inputs changed), for offline use."""
-    from ..build.release import ensure_built
+def load_index(settings: Settings, release: Path) -> EntityIndex:
+    """The index of a built release (api.py builds it first), for offline use."""
     from .store import open_read_only, run_query
-    store = open_read_only(ensure_built(settings))
+    store = open_read_only(release)
     return EntityIndex.from_srj(run_query(store, entity_query(settings)).body, settings.base_uri)
 
 
@@ -313,7 +312,7 @@ class CsvResult:
     body: str
 
 
-def reconcile_csv(settings: Settings, path: Path, column: str | None = None,
+def reconcile_csv(settings: Settings, release: Path, path: Path, column: str | None = None,
                   type_id: str | None = None) -> CsvResult:
     """`tieslod reconcile names.csv`: add tieslod_uri (only for unambiguous matches) and review columns."""
     try:
@@ -327,7 +326,7 @@ def reconcile_csv(settings: Settings, path: Path, column: str | None = None,
     name_col = column or fields[0]
     if name_col not in fields:
         raise UsageError(f"no column {name_col!r} in {path}; columns: {', '.join(fields)}")
-    index = load_index(settings)
+    index = load_index(settings, release)
     out = io.StringIO()
     extra = ["tieslod_uri", "tieslod_label", "tieslod_score", "tieslod_candidates"]
     writer = csv.DictWriter(out, fieldnames=fields + extra, lineterminator="\n")

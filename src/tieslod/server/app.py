@@ -1,4 +1,4 @@
-"""create_app(settings): explicit routes, no module globals, no environment reads in handlers.
+"""create_app(settings, release): builds nothing (api.py builds first), explicit routes, no module globals, no environment reads in handlers.
 
 One AppContext is shared by every route module; its run_query is the only way to the store: the
 worker pool (SERVICE/update guard, no network, deadline, size limit) on the release being served."""
@@ -7,24 +7,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import importlib
 import logging
 import signal
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
-from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..build.release import ensure_built
 from ..config import Settings
 from ..errors import TiesError
 from ..query.store import Answer
-from . import sparql
+from . import extras, pages, sparql
 from .context import AppContext, QueryRequest
 from ..query.policy import may_vary
 from .headers import ResponseHeaders
@@ -33,9 +31,6 @@ from .limits import Limits
 from .pool import AnswerCache, QueryPool
 from .releases import ReleaseWatcher
 
-# Route modules written alongside this one, mounted after /sparql in this order. A module that does
-# not exist yet is skipped, so the endpoint can ship before them; an import error inside one is not.
-OTHER_ROUTE_MODULES = ("extras", "pages")   # issue 6: reconcile, paths, archives; issue 4: pages
 WATCH_INTERVAL = 1.0   # seconds between looks at out_dir/current
 CACHE_BYTES = 64_000_000   # answers kept for repeated queries (0: none)
 # what a script on another origin may read from our answers (CORS hides all but a few by default)
@@ -68,21 +63,9 @@ class AccessLog:
                           (time.perf_counter() - start) * 1000)
 
 
-def other_routes(ctx: AppContext) -> list[BaseRoute]:
-    routes: list[BaseRoute] = []
-    for name in OTHER_ROUTE_MODULES:
-        try:
-            module = importlib.import_module(f"{__package__}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__package__}.{name}":
-                raise
-            continue
-        routes += module.routes(ctx)
-    return routes
-
-
-def create_app(settings: Settings, cache_bytes: int = CACHE_BYTES) -> ASGIApp:
-    watcher = ReleaseWatcher(settings.out_dir, ensure_built(settings), settings)
+def create_app(settings: Settings, release: Path, cache_bytes: int = CACHE_BYTES) -> ASGIApp:
+    """The app over `release` (a built release directory; it follows out_dir/current from there)."""
+    watcher = ReleaseWatcher(settings.out_dir, release, settings)
     pool = QueryPool(settings.workers, settings.timeout, settings.max_result_bytes)
     cache = AnswerCache(cache_bytes)
     concurrent = max(1, settings.workers - 1) if settings.client_concurrent is None else settings.client_concurrent
@@ -135,6 +118,6 @@ def create_app(settings: Settings, cache_bytes: int = CACHE_BYTES) -> ASGIApp:
         Middleware(GZipMiddleware, minimum_size=1000),
         Middleware(ResponseHeaders, retry_after=settings.timeout),
     ]
-    app = Starlette(routes=[*sparql.routes(ctx), *other_routes(ctx)], middleware=middleware, lifespan=lifespan)
+    app = Starlette(routes=[*sparql.routes(ctx), *extras.routes(ctx), *pages.routes(ctx)], middleware=middleware, lifespan=lifespan)
     # the limits before anything else (a refused request reaches nothing), logged like any request
     return AccessLog(Limits(app, settings))

@@ -133,10 +133,3 @@ def update(store: ox.Store, settings: Settings) -> LedgerReport:
     if report.unlisted or not path.is_file():
         write_ledger(path, listed + report.unlisted)
     return report
-
-
-def store_of(settings: Settings) -> ox.Store:
-    """The current release's store, building first if needed (the ledger is checked against it)."""
-    from ..build.release import ensure_built
-    from ..query.store import open_read_only
-    return open_read_only(ensure_built(settings))
