@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
 from _virtuoso import start_virtuoso  # noqa: E402
 from conftest import free_port  # noqa: E402
-from tieslod.build.release import build  # noqa: E402
+from tieslod.building.release import build  # noqa: E402
 from tieslod.config import Settings  # noqa: E402
 from tieslod.api import push  # noqa: E402
 from synthetic import generate  # noqa: E402

@@ -31,7 +31,7 @@ from urllib.parse import quote
 import httpx
 import pyoxigraph as ox
 
-from tieslod.build.release import build
+from tieslod.building.release import build
 from tieslod.config import Settings
 from synthetic import articles_for, generate
 

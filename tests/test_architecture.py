@@ -44,8 +44,10 @@ def imported_modules(name: str, path: Path, modules: set[str]) -> set[str]:
                 module = ".".join(base + ([node.module] if node.module else []))
             else:
                 module = node.module or ""
-            targets.add(module)
-            targets.update(f"{module}.{alias.name}" for alias in node.names if f"{module}.{alias.name}" in modules)
+            submodules = {f"{module}.{alias.name}" for alias in node.names} & modules
+            targets.update(submodules)
+            if len(submodules) < len(node.names):   # `from pkg import mod` alone imports mod, not pkg's names
+                targets.add(module)
     found = set()
     for target in targets:
         while target and target not in modules:

@@ -12,10 +12,10 @@ import pyoxigraph as ox
 import pytest
 
 from tieslod.config import Settings
-from tieslod.build.dumps import CSV_COLUMNS
+from tieslod.building.dumps import CSV_COLUMNS
 from tieslod.api import path as connection_paths
-from tieslod.query.connections import render_text
-from tieslod.query.store import open_read_only
+from tieslod.querying.connections import render_text
+from tieslod.querying.store import open_read_only
 
 ID = "https://w3id.org/tieslod/id/"
 TL = "https://w3id.org/tieslod/ontology#"

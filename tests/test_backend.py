@@ -20,17 +20,17 @@ import pytest
 import rdflib
 from rdflib.compare import to_isomorphic
 
-from tieslod.query.backend import RemoteBackend
+from tieslod.querying.backend import RemoteBackend
 from tieslod.config import Settings
-from tieslod.query.resource import describe_nodes_query, describe_query, related_nodes_query
+from tieslod.querying.resource import describe_nodes_query, describe_query, related_nodes_query
 from tieslod.errors import BackendError, BackendTimeout, BackendUnavailable, QueryError, ResultTooLarge
-from tieslod.query.policy import ServiceRefused
-from tieslod.query.neighbourhood import neighbourhood_query
-from tieslod.query.connections import TIE_QUERY, ties_from_srj
+from tieslod.querying.policy import ServiceRefused
+from tieslod.querying.neighbourhood import neighbourhood_query
+from tieslod.querying.connections import TIE_QUERY, ties_from_srj
 from tieslod.api import push
-from tieslod.publish.push import release_graph
-from tieslod.query.reconcile import entity_query
-from tieslod.query.store import open_read_only, run_query
+from tieslod.publishing.push import release_graph
+from tieslod.querying.reconcile import entity_query
+from tieslod.querying.store import open_read_only, run_query
 
 from conftest import free_port
 
@@ -291,7 +291,7 @@ def test_virtuoso_blank_node_names_become_labels(virtuoso_loaded, real_settings:
 ])
 def test_dataset_clauses_go_where_the_grammar_wants_them(query: str) -> None:
     """The position is checked by meaning: with the clauses in, the query sees the graph's triple."""
-    from tieslod.query.policy import dataset_position
+    from tieslod.querying.policy import dataset_position
     store = ox.Store()
     store.add(ox.Quad(ox.NamedNode("urn:s"), ox.NamedNode("urn:p"), ox.Literal("{"), ox.NamedNode("urn:g")))
     at = dataset_position(query)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tieslod.build import splice
-from tieslod.build.release import build
+from tieslod.building import splice
+from tieslod.building.release import build
 from tieslod.config import Settings
 from synthetic import generate
 
@@ -106,7 +106,7 @@ def test_a_damaged_cache_entry_is_made_again(built: tuple[Path, dict[str, bytes]
     _change(settings.data_dir)
     said: list[str] = []
     after = build(settings, said.append).release_dir
-    from tieslod.build.cache import Cache
+    from tieslod.building.cache import Cache
     # (union and facts entries are read only when their union-less entry or rows must be made: here
     # they are not, and a damaged entry nobody reads harms nothing; the dumps below are still checked)
     if kind in ("meta", "nq", "body"):

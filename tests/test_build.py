@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tieslod.build.release import build, current_release, input_version
+from tieslod.building.release import build, current_release, input_version
 from tieslod.config import Settings
 from tieslod.errors import InputError, NonConformance
 
@@ -56,8 +56,8 @@ def test_failure_while_writing_leaves_previous_output_intact(mini_settings: Sett
 
     def broken_store(*_args: object) -> None:
         raise OSError("disk full")
-    monkeypatch.setattr("tieslod.build.load_store", broken_store)
-    monkeypatch.setattr("tieslod.storeupdate.load_store", broken_store)     # (update_or_load's fallback)
+    monkeypatch.setattr("tieslod.building.release.load_store", broken_store)
+    monkeypatch.setattr("tieslod.building.storeupdate.load_store", broken_store)     # (update_or_load's fallback)
     monkeypatch.setattr("tieslod.storeupdate.update_store", broken_store)
     with pytest.raises(OSError, match="disk full"):
         build(mini_settings)

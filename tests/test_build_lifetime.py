@@ -14,8 +14,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tieslod.build.release import locked
-from tieslod.build.forked import Forked
+from tieslod.building.release import locked
+from tieslod.building.forked import Forked
 from synthetic import generate
 
 CLI = [sys.executable, "-m", "tieslod.cli"]

@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from tieslod.build.release import build
+from tieslod.building.release import build
 from tieslod.config import Settings
 from tieslod.errors import InternalError, exit_code_for
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from tieslod.validate import compiled, shards
-from tieslod.validate.shacl import Violation, shacl_report
+from tieslod.validation import compiled, shards
+from tieslod.validation.shacl import Violation, shacl_report
 
 PREFIXES = """
 @prefix tl: <https://w3id.org/tieslod/ontology#> . @prefix schema: <http://schema.org/> .

@@ -12,10 +12,10 @@ from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
 from conftest import ROOT
-from tieslod.build.release import build
+from tieslod.building.release import build
 from tieslod.cli import app as cli
 from tieslod.config import Settings
-from tieslod.curate.authoring import add_source, find_quote, turtle_string
+from tieslod.curation.authoring import add_source, find_quote, turtle_string
 from tieslod.errors import UsageError
 from tieslod.api import app as create_app
 

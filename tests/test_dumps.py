@@ -13,8 +13,8 @@ import pytest
 import rdflib
 from pyld import jsonld
 
-from tieslod.build.release import DUMP_NAMES, BuildResult
-from tieslod.build.dumps import CSV_COLUMNS
+from tieslod.building.release import DUMP_NAMES, BuildResult
+from tieslod.building.dumps import CSV_COLUMNS
 
 RDF_DUMPS = {"tieslod.ttl": ("turtle", ox.RdfFormat.TURTLE, False),
              "tieslod.nt": ("nt", ox.RdfFormat.N_TRIPLES, False),
@@ -118,9 +118,9 @@ def test_chunked_dumps_equal_whole_graph_serializations(tmp_path: Path) -> None:
     """The release's CSV (rows cached per article, csvrows.py) is byte-identical to the table made from
     all quads at once, and the union dumps hold each triple of the union graph once; on a synthetic
     corpus whose articles restate and cite each other's ties."""
-    from tieslod.build.release import build
+    from tieslod.building.release import build
     from tieslod.config import Settings
-    from tieslod.build.dumps import csv_bytes
+    from tieslod.building.dumps import csv_bytes
     from tieslod.model.graph import assemble
     from tieslod.model.sources import read_inputs
     from synthetic import generate
@@ -153,8 +153,8 @@ def test_without_triples_equals_writing_the_rest_again(dropped: list[int]) -> No
     """Only the runs and blocks of subjects losing a triple are re-made (dumps.without_triples): the
     result must be byte-identical to serializing the remaining triples whole, wherever they sit
     (first, middle, last subject, a whole subject gone, a blank-node subject: the whole-body path)."""
-    from tieslod.build.parts import strip_prefixes, union_bodies
-    from tieslod.build.dumps import without_triples
+    from tieslod.building.parts import strip_prefixes, union_bodies
+    from tieslod.building.dumps import without_triples
     prefixes = {"ex": "https://ex.org/", "tl": "https://w3id.org/tieslod/ontology#"}
     triples = sorted(ox.parse(WT_DATA, format=ox.RdfFormat.N_TRIPLES), key=lambda t: (str(t.subject), str(t.predicate), str(t.object)))
     quads = [ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode("https://ex.org/g")) for t in triples]
@@ -169,7 +169,7 @@ def test_without_triples_equals_writing_the_rest_again(dropped: list[int]) -> No
 def test_csv_cells_keep_line_breaks_verbatim() -> None:
     """A quote spanning a line break stays as printed: the csv module quotes the cell (issue 10);
     formula-like cells are still defused."""
-    from tieslod.build.dumps import csv_line
+    from tieslod.building.dumps import csv_line
     row = ["first line\nsecond “line”\u00a0end", "=SUM(A1)", "plain"]
     line = csv_line(row)
     assert line.startswith('"first line\nsecond')

@@ -19,9 +19,9 @@ import psutil
 import pyoxigraph as ox
 import pytest
 
-from tieslod.query import store as store_module
+from tieslod.querying import store as store_module
 from tieslod.errors import QueryError
-from tieslod.query.policy import Inspection, ServiceRefused, UpdateRefused, check, inspect
+from tieslod.querying.policy import Inspection, ServiceRefused, UpdateRefused, check, inspect
 from tieslod.server.pool import QueryPool
 from tieslod.server.sandbox import connect_errno
 
@@ -303,6 +303,6 @@ def test_server_refuses_every_spelling_and_opens_no_connection(server):
 def test_dataset_position_reads_escaped_iris_as_oxigraph_does() -> None:
     """Regression (merge of issues 11 and 15): an IRI holding a \\u escape and a '#' is one IRI,
     not the start of a comment, so the FROM clauses go before the WHERE clause."""
-    from tieslod.query.policy import dataset_position
+    from tieslod.querying.policy import dataset_position
     query = r"SELECT * { BIND(<http://a/\u0041#> AS ?x) ?s ?p ?o }"
     assert dataset_position(query) == query.index("{")

@@ -11,8 +11,8 @@ import pyoxigraph as ox
 import pytest
 from pyld import jsonld
 
-from tieslod.build import pipeline, splice
-from tieslod.build.release import build
+from tieslod.building import pipeline, splice
+from tieslod.building.release import build
 from tieslod.config import Settings
 from tieslod.errors import NonConformance
 from synthetic import generate
@@ -226,7 +226,7 @@ def test_rebuild_resumes_checksums_from_the_previous_release(corpus: Path, tmp_p
     checksums must still be those of the files: SHA256SUMS and the manifest checked with hashlib."""
     import hashlib
 
-    from tieslod.build import sha256state
+    from tieslod.building import sha256state
     if sha256state.library() is None:
         pytest.skip("no libcrypto: dumps are hashed whole")
     monkeypatch.setattr(splice, "STEP", 4096)       # states every 4 KB: the 25-article dumps have many

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tieslod.build.release import build
+from tieslod.building.release import build
 from tieslod.config import Settings
 from tieslod.api import release_store as store_of
-from tieslod.validate.ledger import LedgerError, check, ledger_path, read_ledger, update
+from tieslod.validation.ledger import LedgerError, check, ledger_path, read_ledger, update
 
 LIFECYCLE = """@prefix dct:  <http://purl.org/dc/terms/> .
 @prefix owl:  <http://www.w3.org/2002/07/owl#> .

@@ -11,7 +11,7 @@ from tieslod.cli import app as cli
 from tieslod.config import Settings
 from tieslod.errors import UsageError
 from tieslod.api import path as connection_paths
-from tieslod.query.connections import PathAnswer
+from tieslod.querying.connections import PathAnswer
 from tieslod.api import app as create_app
 
 E = "https://w3id.org/tieslod/id/"

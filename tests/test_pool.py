@@ -8,14 +8,14 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tieslod.build.release import build
+from tieslod.building.release import build
 from tieslod.errors import QueryError, QueryTimeout, ResultTooLarge
 from tieslod.formats import result_format
 from tieslod.server.context import QueryRequest
-from tieslod.query.policy import ServiceRefused, UpdateRefused, check
+from tieslod.querying.policy import ServiceRefused, UpdateRefused, check
 from tieslod.server.pool import AnswerCache, QueryPool, ServerBusy
-from tieslod.query.store import NotAcceptableResult
-from tieslod.query.store import Answer
+from tieslod.querying.store import NotAcceptableResult
+from tieslod.querying.store import Answer
 
 ENDLESS = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"

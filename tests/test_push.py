@@ -11,11 +11,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tieslod.publish import push as push_mod
-from tieslod.build.release import build
+from tieslod.publishing import push as push_mod
+from tieslod.building.release import build
 from tieslod.config import Settings
 from tieslod.api import push
-from tieslod.publish.push import PushError, release_graph
+from tieslod.publishing.push import PushError, release_graph
 
 from conftest import free_port
 

@@ -14,11 +14,11 @@ import pytest
 import rdflib
 from rdflib.compare import to_isomorphic
 
-from tieslod.publish import push as push_mod
-from tieslod.build.release import build
+from tieslod.publishing import push as push_mod
+from tieslod.building.release import build
 from tieslod.config import Settings
 from tieslod.api import push
-from tieslod.publish.push import PushError, release_graph
+from tieslod.publishing.push import PushError, release_graph
 from synthetic import generate
 
 from _virtuoso import PASSWORD, USER, Virtuoso

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from _ldserver import running_server
 from tieslod.cli import app as cli
 from tieslod.config import Settings
-from tieslod.query.reconcile import Entity, normalize, preview_html
+from tieslod.querying.reconcile import Entity, normalize, preview_html
 from tieslod.api import app as create_app
 
 ID_SPACE = "https://w3id.org/tieslod/id/"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tieslod.build.release import build
+from tieslod.building.release import build
 from tieslod.config import Settings
 from synthetic import generate
 

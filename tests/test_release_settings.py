@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from conftest import free_port
-from tieslod.build.release import build, current_release, ensure_built
+from tieslod.building.release import build, current_release, ensure_built
 from tieslod.config import Settings
 
 CLI = [sys.executable, "-m", "tieslod.cli"]
@@ -116,5 +116,5 @@ def test_releases_for_other_bases_never_prune_the_current_one(mini_data: Path, t
     first = build(settings).release_dir
     for port in range(9001, 9006):
         ensure_built(settings.with_(base_uri=f"http://127.0.0.1:{port}/"))
-    from tieslod.build.manifest import read_manifest
+    from tieslod.building.manifest import read_manifest
     assert current_release(settings) == first.resolve() and read_manifest(first)["version"] == first.name

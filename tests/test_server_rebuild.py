@@ -10,7 +10,7 @@ import uuid
 
 import httpx
 
-from tieslod.build.release import build
+from tieslod.building.release import build
 
 LABEL = "SELECT ?label WHERE {{ <https://w3id.org/tieslod/id/carol> <http://www.w3.org/2000/01/rdf-schema#label> ?label }} # {}"
 

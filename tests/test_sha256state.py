@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from tieslod.build import sha256state
+from tieslod.building import sha256state
 
 
 @pytest.fixture()

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from tieslod.build.release import build
+from tieslod.building.release import build
 from tieslod.config import Settings
 from tieslod.errors import NonConformance
 from tieslod.model.graph import assemble
-from tieslod.validate.shards import SH, cross_rules, load_shapes_text, local_shapes, shapes_graph
+from tieslod.validation.shards import SH, cross_rules, load_shapes_text, local_shapes, shapes_graph
 from tieslod.model.sources import read_inputs
 from synthetic import DEFECTS, generate
-from tieslod.validate.shacl import Violation, validate
+from tieslod.validation.shacl import Violation, validate
 
 
 def _key(v: Violation) -> tuple:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tieslod.build.release import build
+from tieslod.building.release import build
 from tieslod.config import Settings
 from tieslod.errors import NonConformance
 from synthetic import CATEGORIES, DEFECTS, STANCES, VERDICTS, articles_for, generate

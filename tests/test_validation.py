@@ -12,7 +12,7 @@ from tieslod.config import Settings
 from tieslod.errors import QuoteError
 from tieslod.model.graph import assemble
 from tieslod.model.sources import read_inputs
-from tieslod.validate.shacl import offset_report, validate
+from tieslod.validation.shacl import offset_report, validate
 
 BAD = Path(__file__).parent / "data" / "bad"
 SH = rdflib.Namespace("http://www.w3.org/ns/shacl#")

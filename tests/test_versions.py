@@ -18,9 +18,9 @@ from conftest import TEST_DATA
 from tieslod.cli import app as cli
 from tieslod.config import Settings
 from tieslod.errors import UsageError
-from tieslod.publish.feeds import AS, read_feed, updates_since
+from tieslod.publishing.feeds import AS, read_feed, updates_since
 from tieslod.api import app as create_app
-from tieslod.publish.versions import archive_root, diff_builds, release
+from tieslod.publishing.versions import archive_root, diff_builds, release
 
 E = "https://w3id.org/tieslod/id/"
 WHEN = datetime(2025, 1, 1, tzinfo=timezone.utc)

@@ -22,7 +22,7 @@ import pytest
 import rdflib
 from rdflib.collection import Collection
 
-from tieslod.build.release import build
+from tieslod.building.release import build
 from tieslod.config import Settings
 
 SUITE = Path(__file__).resolve().parent / "data" / "w3c-sparql11-protocol"

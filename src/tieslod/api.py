@@ -15,31 +15,31 @@ from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
-from .build.release import DUMP_NAMES, BuildResult, ensure_built
-from .build.release import build as run_build
+from .building.release import DUMP_NAMES, BuildResult, ensure_built
+from .building.release import build as run_build
 from .config import Settings
 from .errors import UsageError
 from .formats import export_format
 from .model.graph import assemble
 from .model.sources import read_inputs
-from .query.policy import ServiceRefused, check
-from .query.store import open_read_only, query_kind, run_query
+from .querying.policy import ServiceRefused, check
+from .querying.store import open_read_only, query_kind, run_query
 from .table import render_table
-from .validate.shacl import Report
-from .validate.shacl import validate as run_validate
+from .validation.shacl import Report
+from .validation.shacl import validate as run_validate
 from .vocab import PREFIXES
 
 if TYPE_CHECKING:   # only for annotations: importing them here would load every subsystem
     import httpx
     from starlette.types import ASGIApp
 
-    from .curate.authoring import NewSource, QuoteMatch
-    from .publish.changelog import Changelog
-    from .publish.push import PushResult
-    from .publish.versions import ReleaseResult
-    from .query.connections import PathAnswer
-    from .query.reconcile import CsvResult
-    from .validate.ledger import LedgerReport
+    from .curation.authoring import NewSource, QuoteMatch
+    from .publishing.changelog import Changelog
+    from .publishing.push import PushResult
+    from .publishing.versions import ReleaseResult
+    from .querying.connections import PathAnswer
+    from .querying.reconcile import CsvResult
+    from .validation.ledger import LedgerReport
 
 Progress = Callable[[str], None]
 GRAPH_FORMATS = ("turtle", "jsonld", "ntriples", "nquads", "trig", "rdfxml")
@@ -101,8 +101,8 @@ def release_store(settings: Settings) -> ox.Store:
 
 def ledger(settings: Settings, check_only: bool = False) -> tuple[Path, LedgerReport]:
     """`tieslod ledger`: append every newly published URI to data/uris.txt (or, check_only, only compare)."""
-    from .validate.ledger import check as check_ledger
-    from .validate.ledger import ledger_path, read_ledger, update
+    from .validation.ledger import check as check_ledger
+    from .validation.ledger import ledger_path, read_ledger, update
     store = release_store(settings)   # builds first if needed; the build itself fails on a vanished URI
     path = ledger_path(settings)
     return path, check_ledger(store, settings, read_ledger(path)) if check_only else update(store, settings)
@@ -110,39 +110,39 @@ def ledger(settings: Settings, check_only: bool = False) -> tuple[Path, LedgerRe
 
 def reconcile(settings: Settings, path: Path, column: str | None = None, type_id: str | None = None) -> CsvResult:
     """`tieslod reconcile names.csv`: add tieslod_uri (unambiguous matches only) and review columns."""
-    from .query.reconcile import reconcile_csv
+    from .querying.reconcile import reconcile_csv
     return reconcile_csv(settings, ensure_built(settings), path, column, type_id)
 
 
 def path(settings: Settings, start: str, end: str, max_depth: int = 4, alternatives: int = 3,
          include_denied: bool = False) -> PathAnswer:
     """`tieslod path A B`: shortest chains of ties, each hop with its claims and quotes."""
-    from .query.connections import connection_paths
+    from .querying.connections import connection_paths
     return connection_paths(settings, ensure_built(settings), start, end, max_depth, alternatives, include_denied)
 
 
 def release(settings: Settings, progress: Progress | None = None, name: str | None = None) -> ReleaseResult:
     """`tieslod release`: build, then archive the dumps with a changelog, index.json and feed."""
-    from .publish.versions import release as run_release
+    from .publishing.versions import release as run_release
     return run_release(settings, progress, name)
 
 
 def diff(settings: Settings, old: str, new: str) -> Changelog:
     """`tieslod diff OLD NEW`: what was added, changed or withdrawn between two builds."""
-    from .publish.versions import diff_builds
+    from .publishing.versions import diff_builds
     return diff_builds(settings, old, new)
 
 
 def add_source(settings: Settings, file: Path, title: str, publisher: str | None = None,
                key: str | None = None) -> NewSource:
     """`tieslod add-source`: copy the text into data/sources/ and write the claims file to fill in."""
-    from .curate.authoring import add_source as run_add
+    from .curation.authoring import add_source as run_add
     return run_add(settings, file, title, publisher, key)
 
 
 def quote(settings: Settings, source: str, text: str) -> tuple[Path, QuoteMatch]:
     """`tieslod quote SOURCE TEXT`: find a span of a source verbatim, or the nearest match."""
-    from .curate.authoring import quote as find
+    from .curation.authoring import quote as find
     return find(settings, source, text)
 
 
@@ -150,7 +150,7 @@ def push(settings: Settings, endpoint: str, per_source: bool = False, auth: str 
          graph: str = "", batch_triples: int = 20_000, progress: Progress | None = None,
          client: httpx.Client | None = None, query_endpoint: str | None = None) -> PushResult:
     """`tieslod push`: send the current release (built first if needed) to a Graph Store and verify it."""
-    from .publish.push import push as run_push
+    from .publishing.push import push as run_push
     return run_push(settings, ensure_built(settings, progress), endpoint, per_source, auth, graph, batch_triples,
                     progress, client, query_endpoint)
 

@@ -61,7 +61,7 @@ RELEASE_READERS = {"query", "export", "path", "ledger", "reconcile", "push", "se
 def _current_settings(out: Path, base_uri: str, data: Path | None) -> tuple[str, Path | None]:
     import click
 
-    from .build.manifest import read_manifest, recorded
+    from .building.manifest import read_manifest, recorded
     ctx = click.get_current_context(silent=True)
     if ctx is None or ctx.info_name not in RELEASE_READERS or data is not None \
             or ctx.get_parameter_source("base_uri") != click.core.ParameterSource.DEFAULT:
@@ -151,7 +151,7 @@ def export(format: Annotated[str, typer.Option("--format", help="turtle|jsonld|n
         sys.stdout.buffer.write(body)
         sys.stdout.flush()
     else:
-        from .build.dumps import write_atomic
+        from .building.dumps import write_atomic
         write_atomic(output, body)
         err(f"tieslod: wrote {len(body)} bytes to {output}")
 
@@ -216,7 +216,7 @@ def path(start: Annotated[str, typer.Argument(metavar="FROM", help="Entity name,
          format: Annotated[str, typer.Option("--format", help="text or json")] = "text",
          data: DataOpt = None, out: OutOpt = Path("build"), base_uri: BaseOpt = DEFAULT_BASE_URI) -> None:
     """How are two entities connected? Shortest chains of ties, each hop with its claims and quotes."""
-    from .query.connections import render_text
+    from .querying.connections import render_text
     if format not in ("text", "json"):
         raise UsageError(f"unknown format {format!r}; expected text or json")
     answer = api.path(make_settings(data, out, base_uri), start, end, depth, alternatives, include_denied)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from ..validate import compiled, shards
+from ..validation import compiled, shards
 from .cache import Cache, key_of
 from .parts import Chunk, Describers, Task, gz, init_worker, make_chunks, make_less, subject_lines
 from ..config import Settings
@@ -26,7 +26,7 @@ from ..errors import InputError, UsageError
 from .lifetime import die_with_parent
 from ..model.graph import labels_of
 from ..model.sources import parse_turtle
-from ..validate.shacl import Violation
+from ..validation.shacl import Violation
 
 Progress = Callable[[str], None]
 BATCH = 24            # parts per pyshacl call: amortises its per-call cost (~20 ms)

@@ -33,8 +33,8 @@ from .storeupdate import StoreUpdate, changed_graphs, load_store, sst_sums, upda
 from ..errors import DamagedCache, DiskFull, IncompleteRelease, NonConformance, disk_full
 from .manifest import differences, find_release, new_release_dir, read_manifest, settings_record
 from ..formats import CSV_DUMP, Format, rdf_format
-from ..validate.ledger import enforce as enforce_ledger
-from ..validate.shacl import Report
+from ..validation.ledger import enforce as enforce_ledger
+from ..validation.shacl import Report
 from ..vocab import TL
 
 DUMP_NAMES: tuple[tuple[str, Format], ...] = tuple(

@@ -12,7 +12,7 @@ from pathlib import Path
 from ..config import Settings
 from ..errors import InputError, UsageError
 from ..model.graph import anchor
-from ..query.reconcile import Entity, EntityIndex, reconcile_one
+from ..querying.reconcile import Entity, EntityIndex, reconcile_one
 from ..model.sources import parse_turtle, read_text
 from ..vocab import ALT_LABEL, AUTHORING_PREFIXES, LABEL, SCHEMA, TYPE
 
@@ -23,7 +23,7 @@ NEWS = SCHEMA + "NewsMediaOrganization"
 
 def slugify(text: str) -> str:
     """A key as the authoring format wants it: lower case, a-z0-9 and single hyphens."""
-    from ..query.reconcile import normalize
+    from ..querying.reconcile import normalize
     return re.sub(r"\s+", "-", normalize(text).replace("_", " ")).strip("-")
 
 

@@ -22,10 +22,10 @@ from pathlib import Path
 import httpx
 import pyoxigraph as ox
 
-from ..build.release import load_manifest
+from ..building.release import load_manifest
 from ..config import Settings
-from ..build.void import describe
-from ..build.dumps import write_atomic
+from ..building.void import describe
+from ..building.dumps import write_atomic
 from ..errors import TiesError, UsageError
 from ..httpauth import credentials_auth
 

@@ -23,11 +23,11 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from ..build.release import Progress, build, locked
-from ..build.manifest import find_release
+from ..building.release import Progress, build, locked
+from ..building.manifest import find_release
 from ..config import Settings
-from ..build.void import TIE_CLASSES
-from ..build.dumps import dump_prefixes, ordered_quads, write_atomic
+from ..building.void import TIE_CLASSES
+from ..building.dumps import dump_prefixes, ordered_quads, write_atomic
 from ..errors import UsageError
 from ..vocab import DCT, LABEL, TL, TYPE
 from . import feeds

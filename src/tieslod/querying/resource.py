@@ -13,7 +13,7 @@ import pyoxigraph as ox
 
 from ..config import Settings
 from ..model import jsonld
-from ..build.dumps import load_context, rdf_bytes
+from ..building.dumps import load_context, rdf_bytes
 from ..formats import Format
 from ..vocab import DCT, LABEL, OA, OWL, PREFIXES, PROV, RDFS, SCHEMA, SKOS, TL, TYPE, XSD, prefix_block
 

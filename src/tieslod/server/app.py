@@ -21,10 +21,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..config import Settings
 from ..errors import TiesError
-from ..query.store import Answer
+from ..querying.store import Answer
 from . import extras, pages, sparql
 from .context import AppContext, QueryRequest
-from ..query.policy import may_vary
+from ..querying.policy import may_vary
 from .headers import ResponseHeaders
 from .budget import ClientBudget
 from .limits import Limits

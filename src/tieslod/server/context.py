@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config import Settings
-from ..query.store import Answer
+from ..querying.store import Answer
 
 
 @dataclass(frozen=True)

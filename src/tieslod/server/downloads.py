@@ -16,7 +16,7 @@ from starlette.responses import FileResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import BaseRoute, Route
 
 from ..config import ONTOLOGY_IRI
-from ..query.resource import Description, serialize
+from ..querying.resource import Description, serialize
 from ..formats import HTML_PAGE, Format, content_type
 from ..vocab import PREFIXES
 from .context import QueryRequest

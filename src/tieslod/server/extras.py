@@ -15,11 +15,11 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from ..query import extend as extend_mod
-from ..query import connections as paths_mod
-from ..query import reconcile as rec
+from ..querying import extend as extend_mod
+from ..querying import connections as paths_mod
+from ..querying import reconcile as rec
 from ..errors import TiesError
-from ..publish.versions import archive_root
+from ..publishing.versions import archive_root
 from .context import AppContext, QueryRequest
 from . import pathpage
 from .site import Site

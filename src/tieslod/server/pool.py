@@ -22,7 +22,7 @@ from pebble import ProcessExpired, ProcessPool
 
 from ..errors import InternalError, QueryTimeout, SandboxError
 from ..formats import rdf_format, result_format
-from ..query.store import Answer, run_query
+from ..querying.store import Answer, run_query
 from .context import QueryRequest
 from .sandbox import check_available, connect_errno, deny_network
 

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from ..config import project_dir
-from ..query.resource import Description, describe_query
+from ..querying.resource import Description, describe_query
 from ..errors import UsageError
 from ..formats import Format
 from ..vocab import prefix_block

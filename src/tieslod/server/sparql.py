@@ -24,8 +24,8 @@ from .budget import client_of
 from .context import AppContext, QueryRequest
 from .conneg import NotAcceptable, by_name, negotiate
 from .queryui import QueryPage, wants_page
-from ..query.policy import ServiceRefused, UpdateRefused
-from ..query.store import NotAcceptableResult
+from ..querying.policy import ServiceRefused, UpdateRefused
+from ..querying.store import NotAcceptableResult
 
 FORM = "application/x-www-form-urlencoded"
 QUERY_BODY = "application/sparql-query"
