@@ -179,3 +179,32 @@ def test_public_api(name: str) -> None:
     import tieslod
     assert name in tieslod.__all__
     assert callable(getattr(tieslod, name))
+
+
+MUTATORS = ("append", "update", "clear", "pop", "add", "setdefault", "extend", "insert", "remove", "discard")
+
+
+def mutable_globals(path: Path) -> list[tuple[str, int, str]]:
+    """(name, line, the comment above it) of every module-level dict/list/set some code mutates."""
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    found = []
+    for node in ast.parse(text).body:
+        value = node.value if isinstance(node, (ast.Assign, ast.AnnAssign)) else None
+        if not isinstance(value, (ast.Dict, ast.List, ast.Set)) and not (
+                isinstance(value, ast.Call) and getattr(value.func, "id", "") in ("dict", "list", "set")):
+            continue
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        for target in targets:
+            name = getattr(target, "id", "")
+            if any(f"{name}.{m}(" in text for m in MUTATORS) or f"global {name}" in text:
+                above = lines[node.lineno - 2] if node.lineno > 1 else ""
+                found.append((name, node.lineno, above.strip()))
+    return found
+
+
+def test_mutable_globals_are_caches_that_say_why() -> None:
+    """Module state only where a process needs it (a cache, a worker's state), each saying why."""
+    unexplained = [f"{path.relative_to(SRC)}:{line} {name}" for path in module_files().values()
+                   for name, line, above in mutable_globals(path) if not above.startswith("#")]
+    assert unexplained == []

@@ -19,7 +19,8 @@ from .building.release import DUMP_NAMES, BuildResult, ensure_built
 from .building.release import build as run_build
 from .config import Settings
 from .errors import UsageError
-from .formats import export_format
+from .formats import RDF_FORMATS, export_format
+from .formats import RESULT_FORMATS as RESULTS
 from .model.graph import assemble
 from .model.sources import read_inputs
 from .querying.policy import ServiceRefused, check
@@ -42,8 +43,8 @@ if TYPE_CHECKING:   # only for annotations: importing them here would load every
     from .validation.ledger import LedgerReport
 
 Progress = Callable[[str], None]
-GRAPH_FORMATS = ("turtle", "jsonld", "ntriples", "nquads", "trig", "rdfxml")
-RESULT_FORMATS = ("json", "csv", "tsv", "xml")
+GRAPH_FORMATS = tuple(f.name for f in RDF_FORMATS)      # what `tieslod query --format` accepts, from formats.py
+RESULT_FORMATS = tuple(f.name for f in RESULTS)
 
 
 def validate(settings: Settings) -> Report:
@@ -155,15 +156,14 @@ def push(settings: Settings, endpoint: str, per_source: bool = False, auth: str 
                     progress, client, query_endpoint)
 
 
-def app(settings: Settings, progress: Progress | None = None, cache_bytes: int | None = None) -> ASGIApp:
+def app(settings: Settings, progress: Progress | None = None) -> ASGIApp:
     """The ASGI app over the release built for settings (built first if needed)."""
-    from .server.app import CACHE_BYTES, create_app
-    return create_app(settings, ensure_built(settings, progress), CACHE_BYTES if cache_bytes is None else cache_bytes)
+    from .server.app import create_app
+    return create_app(settings, ensure_built(settings, progress), settings.cache_bytes)
 
 
-def serve(settings: Settings, progress: Progress | None = None, access_log: bool = True,
-          cache_bytes: int | None = None, http_workers: int = 1) -> None:
+def serve(settings: Settings, progress: Progress | None = None) -> None:
     """`tieslod serve`: build once (the HTTP processes then find it built), then serve until Ctrl-C."""
     from .server.run import serve as run_serve
-    run_serve(settings, ensure_built(settings, progress), access_log=access_log, cache_bytes=cache_bytes,
-              http_workers=http_workers)
+    run_serve(settings, ensure_built(settings, progress), access_log=settings.access_log,
+              cache_bytes=settings.cache_bytes, http_workers=settings.http_workers)

@@ -1,5 +1,5 @@
 """The `tieslod` command: each command parses, calls its function in api.py, prints, exits.
-Data goes to stdout, messages to stderr; exit codes come from errors.exit_code_for."""
+Data goes to stdout, messages to stderr; exit codes come from errors.outcome."""
 from __future__ import annotations
 
 import functools
@@ -12,8 +12,8 @@ from typing import Annotated, Any, Optional, TypeVar
 import typer
 
 from . import api
-from .config import DEFAULT_BASE_URI, Settings
-from .errors import NonConformance, TiesError, UsageError, exit_code_for
+from .config import DEFAULT_BASE_URI, DEFAULTS, Settings
+from .errors import NonConformance, TiesError, UsageError, outcome
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Publish what reporting says about ties between people and organisations as Linked Open Data.")
@@ -21,7 +21,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 F = TypeVar("F", bound=Callable[..., Any])
 
 DataOpt = Annotated[Optional[Path], typer.Option("--data", help="Data directory (default: the bundled data/).")]
-OutOpt = Annotated[Path, typer.Option("--out", help="Build directory.")]
+OutOpt = Annotated[Path, typer.Option("--out", help="Build directory.")]   # default: DEFAULTS.out_dir
 BaseOpt = Annotated[str, typer.Option("--base-uri", help="Base of all entity URIs.")]
 
 
@@ -38,17 +38,17 @@ def handle_errors(func: F) -> F:
         except NonConformance as exc:
             report = exc.report
             err(report.as_text() if report is not None else str(exc))  # type: ignore[attr-defined]
-            raise typer.Exit(exc.exit_code) from None
+            raise typer.Exit(outcome(exc).exit_code) from None
         except TiesError as exc:
             err(f"tieslod: error: {exc}")
-            raise typer.Exit(exc.exit_code) from None
+            raise typer.Exit(outcome(exc).exit_code) from None
         except KeyboardInterrupt:
             raise typer.Exit(130) from None
         except (typer.Exit, typer.Abort):
             raise
         except Exception as exc:  # noqa: BLE001 - anything else is a bug: say so, exit 3
             err(f"tieslod: internal error: {type(exc).__name__}: {exc}")
-            raise typer.Exit(exit_code_for(exc)) from None
+            raise typer.Exit(outcome(exc).exit_code) from None
     return wrapper  # type: ignore[return-value]
 
 
@@ -117,19 +117,19 @@ def progress_printer() -> Callable[[str], None]:
 
 @app.command()
 @handle_errors
-def validate(data: DataOpt = None, base_uri: BaseOpt = DEFAULT_BASE_URI,
+def validate(data: DataOpt = None, base_uri: BaseOpt = DEFAULTS.base_uri,
              format: Annotated[str, typer.Option("--format", help="text or json")] = "text") -> None:
     """Check the data against the SHACL shapes and every quote against its source text (exit 1 if not)."""
     if format not in ("text", "json"):
         raise UsageError(f"unknown report format {format!r}; expected text or json")
-    report = api.validate(make_settings(data, Path("build"), base_uri))
+    report = api.validate(make_settings(data, DEFAULTS.out_dir, base_uri))
     typer.echo(report.as_json() if format == "json" else report.as_text())
     raise typer.Exit(0 if report.conforms else 1)
 
 
 @app.command()
 @handle_errors
-def build(data: DataOpt = None, out: OutOpt = Path("build"), base_uri: BaseOpt = DEFAULT_BASE_URI,
+def build(data: DataOpt = None, out: OutOpt = DEFAULTS.out_dir, base_uri: BaseOpt = DEFAULTS.base_uri,
           force: Annotated[bool, typer.Option("--force", help="Rebuild even if the inputs did not change.")] = False,
           ) -> None:
     """Validate, then write every dump (+ .gz), checksums, VoID/DCAT and the Oxigraph store, atomically."""
@@ -144,7 +144,7 @@ def build(data: DataOpt = None, out: OutOpt = Path("build"), base_uri: BaseOpt =
 @handle_errors
 def export(format: Annotated[str, typer.Option("--format", help="turtle|jsonld|ntriples|nquads|trig|csv")],
            output: Annotated[Optional[Path], typer.Option("-o", "--output", help="File to write (default stdout).")] = None,
-           data: DataOpt = None, out: OutOpt = Path("build"), base_uri: BaseOpt = DEFAULT_BASE_URI) -> None:
+           data: DataOpt = None, out: OutOpt = DEFAULTS.out_dir, base_uri: BaseOpt = DEFAULTS.base_uri) -> None:
     """Write one serialization of the (validated) dataset to stdout or a file."""
     body = api.export(make_settings(data, out, base_uri), format, progress_printer())
     if output is None:
@@ -161,7 +161,7 @@ def export(format: Annotated[str, typer.Option("--format", help="turtle|jsonld|n
 def query(sparql: Annotated[Optional[str], typer.Argument(help="The SPARQL query.")] = None,
           file: Annotated[Optional[Path], typer.Option("-f", "--file", help="Read the query from a file.")] = None,
           format: Annotated[str, typer.Option("--format", help="table|json|csv|tsv|xml|turtle|jsonld|ntriples")] = "table",
-          data: DataOpt = None, out: OutOpt = Path("build"), base_uri: BaseOpt = DEFAULT_BASE_URI) -> None:
+          data: DataOpt = None, out: OutOpt = DEFAULTS.out_dir, base_uri: BaseOpt = DEFAULTS.base_uri) -> None:
     """Run a SPARQL query against the built store (building it first if needed)."""
     if (sparql is None) == (file is None):
         raise UsageError("give a query or -f FILE (exactly one)")
@@ -178,7 +178,7 @@ def query(sparql: Annotated[Optional[str], typer.Argument(help="The SPARQL query
 @app.command()
 @handle_errors
 def ledger(check: Annotated[bool, typer.Option("--check", help="Only check; exit 1 if the ledger is out of date.")] = False,
-           data: DataOpt = None, out: OutOpt = Path("build"), base_uri: BaseOpt = DEFAULT_BASE_URI) -> None:
+           data: DataOpt = None, out: OutOpt = DEFAULTS.out_dir, base_uri: BaseOpt = DEFAULTS.base_uri) -> None:
     """Append every newly published URI to data/uris.txt (the ledger never loses a line)."""
     path, report = api.ledger(make_settings(data, out, base_uri), check)
     if report.as_text():
@@ -196,7 +196,7 @@ def reconcile(file: Annotated[Path, typer.Argument(help="CSV file with a header 
               column: Annotated[Optional[str], typer.Option("--column", help="Column of names (default: the first).")] = None,
               type: Annotated[Optional[str], typer.Option("--type", help="Only this type, e.g. Person, Organization.")] = None,
               output: Annotated[Optional[Path], typer.Option("-o", "--output", help="CSV to write (default stdout).")] = None,
-              data: DataOpt = None, out: OutOpt = Path("build"), base_uri: BaseOpt = DEFAULT_BASE_URI) -> None:
+              data: DataOpt = None, out: OutOpt = DEFAULTS.out_dir, base_uri: BaseOpt = DEFAULTS.base_uri) -> None:
     """Match a column of names to our entity URIs; adds tieslod_uri (unambiguous matches only) and review columns."""
     result = api.reconcile(make_settings(data, out, base_uri), file, column, type)
     if output is None:
@@ -214,7 +214,7 @@ def path(start: Annotated[str, typer.Argument(metavar="FROM", help="Entity name,
          alternatives: Annotated[int, typer.Option("--alternatives", "-k", help="How many chains to show.")] = 3,
          include_denied: Annotated[bool, typer.Option("--include-denied", help="Also use ties nobody asserts (marked).")] = False,
          format: Annotated[str, typer.Option("--format", help="text or json")] = "text",
-         data: DataOpt = None, out: OutOpt = Path("build"), base_uri: BaseOpt = DEFAULT_BASE_URI) -> None:
+         data: DataOpt = None, out: OutOpt = DEFAULTS.out_dir, base_uri: BaseOpt = DEFAULTS.base_uri) -> None:
     """How are two entities connected? Shortest chains of ties, each hop with its claims and quotes."""
     from .querying.connections import render_text
     if format not in ("text", "json"):
@@ -226,7 +226,7 @@ def path(start: Annotated[str, typer.Argument(metavar="FROM", help="Entity name,
 @app.command()
 @handle_errors
 def release(name: Annotated[Optional[str], typer.Option("--name", help="Human release name, e.g. 2025-06.")] = None,
-            data: DataOpt = None, out: OutOpt = Path("build"), base_uri: BaseOpt = DEFAULT_BASE_URI) -> None:
+            data: DataOpt = None, out: OutOpt = DEFAULTS.out_dir, base_uri: BaseOpt = DEFAULTS.base_uri) -> None:
     """Build, then keep the dumps under <out>/archive/dumps/<version>/ with a changelog, index.json and feed."""
     result = api.release(make_settings(data, out, base_uri), progress_printer(), name)
     if result.changelog is None:
@@ -242,7 +242,7 @@ def release(name: Annotated[Optional[str], typer.Option("--name", help="Human re
 def diff(old: Annotated[str, typer.Argument(help="Version, release directory or .nq dump.")],
          new: Annotated[str, typer.Argument(help="Version, release directory or .nq dump.")],
          format: Annotated[str, typer.Option("--format", help="text or json")] = "text",
-         out: OutOpt = Path("build"), base_uri: BaseOpt = DEFAULT_BASE_URI) -> None:
+         out: OutOpt = DEFAULTS.out_dir, base_uri: BaseOpt = DEFAULTS.base_uri) -> None:
     """Entities, ties, claims and sources added, changed or withdrawn between two builds."""
     import json as _json
     if format not in ("text", "json"):
@@ -260,7 +260,7 @@ def add_source(file: Annotated[Path, typer.Argument(help="The article text, UTF-
                key: Annotated[Optional[str], typer.Option("--key", help="Short name (default: from the file name).")] = None,
                data: DataOpt = None) -> None:
     """Register a new article: copy its text to data/sources/ and write a claims file to fill in."""
-    result = api.add_source(make_settings(data, Path("build"), DEFAULT_BASE_URI), file, title, publisher, key)
+    result = api.add_source(make_settings(data, DEFAULTS.out_dir, DEFAULT_BASE_URI), file, title, publisher, key)
     for written in (result.text_path, result.claims_path, result.entities_path):
         if written is not None:
             typer.echo(str(written))
@@ -273,7 +273,7 @@ def quote(source: Annotated[str, typer.Argument(help="Source key (data/sources/<
           text: Annotated[str, typer.Argument(help="Words to find; quotes, dashes, spaces and case may differ.")],
           data: DataOpt = None) -> None:
     """Find a span of a source and print it verbatim as a tl:quote line, or say where the nearest match is."""
-    where, match = api.quote(make_settings(data, Path("build"), DEFAULT_BASE_URI), source, text)
+    where, match = api.quote(make_settings(data, DEFAULTS.out_dir, DEFAULT_BASE_URI), source, text)
     if match.found:
         err(f"tieslod: found once in {where}, line {match.line} (characters {match.start}-{match.end})")
         typer.echo(match.turtle())
@@ -297,7 +297,7 @@ def push(endpoint: Annotated[str, typer.Option("--endpoint", help="Graph Store H
          auth: Annotated[Optional[str], typer.Option("--auth", help="user:password, sent as Basic or Digest (Virtuoso), whichever the server asks for.")] = None,
          batch: Annotated[int, typer.Option("--batch", help="Most triples per request.")] = 20_000,
          query_endpoint: Annotated[Optional[str], typer.Option("--query-endpoint", help="SPARQL query URL to verify counts with (needed where a Graph Store GET is truncated, e.g. Virtuoso's /sparql).")] = None,
-         data: DataOpt = None, out: OutOpt = Path("build"), base_uri: BaseOpt = DEFAULT_BASE_URI) -> None:
+         data: DataOpt = None, out: OutOpt = DEFAULTS.out_dir, base_uri: BaseOpt = DEFAULTS.base_uri) -> None:
     """Publish the current release to a SPARQL Graph Store endpoint (resumable; verifies counts per graph)."""
     result = api.push(make_settings(data, out, base_uri), endpoint, graph_per_source, auth, graph, batch,
                       progress_printer(), query_endpoint=query_endpoint)
@@ -307,43 +307,38 @@ def push(endpoint: Annotated[str, typer.Option("--endpoint", help="Graph Store H
 
 @app.command()
 @handle_errors
-def serve(host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
-          port: Annotated[int, typer.Option("--port", help="Port to listen on (0: any free port).")] = 8000,
-          workers: Annotated[int, typer.Option("--workers", help="Query worker processes (per HTTP process).")] = 2,
-          http_workers: Annotated[int, typer.Option("--http-workers", help="HTTP server processes.")] = 1,
-          timeout: Annotated[float, typer.Option("--timeout", help="Deadline of each query, seconds.")] = 10.0,
-          max_result_bytes: Annotated[int, typer.Option("--max-result-bytes", help="Largest result sent.")] = 100_000_000,
-          public_url: Annotated[Optional[str], typer.Option("--public-url", help="This server's public origin, when entity URIs live elsewhere.")] = None,
-          access_log: Annotated[bool, typer.Option("--access-log/--no-access-log", help="Log each request to stderr.")] = True,
-          cache_mb: Annotated[float, typer.Option("--cache-mb", help="Memory for answers to repeated queries (0: none).")] = 64.0,
-          max_body_bytes: Annotated[int, typer.Option("--max-body-bytes", help="Largest request body (413).")] = 1_000_000,
-          max_header_bytes: Annotated[int, typer.Option("--max-header-bytes", help="Largest request line + headers (431).")] = 81_920,
-          max_url_bytes: Annotated[int, typer.Option("--max-url-bytes", help="Longest URL, path + query (414).")] = 65_000,
-          max_accept_bytes: Annotated[int, typer.Option("--max-accept-bytes", help="Longest Accept header (431).")] = 4_096,
-          header_timeout: Annotated[float, typer.Option("--header-timeout", help="Seconds to send a request's headers; idle keep-alive time.")] = 10.0,
-          body_timeout: Annotated[float, typer.Option("--body-timeout", help="Seconds to send a request body (408).")] = 30.0,
-          send_timeout: Annotated[float, typer.Option("--send-timeout", help="Seconds a response may stall (the client reading nothing) before the connection is cut.")] = 30.0,
-          max_in_flight: Annotated[int, typer.Option("--max-in-flight", help="Requests in progress per HTTP process.")] = 256,
-          client_query_seconds: Annotated[float, typer.Option("--client-query-seconds", help="Query seconds per client per minute (429; 0: no limit).")] = 60.0,
-          client_concurrent: Annotated[Optional[int], typer.Option("--client-concurrent", help="Queries one client may run at once; more wait, then 429 (default: workers - 1, at least 1; 0: no limit).")] = None,
-          trust_forwarded_for: Annotated[bool, typer.Option("--trust-forwarded-for/--no-trust-forwarded-for", help="Identify clients by X-Forwarded-For (only behind a proxy that sets it).")] = False,
-          data: DataOpt = None, out: OutOpt = Path("build"), base_uri: BaseOpt = DEFAULT_BASE_URI) -> None:
+def serve(host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = DEFAULTS.host,
+          port: Annotated[int, typer.Option("--port", help="Port to listen on (0: any free port).")] = DEFAULTS.port,
+          workers: Annotated[int, typer.Option("--workers", help="Query worker processes (per HTTP process).")] = DEFAULTS.workers,
+          http_workers: Annotated[int, typer.Option("--http-workers", help="HTTP server processes.")] = DEFAULTS.http_workers,
+          timeout: Annotated[float, typer.Option("--timeout", help="Deadline of each query, seconds.")] = DEFAULTS.timeout,
+          max_result_bytes: Annotated[int, typer.Option("--max-result-bytes", help="Largest result sent.")] = DEFAULTS.max_result_bytes,
+          public_url: Annotated[Optional[str], typer.Option("--public-url", help="This server's public origin, when entity URIs live elsewhere.")] = DEFAULTS.public_url,
+          access_log: Annotated[bool, typer.Option("--access-log/--no-access-log", help="Log each request to stderr.")] = DEFAULTS.access_log,
+          cache_mb: Annotated[float, typer.Option("--cache-mb", help="Memory for answers to repeated queries (0: none).")] = DEFAULTS.cache_bytes / 1_000_000,
+          max_body_bytes: Annotated[int, typer.Option("--max-body-bytes", help="Largest request body (413).")] = DEFAULTS.max_body_bytes,
+          max_header_bytes: Annotated[int, typer.Option("--max-header-bytes", help="Largest request line + headers (431).")] = DEFAULTS.max_header_bytes,
+          max_url_bytes: Annotated[int, typer.Option("--max-url-bytes", help="Longest URL, path + query (414).")] = DEFAULTS.max_url_bytes,
+          max_accept_bytes: Annotated[int, typer.Option("--max-accept-bytes", help="Longest Accept header (431).")] = DEFAULTS.max_accept_bytes,
+          header_timeout: Annotated[float, typer.Option("--header-timeout", help="Seconds to send a request's headers; idle keep-alive time.")] = DEFAULTS.header_timeout,
+          body_timeout: Annotated[float, typer.Option("--body-timeout", help="Seconds to send a request body (408).")] = DEFAULTS.body_timeout,
+          send_timeout: Annotated[float, typer.Option("--send-timeout", help="Seconds a response may stall (the client reading nothing) before the connection is cut.")] = DEFAULTS.send_timeout,
+          max_in_flight: Annotated[int, typer.Option("--max-in-flight", help="Requests in progress per HTTP process.")] = DEFAULTS.max_in_flight,
+          client_query_seconds: Annotated[float, typer.Option("--client-query-seconds", help="Query seconds per client per minute (429; 0: no limit).")] = DEFAULTS.client_query_seconds,
+          client_concurrent: Annotated[Optional[int], typer.Option("--client-concurrent", help="Queries one client may run at once; more wait, then 429 (default: workers - 1, at least 1; 0: no limit).")] = DEFAULTS.client_concurrent,
+          trust_forwarded_for: Annotated[bool, typer.Option("--trust-forwarded-for/--no-trust-forwarded-for", help="Identify clients by X-Forwarded-For (only behind a proxy that sets it).")] = DEFAULTS.trust_forwarded_for,
+          data: DataOpt = None, out: OutOpt = DEFAULTS.out_dir, base_uri: BaseOpt = DEFAULTS.base_uri) -> None:
     """Serve SPARQL (/sparql) and the linked-data pages, building the dataset first if needed."""
-    if not 0 <= port <= 65535:
-        raise UsageError(f"--port must be between 0 and 65535 (got {port})")
-    if max_result_bytes < 1:
-        raise UsageError("--max-result-bytes must be positive")
-    if cache_mb < 0:
-        raise UsageError("--cache-mb cannot be negative")
     settings = make_settings(data, out, base_uri, host=host, port=port, workers=workers, timeout=timeout,
                              max_result_bytes=max_result_bytes, public_url=public_url,
                              max_body_bytes=max_body_bytes, max_header_bytes=max_header_bytes,
                              max_url_bytes=max_url_bytes, max_accept_bytes=max_accept_bytes,
                              header_timeout=header_timeout, body_timeout=body_timeout, send_timeout=send_timeout,
                              max_in_flight=max_in_flight, client_query_seconds=client_query_seconds,
-                             client_concurrent=client_concurrent, trust_forwarded_for=trust_forwarded_for)
-    api.serve(settings, progress_printer(), access_log=access_log, cache_bytes=int(cache_mb * 1_000_000),
-              http_workers=http_workers)
+                             client_concurrent=client_concurrent, trust_forwarded_for=trust_forwarded_for,
+                             http_workers=http_workers, access_log=access_log,
+                             cache_bytes=int(cache_mb * 1_000_000))
+    api.serve(settings, progress_printer())
 
 
 def _click_errors() -> tuple[type, type, type | None]:

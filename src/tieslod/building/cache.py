@@ -19,6 +19,7 @@ from typing import Any
 
 from ..config import __version__
 from ..errors import DamagedCache, InternalError
+from ..errors import DamagedEntry as _Damaged
 
 # Bump when the shape of cached objects or the way they are made changes.
 CACHE_FORMAT = f"tieslod-{__version__}-chunks-7"   # 6 twice: issue 10 (model) and issue 11 (CRC trailers)
@@ -32,10 +33,6 @@ def key_of(*parts: str | bytes) -> str:
         data = part.encode() if isinstance(part, str) else part
         digest.update(len(data).to_bytes(8, "big") + data)
     return digest.hexdigest()[:32]
-
-
-class _Damaged(Exception):
-    """An entry whose bytes are not those written (its path in args[0])."""
 
 
 class Cache:

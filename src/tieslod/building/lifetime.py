@@ -22,7 +22,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 PR_SET_PDEATHSIG = 1          # <linux/prctl.h>
-_HELD: set[int] = set()      # lock descriptors of this process
+# Process state, not configuration: the lock descriptors this process holds, so that a forked child
+# (which inherits them) can close them and never keep the build lock alive after its parent died.
+_HELD: set[int] = set()
 
 
 @contextlib.contextmanager

@@ -130,6 +130,8 @@ def render(part: Part, compactor: Compactor, prefixes: dict[str, str], origins: 
 
 # ---------------------------------------------------------------- worker side
 
+# Per worker process: what init_worker received (a process pool initializer can only leave its
+# arguments in the worker's module state), read by every task that worker runs.
 _STATE: dict[str, object] = {}
 
 

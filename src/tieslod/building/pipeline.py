@@ -181,6 +181,7 @@ def _batches(tasks: list[Task]) -> Iterator[list[Task]]:
 
 
 _CHUNK_KINDS = ("nq", "union", "body", "facts", "meta")
+# Per worker process: the build cache it opened once in its initializer (opening it per task cost more).
 _WORKER_CACHE: list[Cache] = []
 
 

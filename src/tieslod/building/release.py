@@ -32,7 +32,7 @@ from .pipeline import (Made, Plan, relative, facts_reader, file_digests, input_f
 from .storeupdate import StoreUpdate, changed_graphs, load_store, sst_sums, update_or_load, verified_store
 from ..errors import DamagedCache, DiskFull, IncompleteRelease, NonConformance, disk_full
 from .manifest import differences, find_release, new_release_dir, read_manifest, settings_record
-from ..formats import CSV_DUMP, Format, rdf_format
+from ..formats import CSV_DUMP, Format, media_type, rdf_format
 from ..validation.ledger import enforce as enforce_ledger
 from ..validation.shacl import Report
 from ..vocab import TL
@@ -294,7 +294,7 @@ def _write_release(work: Plan, made: Made, cache: Cache, tmp: Path, version: str
         void = ox.serialize(describe(None, infos, version, settings, summary), format=ox.RdfFormat.TURTLE,
                             prefixes=dump_prefixes(settings))
         (dumps / "void.ttl").write_bytes(void)
-        infos.append(_file_info(dumps / "void.ttl", "text/turtle"))
+        infos.append(_file_info(dumps / "void.ttl", media_type("turtle")))
         (dumps / "SHA256SUMS").write_text("".join(f"{i.sha256}  {i.name}\n" for i in infos))
     manifest = {"version": version, "release_name": settings.release_name, "base_uri": settings.base_uri,
                 "settings": settings_record(settings), "tieslod": __version__, "counts": counts,

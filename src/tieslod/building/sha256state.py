@@ -75,6 +75,7 @@ class Sha256:
         return out.raw.hex()
 
 
+# Cache: libcrypto, loaded once per process on first use (to be deleted with this module, issue 12).
 _LIB: list[ctypes.CDLL | None] = []
 
 

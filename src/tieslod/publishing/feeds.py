@@ -11,6 +11,7 @@ from urllib.parse import urljoin
 
 import pyoxigraph as ox
 
+from ..formats import ATOM_FEED, JSON_DATA, media_type
 from ..vocab import DCAT, DCT, OWL, PROV, TYPE, XSD, n
 from .changelog import Changelog
 
@@ -66,8 +67,8 @@ def atom(index: dict, base_uri: str) -> bytes:
     versions = index.get("versions", [])
     ET.SubElement(feed, a("updated")).text = versions[0]["published"] if versions else "1970-01-01T00:00:00Z"
     ET.SubElement(ET.SubElement(feed, a("author")), a("name")).text = "tieslod"
-    ET.SubElement(feed, a("link"), rel="self", href="feed.atom", type="application/atom+xml")
-    ET.SubElement(feed, a("link"), rel="related", href="index.json", type="application/json")
+    ET.SubElement(feed, a("link"), rel="self", href="feed.atom", type=ATOM_FEED.media_type)
+    ET.SubElement(feed, a("link"), rel="related", href="index.json", type=JSON_DATA.media_type)
     for entry_data in versions:
         version = entry_data["version"]
         entry = ET.SubElement(feed, a("entry"))
@@ -79,11 +80,11 @@ def atom(index: dict, base_uri: str) -> bytes:
         if entry_data.get("previous"):
             ET.SubElement(entry, f"{{{REL}}}previous").text = entry_data["previous"]
         folder = f"../dumps/{version}/"
-        for rel, name, media in (("alternate", "changes.json", "application/json"),
-                                 ("related", "changes.ttl", "text/turtle"),
-                                 (REL + "removed", "removed.nq", "application/n-quads"),
-                                 (REL + "added", "added.nq", "application/n-quads"),
-                                 (REL + "full", "tieslod.nq", "application/n-quads")):
+        for rel, name, media in (("alternate", "changes.json", JSON_DATA.media_type),
+                                 ("related", "changes.ttl", media_type("turtle")),
+                                 (REL + "removed", "removed.nq", media_type("nquads")),
+                                 (REL + "added", "added.nq", media_type("nquads")),
+                                 (REL + "full", "tieslod.nq", media_type("nquads"))):
             ET.SubElement(entry, a("link"), rel=rel, href=folder + name, type=media)
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True) + b"\n"
 

@@ -26,18 +26,13 @@ from ..building.release import load_manifest
 from ..config import Settings
 from ..building.void import describe
 from ..building.dumps import write_atomic
-from ..errors import TiesError, UsageError
+from ..errors import PushError, TiesError, UsageError
+from ..formats import media_type
 from ..httpauth import credentials_auth
 
-NT = "application/n-triples"
+NT = media_type("ntriples")
 RETRIES = 5
 Progress = Callable[[str], None]
-
-
-class PushError(TiesError):
-    """The endpoint refused or lost data."""
-
-    exit_code = 3
 
 
 @dataclass
@@ -94,7 +89,7 @@ def remote_count(client: httpx.Client, endpoint: str, graph: str, result: PushRe
         where = f"GRAPH <{graph}> {{ ?s ?p ?o }}" if graph else "?s ?p ?o"
         response = _request(client, "POST", query_endpoint, result,
                             data={"query": f"SELECT (COUNT(*) AS ?n) WHERE {{ {where} }}"},
-                            headers={"Accept": "application/sparql-results+json"})
+                            headers={"Accept": media_type("json")})
         return int(response.json()["results"]["bindings"][0]["n"]["value"])
     response = _request(client, "GET", endpoint, result, params=_graph_param(graph), headers={"Accept": NT})
     if response.status_code == 404:

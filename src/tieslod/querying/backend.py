@@ -29,13 +29,13 @@ import httpx
 import pyoxigraph as ox
 
 from ..errors import BackendError, BackendTimeout, BackendUnavailable, QueryError, ResultTooLarge, UsageError
-from ..formats import rdf_format, result_format
+from ..formats import media_type, rdf_format, result_format
 from .policy import check, dataset_position
 from ..httpauth import credentials_auth
 from .store import Answer, Bounded, NotAcceptableResult, query_kind
 from ..vocab import PREFIXES, prefix_block
 
-SRJ, NT = "application/sparql-results+json", "application/n-triples"
+SRJ, NT = media_type("json"), media_type("ntriples")
 RELEASE_QUERY = """SELECT ?v ?g WHERE {{ GRAPH <{d}> {{ <{d}> <http://www.w3.org/2002/07/owl#versionInfo> ?v .
   OPTIONAL {{ <{d}> <http://rdfs.org/ns/void#subset>/<http://www.w3.org/ns/sparql-service-description#name> ?g }}
 }} }}"""

@@ -23,20 +23,12 @@ from dataclasses import dataclass
 from pyparsing import ParseBaseException
 from rdflib.plugins.sparql import parser as rdflib_sparql
 
-from ..errors import QueryError
+from ..errors import QueryError, ServiceRefused, UpdateRefused
 
 # A backslash and what it escapes, left to right as Oxigraph's tokens take them: in a string, a
 # backslash, a backslash and u0041 is an escaped backslash and four letters, not a \u escape.
 _ESCAPE = re.compile(r"\\(?:u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|.)", re.DOTALL)
 _VOLATILE = re.compile(r"rand|now|uuid|bnode", re.IGNORECASE)   # RAND NOW UUID STRUUID BNODE
-
-
-class ServiceRefused(QueryError):
-    """SERVICE would make the server open a connection of a client's choosing."""
-
-
-class UpdateRefused(QueryError):
-    """The endpoint is read-only."""
 
 
 @dataclass(frozen=True)

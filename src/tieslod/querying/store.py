@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from ..errors import QueryError, ResultTooLarge, UsageError
+from ..errors import NotAcceptableResult, QueryError, ResultTooLarge, UsageError
 from ..formats import Format, rdf_format, result_format
 from .policy import READ_ONLY, UpdateRefused, check, is_update
 from ..vocab import PREFIXES
@@ -22,10 +22,6 @@ class Answer:
     kind: str          # "bindings", "boolean" or "graph"
     body: bytes
     fmt: Format
-
-
-class NotAcceptableResult(QueryError):
-    """The query's kind (bindings or graph) has no format the client accepts."""
 
 
 class Bounded:

@@ -20,18 +20,15 @@ import pyoxigraph as ox
 from cachetools import LRUCache
 from pebble import ProcessExpired, ProcessPool
 
-from ..errors import InternalError, QueryTimeout, SandboxError
+from ..errors import InternalError, QueryTimeout, SandboxError, ServerBusy
 from ..formats import rdf_format, result_format
 from ..querying.store import Answer, run_query
 from .context import QueryRequest
 from .sandbox import check_available, connect_errno, deny_network
 
 
-class ServerBusy(QueryTimeout):
-    """Every worker stayed busy for a whole deadline: the query was never started."""
-
-
-# Per worker process, not per app: the store this process has open, keyed by release path.
+# Cache, per worker process, not per app: the store this process has open, keyed by release path
+# (opening a store per query would cost more than most queries).
 _OPEN: dict[str, ox.Store] = {}
 
 

@@ -29,6 +29,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import rdflib
 
+from ..errors import UnsupportedShape as Unsupported
 from .shacl import Violation, locate, short_term, rdflib_term as _rdflib
 
 SH = rdflib.Namespace("http://www.w3.org/ns/shacl#")
@@ -45,10 +46,6 @@ LITERAL_IRI, DATATYPE_IRI = str(rdflib.RDFS.Literal), str(rdflib.RDFS.Datatype)
 _KINDS = {SH.IRI: (ox.NamedNode,), SH.BlankNode: (ox.BlankNode,), SH.Literal: (ox.Literal,),
           SH.BlankNodeOrIRI: (ox.BlankNode, ox.NamedNode), SH.IRIOrLiteral: (ox.NamedNode, ox.Literal),
           SH.BlankNodeOrLiteral: (ox.BlankNode, ox.Literal)}
-
-
-class Unsupported(ValueError):
-    """The shapes use something this compiler does not implement: use pyshacl instead."""
 
 
 @dataclass(frozen=True)
@@ -140,7 +137,7 @@ def _node(graph: rdflib.Graph, node: rdflib.term.Node) -> NodeCheck:
                      strings(SH.targetObjectsOf), strings(SH.targetNode), tuple(props))
 
 
-# shapes text -> its compiled checks (None: Unsupported), as a build's cache had them: reading the
+# Cache: shapes text -> its compiled checks (None: Unsupported), as a build's cache had them: reading the
 # shapes with rdflib took ~0.12 s of every rebuild, and of every worker process of a full build
 _KNOWN: dict[str, tuple[NodeCheck, ...] | None] = {}
 

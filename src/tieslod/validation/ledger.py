@@ -14,7 +14,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from ..config import Settings
-from ..errors import NonConformance
+from ..errors import LedgerError, NonConformance
 from ..vocab import DCT, OWL
 
 LEDGER_NAME = "uris.txt"
@@ -23,10 +23,6 @@ HEADER = (
     "# Append-only: never delete a line. Rename, merge or withdraw a URI in data/lifecycle.ttl instead.\n"
     "# `tieslod ledger` appends new URIs; `tieslod build` fails if a listed URI is no longer accounted for.\n"
 )
-
-
-class LedgerError(NonConformance):
-    """A URI in the ledger is neither published nor accounted for in the lifecycle file."""
 
 
 @dataclass
