@@ -19,7 +19,7 @@ from tieslod.building.release import build, current_release, ensure_built
 from tieslod.config import Settings
 
 CLI = [sys.executable, "-m", "tieslod.cli"]
-QUERY = sorted((Path(__file__).resolve().parent.parent / "queries").glob("01-*.rq"))[0]
+QUERY = sorted((Path(__file__).resolve().parents[2] / "queries").glob("01-*.rq"))[0]
 
 
 def _cli(cwd: Path, *args: str) -> subprocess.CompletedProcess:

@@ -19,7 +19,7 @@ from tieslod.model.grounding import QUALIFIERS, Sentences, normalise
 from tieslod.model.sources import read_inputs
 from tieslod.vocab import SCHEMA
 
-FIXTURES = Path(__file__).parent / "data" / "grounding"
+FIXTURES = Path(__file__).parents[1] / "data" / "grounding"
 
 
 def _append(settings: Settings, name: str) -> str:

@@ -12,7 +12,7 @@ from jsonschema import Draft7Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
-SCHEMAS = Path(__file__).resolve().parent / "data" / "reconciliation-api-0.2"
+SCHEMAS = Path(__file__).resolve().parents[1] / "data" / "reconciliation-api-0.2"
 TL_TYPE = "http://schema.org/Person"
 
 

@@ -14,7 +14,7 @@ import pytest
 from tieslod.server.headers import POLICY, YASGUI_STYLE_HASHES
 
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
-STATIC = Path(__file__).resolve().parent.parent / "src" / "tieslod" / "static"
+STATIC = Path(__file__).resolve().parents[2] / "src" / "tieslod" / "static"
 
 
 def test_a_browser_gets_the_query_ui(real_site: str) -> None:

@@ -25,7 +25,7 @@ from rdflib.collection import Collection
 from tieslod.building.release import build
 from tieslod.config import Settings
 
-SUITE = Path(__file__).resolve().parent / "data" / "w3c-sparql11-protocol"
+SUITE = Path(__file__).resolve().parents[1] / "data" / "w3c-sparql11-protocol"
 MANIFEST_URL = "http://www.w3.org/2009/sparql/docs/tests/data-sparql11/protocol/manifest.ttl"
 MF = rdflib.Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
 HT = rdflib.Namespace("http://www.w3.org/2011/http#")
@@ -111,7 +111,7 @@ def test_the_suite_is_what_we_counted():
 def endpoint(tieslod_serve, tmp_path_factory) -> str:
     """A server over the mini dataset whose store also holds every graph the suite names."""
     root = tmp_path_factory.mktemp("w3c-protocol")
-    shutil.copytree(Path(__file__).resolve().parent / "data" / "mini", root / "data")
+    shutil.copytree(Path(__file__).resolve().parents[1] / "data" / "mini", root / "data")
     release = build(Settings(data_dir=root / "data", out_dir=root / "build")).release_dir
     store = ox.Store(str(release / "store"))
     for iri, name in {g for case in SUITE_CASES for g in case.graphs}:

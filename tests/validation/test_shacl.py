@@ -14,7 +14,7 @@ from tieslod.model.graph import assemble
 from tieslod.model.sources import read_inputs
 from tieslod.validation.shacl import offset_report, validate
 
-BAD = Path(__file__).parent / "data" / "bad"
+BAD = Path(__file__).parents[1] / "data" / "bad"
 SH = rdflib.Namespace("http://www.w3.org/ns/shacl#")
 
 
