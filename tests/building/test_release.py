@@ -58,7 +58,7 @@ def test_failure_while_writing_leaves_previous_output_intact(mini_settings: Sett
         raise OSError("disk full")
     monkeypatch.setattr("tieslod.building.release.load_store", broken_store)
     monkeypatch.setattr("tieslod.building.storeupdate.load_store", broken_store)     # (update_or_load's fallback)
-    monkeypatch.setattr("tieslod.storeupdate.update_store", broken_store)
+    monkeypatch.setattr("tieslod.building.storeupdate.update_store", broken_store)
     with pytest.raises(OSError, match="disk full"):
         build(mini_settings)
     assert current_release(mini_settings) == good.release_dir
