@@ -19,7 +19,7 @@ from tieslod.curation.authoring import add_source, find_quote, turtle_string
 from tieslod.errors import UsageError
 from tieslod.api import app as create_app
 
-WALKTHROUGH = ROOT / "README.md"
+WALKTHROUGH = ROOT / "docs" / "curating.md"   # moved there from the README (issue 12)
 TEXT = "He said: “It’s  fine” — twice.\nThen, again: “It’s fine.”\n"
 
 
@@ -111,7 +111,7 @@ def test_readme_walkthrough_works_as_written(mini_data: Path, tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "build"
-    markdown = WALKTHROUGH.read_text(encoding="utf-8").split("### Add an article", 1)[1].split("\n## ", 1)[0]
+    markdown = WALKTHROUGH.read_text(encoding="utf-8").split("\n## Add an article", 1)[1].split("\n## ", 1)[0]
     last_output = ""
     for kind, argument, body in walkthrough_steps(markdown):
         if kind == "file":
