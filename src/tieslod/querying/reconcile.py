@@ -51,9 +51,12 @@ DEFAULT_TYPES = ("Person", "Organization", "Event", "Place", "CreativeWork")
 
 def entity_query(settings: Settings) -> str:
     """Every entity with its names, types and description, one value per row (aggregated in Python)."""
-    return prefix_block() + f"""SELECT ?e ?k ?v WHERE {{ GRAPH <{settings.graph_iri('entities')}> {{
+    # descriptions are derived per article graph (model/grounding.descriptions), not in the entities graph
+    return prefix_block() + f"""SELECT ?e ?k ?v WHERE {{ {{ GRAPH <{settings.graph_iri('entities')}> {{
   {{ ?e rdfs:label ?v BIND("label" AS ?k) }} UNION {{ ?e skos:altLabel ?v BIND("alias" AS ?k) }}
-  UNION {{ ?e a ?v BIND("type" AS ?k) }} UNION {{ ?e schema:description ?v BIND("description" AS ?k) }} }} }}"""
+  UNION {{ ?e a ?v BIND("type" AS ?k) }} }} }}
+  UNION {{ GRAPH <{settings.graph_iri('entities')}> {{ ?e rdfs:label [] }}
+           GRAPH ?g {{ ?e schema:description ?v }} BIND("description" AS ?k) }} }}"""
 
 
 _QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "“": '"', "”": '"', "„": '"', "–": "-", "—": "-"})
