@@ -22,16 +22,17 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests"), str(ROOT / "benchmarks")]
 from _virtuoso import start_virtuoso  # noqa: E402
 from push import oxigraph  # noqa: E402
-from tieslod.backend import RemoteBackend  # noqa: E402
-from tieslod.build import build  # noqa: E402
+from tieslod.querying.backend import RemoteBackend  # noqa: E402
+from tieslod.building.release import build  # noqa: E402
 from tieslod.config import Settings  # noqa: E402
-from tieslod.describe_entity import describe_query  # noqa: E402
-from tieslod.neighbourhood import neighbourhood_query  # noqa: E402
-from tieslod.paths import TIE_QUERY  # noqa: E402
-from tieslod.push import push, release_graph  # noqa: E402
-from tieslod.reconcile import entity_query  # noqa: E402
-from tieslod.store import open_read_only, run_query  # noqa: E402
-from tieslod.synthetic import generate  # noqa: E402
+from tieslod.querying.resource import describe_query  # noqa: E402
+from tieslod.querying.neighbourhood import neighbourhood_query  # noqa: E402
+from tieslod.querying.connections import TIE_QUERY  # noqa: E402
+from tieslod.api import push
+from tieslod.publishing.push import release_graph  # noqa: E402
+from tieslod.querying.reconcile import entity_query  # noqa: E402
+from tieslod.querying.store import open_read_only, run_query  # noqa: E402
+from synthetic import generate  # noqa: E402
 
 
 def queries(settings: Settings, entity: str) -> dict[str, tuple[str, str]]:

@@ -24,10 +24,10 @@ import pyoxigraph as ox
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
-from tieslod.synthetic import articles_for, generate  # noqa: E402
+from synthetic import articles_for, generate  # noqa: E402
 
 START, END = "<!-- build:start -->", "<!-- build:end -->"
-BUILD = "import sys; from pathlib import Path; from tieslod.build import build; from tieslod.config import Settings; " \
+BUILD = "import sys; from pathlib import Path; from tieslod.building.release import build; from tieslod.config import Settings; " \
         "r = build(Settings(data_dir=Path(sys.argv[1]), out_dir=Path(sys.argv[2])), force=True); print(r.release_dir)"
 
 

@@ -31,11 +31,11 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests"), str(ROOT / "benchmarks")
 from _virtuoso import start_virtuoso  # noqa: E402
 from conftest import free_port  # noqa: E402
 from push import oxigraph  # noqa: E402
-from tieslod.build import build  # noqa: E402
+from tieslod.building.release import build  # noqa: E402
 from tieslod.config import Settings  # noqa: E402
-from tieslod.push import push  # noqa: E402
-from tieslod.store import open_read_only, run_query  # noqa: E402
-from tieslod.synthetic import generate  # noqa: E402
+from tieslod.api import push  # noqa: E402
+from tieslod.querying.store import open_read_only, run_query  # noqa: E402
+from synthetic import generate  # noqa: E402
 
 START, END = "<!-- frontend:start -->", "<!-- frontend:end -->"
 WRK = shutil.which("wrk")

@@ -24,10 +24,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
 from _virtuoso import start_virtuoso  # noqa: E402
 from conftest import free_port  # noqa: E402
-from tieslod.build import build  # noqa: E402
+from tieslod.building.release import build  # noqa: E402
 from tieslod.config import Settings  # noqa: E402
-from tieslod.push import push  # noqa: E402
-from tieslod.synthetic import generate  # noqa: E402
+from tieslod.api import push  # noqa: E402
+from synthetic import generate  # noqa: E402
 
 OXIGRAPH = Path(sys.executable).with_name("oxigraph")
 

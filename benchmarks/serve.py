@@ -2,7 +2,7 @@
 
     python benchmarks/serve.py [--duration 4] [--articles N] [--work DIR] [--no-synthetic] [--write]
 
-For the bundled dataset and a ~1M-triple synthetic corpus (tieslod.synthetic, built once into
+For the bundled dataset and a ~1M-triple synthetic corpus (benchmarks/synthetic.py, built once into
 --work and reused), four queries (a point lookup of one entity's claims, a 2-hop join with a FILTER,
 a GROUP BY aggregate, a CONSTRUCT of one entity) are sent by wrk for --duration seconds per cell:
 
@@ -43,9 +43,9 @@ import pyoxigraph as ox
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fairness import EVERY, load as fairness_load  # noqa: E402
 
-from tieslod.build import build  # noqa: E402
+from tieslod.building.release import build  # noqa: E402
 from tieslod.config import Settings  # noqa: E402
-from tieslod.synthetic import articles_for, generate  # noqa: E402
+from synthetic import articles_for, generate  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 OXIGRAPH = shutil.which("oxigraph") or str(Path(sys.executable).parent / "oxigraph")

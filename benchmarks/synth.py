@@ -1,10 +1,10 @@
-"""The synthetic corpus generator (implementation: src/tieslod/synthetic.py, also `tieslod synth`).
+"""The synthetic corpus generator (implementation: benchmarks/synthetic.py).
 
     python benchmarks/synth.py OUT_DIR --articles 2500 [--seed 1] [--defects 11]
 """
 from __future__ import annotations
 
-from tieslod.synthetic import DEFECTS, Defect, articles_for, generate, main
+from synthetic import DEFECTS, Defect, articles_for, generate, main
 
 __all__ = ["DEFECTS", "Defect", "articles_for", "generate", "main"]
 

@@ -17,7 +17,7 @@ LAUNCH = """
 import json, sys, uvicorn
 from pathlib import Path
 from tieslod.config import Settings
-from tieslod.server.app import create_app
+from tieslod.api import app as create_app
 args = json.loads(sys.argv[1])
 settings = Settings(**{k: Path(v) if k.endswith("_dir") else v for k, v in args["settings"].items()})
 app = create_app(settings)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tieslod.build import BuildResult, build
+from tieslod.building.release import BuildResult, build
 from tieslod.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -121,7 +121,8 @@ def real_site(real_settings: Settings) -> Iterator[str]:
 def mini_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real server over the mini dataset plus a renamed URI, a withdrawn one and a script-tag label."""
     from _ldserver import make_mini_site, running_server
-    from tieslod.ledger import store_of, update
+    from tieslod.api import release_store as store_of
+    from tieslod.validation.ledger import update
     root = tmp_path_factory.mktemp("mini-site")
     data = root / "data"
     shutil.copytree(TEST_DATA / "mini", data)

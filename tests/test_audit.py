@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tieslod.grounding import normalise
+from tieslod.model.grounding import normalise
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = sorted((ROOT / "data" / "sources").glob("*.txt"))

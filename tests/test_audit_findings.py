@@ -12,9 +12,10 @@ import pyoxigraph as ox
 import pytest
 
 from tieslod.config import Settings
-from tieslod.dumps import CSV_COLUMNS
-from tieslod.paths import connection_paths, render_text
-from tieslod.store import open_read_only
+from tieslod.building.dumps import CSV_COLUMNS
+from tieslod.api import path as connection_paths
+from tieslod.querying.connections import render_text
+from tieslod.querying.store import open_read_only
 
 ID = "https://w3id.org/tieslod/id/"
 TL = "https://w3id.org/tieslod/ontology#"

@@ -21,7 +21,7 @@ import rdflib
 from rdflib.compare import to_isomorphic
 
 from tieslod.config import Settings
-from tieslod.push import push
+from tieslod.api import push
 
 from _oxigraph import Oxigraph
 from _recorder import Recorder
@@ -209,7 +209,7 @@ def test_database_frozen_is_a_gateway_timeout(front: Front) -> None:
 
 PICTURE = """
 import hashlib, sys
-from tieslod.neighbourhood import picture
+from tieslod.querying.neighbourhood import picture
 body = open(sys.argv[1], "rb").read()
 pic = picture(body, sys.argv[2], "x", None, lambda iri: iri)
 print(hashlib.sha256(pic.svg.encode()).hexdigest())
@@ -221,8 +221,8 @@ def test_the_picture_does_not_depend_on_the_process(real_settings: Settings, tmp
     processes) sent different bytes under one ETag; seeds 1 and 2 drew Nathan Smith's ties differently."""
     import subprocess
     import sys
-    from tieslod.neighbourhood import neighbourhood_query
-    from tieslod.store import open_read_only, run_query
+    from tieslod.querying.neighbourhood import neighbourhood_query
+    from tieslod.querying.store import open_read_only, run_query
     iri = "https://w3id.org/tieslod/id/nathan-smith"
     body = run_query(open_read_only(real_settings.out_dir / "current"), neighbourhood_query(iri)).body
     (tmp_path / "rows.json").write_bytes(body)
@@ -236,7 +236,7 @@ def test_a_new_release_in_the_database_is_served_without_a_restart(tieslod_serve
                                                                    real_settings: Settings, tmp_path: Path) -> None:
     """The version is read from the data: push another release and the same front end moves to it, with
     its search and reconciliation indexes rebuilt from SPARQL answers (nothing read from local files)."""
-    from tieslod.build import build
+    from tieslod.building.release import build
     build(mini_settings)
     server = Oxigraph(tmp_path / "store", free_port())
     server.start()

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from tieslod.config import DEFAULT_BASE_URI
-from tieslod.store import open_read_only, run_query
+from tieslod.querying.store import open_read_only, run_query
 
 ROOT = Path(__file__).resolve().parent.parent
 QUERIES = ROOT / "queries"

@@ -9,15 +9,15 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tieslod.build import build
+from tieslod.building.release import build
 from tieslod.errors import InternalError, QueryError, QueryTimeout, ResultTooLarge
 from tieslod.formats import result_format
 from tieslod.server.context import QueryRequest
-from tieslod.guard import ServiceRefused, UpdateRefused, check
+from tieslod.querying.policy import ServiceRefused, UpdateRefused, check
 from tieslod.server.answers import AnswerCache
 from tieslod.server.workers import QueryWorkers, ServerBusy
-from tieslod.store import NotAcceptableResult
-from tieslod.store import Answer
+from tieslod.querying.store import NotAcceptableResult
+from tieslod.querying.store import Answer
 
 ENDLESS = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"

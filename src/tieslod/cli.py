@@ -1,5 +1,5 @@
-"""The `tieslod` command: each command parses, calls one library function, prints, exits.
-Data goes to stdout, messages to stderr; exit codes come from errors.exit_code_for."""
+"""The `tieslod` command: each command parses, calls its function in api.py, prints, exits.
+Data goes to stdout, messages to stderr; exit codes come from errors.outcome."""
 from __future__ import annotations
 
 import functools
@@ -11,8 +11,9 @@ from typing import Annotated, Any, Optional, TypeVar
 
 import typer
 
-from .config import DEFAULT_BASE_URI, Settings
-from .errors import NonConformance, TiesError, UsageError, exit_code_for
+from . import api
+from .config import DEFAULT_BASE_URI, DEFAULTS, Settings
+from .errors import NonConformance, TiesError, UsageError, outcome
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Publish what reporting says about ties between people and organisations as Linked Open Data.")
@@ -20,7 +21,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 F = TypeVar("F", bound=Callable[..., Any])
 
 DataOpt = Annotated[Optional[Path], typer.Option("--data", help="Data directory (default: the bundled data/).")]
-OutOpt = Annotated[Path, typer.Option("--out", help="Build directory.")]
+OutOpt = Annotated[Path, typer.Option("--out", help="Build directory.")]   # default: DEFAULTS.out_dir
 BaseOpt = Annotated[str, typer.Option("--base-uri", help="Base of all entity URIs.")]
 
 
@@ -37,17 +38,17 @@ def handle_errors(func: F) -> F:
         except NonConformance as exc:
             report = exc.report
             err(report.as_text() if report is not None else str(exc))  # type: ignore[attr-defined]
-            raise typer.Exit(exc.exit_code) from None
+            raise typer.Exit(outcome(exc).exit_code) from None
         except TiesError as exc:
             err(f"tieslod: error: {exc}")
-            raise typer.Exit(exc.exit_code) from None
+            raise typer.Exit(outcome(exc).exit_code) from None
         except KeyboardInterrupt:
             raise typer.Exit(130) from None
         except (typer.Exit, typer.Abort):
             raise
         except Exception as exc:  # noqa: BLE001 - anything else is a bug: say so, exit 3
             err(f"tieslod: internal error: {type(exc).__name__}: {exc}")
-            raise typer.Exit(exit_code_for(exc)) from None
+            raise typer.Exit(outcome(exc).exit_code) from None
     return wrapper  # type: ignore[return-value]
 
 
@@ -60,7 +61,7 @@ RELEASE_READERS = {"query", "export", "path", "ledger", "reconcile", "push", "se
 def _current_settings(out: Path, base_uri: str, data: Path | None) -> tuple[str, Path | None]:
     import click
 
-    from .manifest import read_manifest, recorded
+    from .building.manifest import read_manifest, recorded
     ctx = click.get_current_context(silent=True)
     if ctx is None or ctx.info_name not in RELEASE_READERS or data is not None \
             or ctx.get_parameter_source("base_uri") != click.core.ParameterSource.DEFAULT:
@@ -116,25 +117,23 @@ def progress_printer() -> Callable[[str], None]:
 
 @app.command()
 @handle_errors
-def validate(data: DataOpt = None, base_uri: BaseOpt = DEFAULT_BASE_URI,
+def validate(data: DataOpt = None, base_uri: BaseOpt = DEFAULTS.base_uri,
              format: Annotated[str, typer.Option("--format", help="text or json")] = "text") -> None:
     """Check the data against the SHACL shapes and every quote against its source text (exit 1 if not)."""
-    from .api import validate_data
     if format not in ("text", "json"):
         raise UsageError(f"unknown report format {format!r}; expected text or json")
-    report = validate_data(make_settings(data, Path("build"), base_uri))
+    report = api.validate(make_settings(data, DEFAULTS.out_dir, base_uri))
     typer.echo(report.as_json() if format == "json" else report.as_text())
     raise typer.Exit(0 if report.conforms else 1)
 
 
 @app.command()
 @handle_errors
-def build(data: DataOpt = None, out: OutOpt = Path("build"), base_uri: BaseOpt = DEFAULT_BASE_URI,
+def build(data: DataOpt = None, out: OutOpt = DEFAULTS.out_dir, base_uri: BaseOpt = DEFAULTS.base_uri,
           force: Annotated[bool, typer.Option("--force", help="Rebuild even if the inputs did not change.")] = False,
           ) -> None:
     """Validate, then write every dump (+ .gz), checksums, VoID/DCAT and the Oxigraph store, atomically."""
-    from .build import build as run_build
-    result = run_build(make_settings(data, out, base_uri), progress_printer(), force=force)
+    result = api.build(make_settings(data, out, base_uri), progress_printer(), force=force)
     c = result.counts
     err(f"tieslod: {'up to date' if result.reused else 'built'} release {result.version}: {c['entities']} "
         f"entities, {c['ties']} ties, {c['claims']} claims, {c['sources']} sources, {c['quads']} quads")
@@ -145,15 +144,14 @@ def build(data: DataOpt = None, out: OutOpt = Path("build"), base_uri: BaseOpt =
 @handle_errors
 def export(format: Annotated[str, typer.Option("--format", help="turtle|jsonld|ntriples|nquads|trig|csv")],
            output: Annotated[Optional[Path], typer.Option("-o", "--output", help="File to write (default stdout).")] = None,
-           data: DataOpt = None, out: OutOpt = Path("build"), base_uri: BaseOpt = DEFAULT_BASE_URI) -> None:
+           data: DataOpt = None, out: OutOpt = DEFAULTS.out_dir, base_uri: BaseOpt = DEFAULTS.base_uri) -> None:
     """Write one serialization of the (validated) dataset to stdout or a file."""
-    from .api import export_bytes
-    body = export_bytes(make_settings(data, out, base_uri), format, progress_printer())
+    body = api.export(make_settings(data, out, base_uri), format, progress_printer())
     if output is None:
         sys.stdout.buffer.write(body)
         sys.stdout.flush()
     else:
-        from .dumps import write_atomic
+        from .building.dumps import write_atomic
         write_atomic(output, body)
         err(f"tieslod: wrote {len(body)} bytes to {output}")
 
@@ -163,9 +161,8 @@ def export(format: Annotated[str, typer.Option("--format", help="turtle|jsonld|n
 def query(sparql: Annotated[Optional[str], typer.Argument(help="The SPARQL query.")] = None,
           file: Annotated[Optional[Path], typer.Option("-f", "--file", help="Read the query from a file.")] = None,
           format: Annotated[str, typer.Option("--format", help="table|json|csv|tsv|xml|turtle|jsonld|ntriples")] = "table",
-          data: DataOpt = None, out: OutOpt = Path("build"), base_uri: BaseOpt = DEFAULT_BASE_URI) -> None:
+          data: DataOpt = None, out: OutOpt = DEFAULTS.out_dir, base_uri: BaseOpt = DEFAULTS.base_uri) -> None:
     """Run a SPARQL query against the built store (building it first if needed)."""
-    from .api import query_text
     if (sparql is None) == (file is None):
         raise UsageError("give a query or -f FILE (exactly one)")
     if file is not None:
@@ -173,7 +170,7 @@ def query(sparql: Annotated[Optional[str], typer.Argument(help="The SPARQL query
             sparql = file.read_text(encoding="utf-8")
         except OSError as exc:
             raise UsageError(f"cannot read query file {file}: {exc.strerror}") from exc
-    body = query_text(make_settings(data, out, base_uri), sparql or "", format, progress_printer())
+    body = api.query(make_settings(data, out, base_uri), sparql or "", format, progress_printer())
     sys.stdout.buffer.write(body)
     sys.stdout.flush()
 
@@ -181,13 +178,9 @@ def query(sparql: Annotated[Optional[str], typer.Argument(help="The SPARQL query
 @app.command()
 @handle_errors
 def ledger(check: Annotated[bool, typer.Option("--check", help="Only check; exit 1 if the ledger is out of date.")] = False,
-           data: DataOpt = None, out: OutOpt = Path("build"), base_uri: BaseOpt = DEFAULT_BASE_URI) -> None:
+           data: DataOpt = None, out: OutOpt = DEFAULTS.out_dir, base_uri: BaseOpt = DEFAULTS.base_uri) -> None:
     """Append every newly published URI to data/uris.txt (the ledger never loses a line)."""
-    from .ledger import check as check_ledger, ledger_path, read_ledger, store_of, update
-    settings = make_settings(data, out, base_uri)
-    store = store_of(settings)   # builds first if needed; the build itself fails on a vanished URI
-    path = ledger_path(settings)
-    report = check_ledger(store, settings, read_ledger(path)) if check else update(store, settings)
+    path, report = api.ledger(make_settings(data, out, base_uri), check)
     if report.as_text():
         err(report.as_text())
     verb = "not listed" if check else "added"
@@ -203,10 +196,9 @@ def reconcile(file: Annotated[Path, typer.Argument(help="CSV file with a header 
               column: Annotated[Optional[str], typer.Option("--column", help="Column of names (default: the first).")] = None,
               type: Annotated[Optional[str], typer.Option("--type", help="Only this type, e.g. Person, Organization.")] = None,
               output: Annotated[Optional[Path], typer.Option("-o", "--output", help="CSV to write (default stdout).")] = None,
-              data: DataOpt = None, out: OutOpt = Path("build"), base_uri: BaseOpt = DEFAULT_BASE_URI) -> None:
+              data: DataOpt = None, out: OutOpt = DEFAULTS.out_dir, base_uri: BaseOpt = DEFAULTS.base_uri) -> None:
     """Match a column of names to our entity URIs; adds tieslod_uri (unambiguous matches only) and review columns."""
-    from .reconcile import reconcile_csv
-    result = reconcile_csv(make_settings(data, out, base_uri), file, column, type)
+    result = api.reconcile(make_settings(data, out, base_uri), file, column, type)
     if output is None:
         typer.echo(result.body, nl=False)
     else:
@@ -222,22 +214,21 @@ def path(start: Annotated[str, typer.Argument(metavar="FROM", help="Entity name,
          alternatives: Annotated[int, typer.Option("--alternatives", "-k", help="How many chains to show.")] = 3,
          include_denied: Annotated[bool, typer.Option("--include-denied", help="Also use ties nobody asserts (marked).")] = False,
          format: Annotated[str, typer.Option("--format", help="text or json")] = "text",
-         data: DataOpt = None, out: OutOpt = Path("build"), base_uri: BaseOpt = DEFAULT_BASE_URI) -> None:
+         data: DataOpt = None, out: OutOpt = DEFAULTS.out_dir, base_uri: BaseOpt = DEFAULTS.base_uri) -> None:
     """How are two entities connected? Shortest chains of ties, each hop with its claims and quotes."""
-    from .paths import connection_paths, render_text
+    from .querying.connections import render_text
     if format not in ("text", "json"):
         raise UsageError(f"unknown format {format!r}; expected text or json")
-    answer = connection_paths(make_settings(data, out, base_uri), start, end, depth, alternatives, include_denied)
+    answer = api.path(make_settings(data, out, base_uri), start, end, depth, alternatives, include_denied)
     typer.echo(answer.to_json() if format == "json" else render_text(answer), nl=format == "json")
 
 
 @app.command()
 @handle_errors
 def release(name: Annotated[Optional[str], typer.Option("--name", help="Human release name, e.g. 2025-06.")] = None,
-            data: DataOpt = None, out: OutOpt = Path("build"), base_uri: BaseOpt = DEFAULT_BASE_URI) -> None:
+            data: DataOpt = None, out: OutOpt = DEFAULTS.out_dir, base_uri: BaseOpt = DEFAULTS.base_uri) -> None:
     """Build, then keep the dumps under <out>/archive/dumps/<version>/ with a changelog, index.json and feed."""
-    from .versions import release as run_release
-    result = run_release(make_settings(data, out, base_uri), progress_printer(), name)
+    result = api.release(make_settings(data, out, base_uri), progress_printer(), name)
     if result.changelog is None:
         err(f"tieslod: version {result.version} is already the latest release")
     else:
@@ -251,13 +242,12 @@ def release(name: Annotated[Optional[str], typer.Option("--name", help="Human re
 def diff(old: Annotated[str, typer.Argument(help="Version, release directory or .nq dump.")],
          new: Annotated[str, typer.Argument(help="Version, release directory or .nq dump.")],
          format: Annotated[str, typer.Option("--format", help="text or json")] = "text",
-         out: OutOpt = Path("build"), base_uri: BaseOpt = DEFAULT_BASE_URI) -> None:
+         out: OutOpt = DEFAULTS.out_dir, base_uri: BaseOpt = DEFAULTS.base_uri) -> None:
     """Entities, ties, claims and sources added, changed or withdrawn between two builds."""
     import json as _json
-    from .versions import diff_builds
     if format not in ("text", "json"):
         raise UsageError(f"unknown format {format!r}; expected text or json")
-    log = diff_builds(make_settings(None, out, base_uri), old, new)
+    log = api.diff(make_settings(None, out, base_uri), old, new)
     typer.echo(_json.dumps(log.as_json(), indent=2, ensure_ascii=False) if format == "json" else log.as_text(),
                nl=format == "json")
 
@@ -270,8 +260,7 @@ def add_source(file: Annotated[Path, typer.Argument(help="The article text, UTF-
                key: Annotated[Optional[str], typer.Option("--key", help="Short name (default: from the file name).")] = None,
                data: DataOpt = None) -> None:
     """Register a new article: copy its text to data/sources/ and write a claims file to fill in."""
-    from .curate import add_source as run_add
-    result = run_add(make_settings(data, Path("build"), DEFAULT_BASE_URI), file, title, publisher, key)
+    result = api.add_source(make_settings(data, DEFAULTS.out_dir, DEFAULT_BASE_URI), file, title, publisher, key)
     for written in (result.text_path, result.claims_path, result.entities_path):
         if written is not None:
             typer.echo(str(written))
@@ -284,8 +273,7 @@ def quote(source: Annotated[str, typer.Argument(help="Source key (data/sources/<
           text: Annotated[str, typer.Argument(help="Words to find; quotes, dashes, spaces and case may differ.")],
           data: DataOpt = None) -> None:
     """Find a span of a source and print it verbatim as a tl:quote line, or say where the nearest match is."""
-    from .curate import quote as find
-    where, match = find(make_settings(data, Path("build"), DEFAULT_BASE_URI), source, text)
+    where, match = api.quote(make_settings(data, DEFAULTS.out_dir, DEFAULT_BASE_URI), source, text)
     if match.found:
         err(f"tieslod: found once in {where}, line {match.line} (characters {match.start}-{match.end})")
         typer.echo(match.turtle())
@@ -309,67 +297,47 @@ def push(endpoint: Annotated[str, typer.Option("--endpoint", help="Graph Store H
          auth: Annotated[Optional[str], typer.Option("--auth", help="user:password, sent as Basic or Digest (Virtuoso), whichever the server asks for.")] = None,
          batch: Annotated[int, typer.Option("--batch", help="Most triples per request.")] = 20_000,
          query_endpoint: Annotated[Optional[str], typer.Option("--query-endpoint", help="SPARQL query URL to verify counts with (needed where a Graph Store GET is truncated, e.g. Virtuoso's /sparql).")] = None,
-         data: DataOpt = None, out: OutOpt = Path("build"), base_uri: BaseOpt = DEFAULT_BASE_URI) -> None:
+         data: DataOpt = None, out: OutOpt = DEFAULTS.out_dir, base_uri: BaseOpt = DEFAULTS.base_uri) -> None:
     """Publish the current release to a SPARQL Graph Store endpoint (resumable; verifies counts per graph)."""
-    from .push import push as run_push
-    result = run_push(make_settings(data, out, base_uri), endpoint, graph_per_source, auth, graph, batch,
+    result = api.push(make_settings(data, out, base_uri), endpoint, graph_per_source, auth, graph, batch,
                       progress_printer(), query_endpoint=query_endpoint)
     err(f"tieslod: pushed {result.sent} graph(s), {result.skipped} already there, "
         f"{sum(result.graphs.values())} triples verified in {len(result.graphs)} graph(s)")
 
 
-@app.command(hidden=True)
-@handle_errors
-def synth(out_dir: Annotated[Path, typer.Argument(help="Directory to write a data/ tree into.")],
-          articles: Annotated[int, typer.Option("--articles", help="Article count (~400 triples each).")] = 25,
-          seed: Annotated[int, typer.Option("--seed")] = 1,
-          defects: Annotated[int, typer.Option("--defects", help="Planted SHACL violations.")] = 0) -> None:
-    """Write a synthetic corpus (benchmarks/synth.py) in the authoring format."""
-    from .synthetic import generate
-    found = generate(out_dir, articles, seed, defects)
-    typer.echo("\n".join(f"{d.kind}\t{d.focus}" for d in found))
-
-
 @app.command()
 @handle_errors
-def serve(host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
-          port: Annotated[int, typer.Option("--port", help="Port to listen on (0: any free port).")] = 8000,
-          workers: Annotated[int, typer.Option("--workers", help="Query worker processes per HTTP process (one query at a time each).")] = 2,
-          http_workers: Annotated[int, typer.Option("--http-workers", help="HTTP server processes.")] = 1,
-          timeout: Annotated[float, typer.Option("--timeout", help="Deadline of each query, seconds.")] = 10.0,
-          max_result_bytes: Annotated[int, typer.Option("--max-result-bytes", help="Largest result sent.")] = 100_000_000,
-          public_url: Annotated[Optional[str], typer.Option("--public-url", help="This server's public origin, when entity URIs live elsewhere.")] = None,
-          access_log: Annotated[bool, typer.Option("--access-log/--no-access-log", help="Log each request to stderr.")] = True,
-          cache_mb: Annotated[float, typer.Option("--cache-mb", help="Memory for answers to repeated queries (0: none).")] = 64.0,
-          max_body_bytes: Annotated[int, typer.Option("--max-body-bytes", help="Largest request body (413).")] = 1_000_000,
-          max_header_bytes: Annotated[int, typer.Option("--max-header-bytes", help="Largest request line + headers (431).")] = 81_920,
-          max_url_bytes: Annotated[int, typer.Option("--max-url-bytes", help="Longest URL, path + query (414).")] = 65_000,
-          max_accept_bytes: Annotated[int, typer.Option("--max-accept-bytes", help="Longest Accept header (431).")] = 4_096,
-          header_timeout: Annotated[float, typer.Option("--header-timeout", help="Seconds to send a request's headers; idle keep-alive time.")] = 10.0,
-          body_timeout: Annotated[float, typer.Option("--body-timeout", help="Seconds to send a request body (408).")] = 30.0,
-          send_timeout: Annotated[float, typer.Option("--send-timeout", help="Seconds a response may stall (the client reading nothing) before the connection is cut.")] = 30.0,
-          max_in_flight: Annotated[int, typer.Option("--max-in-flight", help="Requests in progress per HTTP process.")] = 256,
-          client_query_seconds: Annotated[float, typer.Option("--client-query-seconds", help="Query seconds per client per minute (429; 0: no limit).")] = 60.0,
-          client_concurrent: Annotated[Optional[int], typer.Option("--client-concurrent", help="Queries one client may run at once; more wait, then 429 (default: workers - 1, at least 1; 0: no limit).")] = None,
-          trust_forwarded_for: Annotated[bool, typer.Option("--trust-forwarded-for/--no-trust-forwarded-for", help="Identify clients by X-Forwarded-For (only behind a proxy that sets it).")] = False,
-          sparql_endpoint: Annotated[Optional[str], typer.Option("--sparql-endpoint", help="Answer from this SPARQL endpoint (where `tieslod push` sent the release) instead of a local store.")] = None,
-          sparql_auth: Annotated[Optional[str], typer.Option("--sparql-auth", help="user:password for --sparql-endpoint (Basic or Digest).")] = None,
-          sparql_timeout: Annotated[Optional[float], typer.Option("--sparql-timeout", help="Deadline of each query to --sparql-endpoint, seconds (default: --timeout).")] = None,
-          sparql_connections: Annotated[int, typer.Option("--sparql-connections", help="Queries in flight to --sparql-endpoint at once, per HTTP process.")] = 8,
-          data: DataOpt = None, out: OutOpt = Path("build"), base_uri: BaseOpt = DEFAULT_BASE_URI) -> None:
+def serve(host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = DEFAULTS.host,
+          port: Annotated[int, typer.Option("--port", help="Port to listen on (0: any free port).")] = DEFAULTS.port,
+          workers: Annotated[int, typer.Option("--workers", help="Query worker processes (per HTTP process).")] = DEFAULTS.workers,
+          http_workers: Annotated[int, typer.Option("--http-workers", help="HTTP server processes.")] = DEFAULTS.http_workers,
+          timeout: Annotated[float, typer.Option("--timeout", help="Deadline of each query, seconds.")] = DEFAULTS.timeout,
+          max_result_bytes: Annotated[int, typer.Option("--max-result-bytes", help="Largest result sent.")] = DEFAULTS.max_result_bytes,
+          public_url: Annotated[Optional[str], typer.Option("--public-url", help="This server's public origin, when entity URIs live elsewhere.")] = DEFAULTS.public_url,
+          access_log: Annotated[bool, typer.Option("--access-log/--no-access-log", help="Log each request to stderr.")] = DEFAULTS.access_log,
+          cache_mb: Annotated[float, typer.Option("--cache-mb", help="Memory for answers to repeated queries (0: none).")] = DEFAULTS.cache_bytes / 1_000_000,
+          max_body_bytes: Annotated[int, typer.Option("--max-body-bytes", help="Largest request body (413).")] = DEFAULTS.max_body_bytes,
+          max_header_bytes: Annotated[int, typer.Option("--max-header-bytes", help="Largest request line + headers (431).")] = DEFAULTS.max_header_bytes,
+          max_url_bytes: Annotated[int, typer.Option("--max-url-bytes", help="Longest URL, path + query (414).")] = DEFAULTS.max_url_bytes,
+          max_accept_bytes: Annotated[int, typer.Option("--max-accept-bytes", help="Longest Accept header (431).")] = DEFAULTS.max_accept_bytes,
+          header_timeout: Annotated[float, typer.Option("--header-timeout", help="Seconds to send a request's headers; idle keep-alive time.")] = DEFAULTS.header_timeout,
+          body_timeout: Annotated[float, typer.Option("--body-timeout", help="Seconds to send a request body (408).")] = DEFAULTS.body_timeout,
+          send_timeout: Annotated[float, typer.Option("--send-timeout", help="Seconds a response may stall (the client reading nothing) before the connection is cut.")] = DEFAULTS.send_timeout,
+          max_in_flight: Annotated[int, typer.Option("--max-in-flight", help="Requests in progress per HTTP process.")] = DEFAULTS.max_in_flight,
+          client_query_seconds: Annotated[float, typer.Option("--client-query-seconds", help="Query seconds per client per minute (429; 0: no limit).")] = DEFAULTS.client_query_seconds,
+          client_concurrent: Annotated[Optional[int], typer.Option("--client-concurrent", help="Queries one client may run at once; more wait, then 429 (default: workers - 1, at least 1; 0: no limit).")] = DEFAULTS.client_concurrent,
+          trust_forwarded_for: Annotated[bool, typer.Option("--trust-forwarded-for/--no-trust-forwarded-for", help="Identify clients by X-Forwarded-For (only behind a proxy that sets it).")] = DEFAULTS.trust_forwarded_for,
+          sparql_endpoint: Annotated[Optional[str], typer.Option("--sparql-endpoint", help="Answer from this SPARQL endpoint (where `tieslod push` sent the release) instead of a local store.")] = DEFAULTS.sparql_endpoint,
+          sparql_auth: Annotated[Optional[str], typer.Option("--sparql-auth", help="user:password for --sparql-endpoint (Basic or Digest).")] = DEFAULTS.sparql_auth,
+          sparql_timeout: Annotated[Optional[float], typer.Option("--sparql-timeout", help="Deadline of each query to --sparql-endpoint, seconds (default: --timeout).")] = DEFAULTS.sparql_timeout,
+          sparql_connections: Annotated[int, typer.Option("--sparql-connections", help="Queries in flight to --sparql-endpoint at once, per HTTP process.")] = DEFAULTS.sparql_connections,
+          data: DataOpt = None, out: OutOpt = DEFAULTS.out_dir, base_uri: BaseOpt = DEFAULTS.base_uri) -> None:
     """Serve SPARQL (/sparql) and the linked-data pages, building the dataset first if needed
     (with --sparql-endpoint: from a remote SPARQL database, nothing built).
 
     Each query runs in a query worker process, one query at a time, reached over a Unix socket; workers have no network. Past --timeout a worker is killed at once (its CPU freed), a fresh one takes its place and the client gets 503; no other request shares the killed process. One client holds at most --client-concurrent workers, so its runaways leave the others served.
 
     Speed (BENCHMARKS.md, 2 shared cores): queries that reach a worker came at 0.15-0.34x `oxigraph serve-read-only`'s rate (c=8), bounded by the Python HTTP front and the trip between processes; repeated ones, from the answer cache (--cache-mb), at 0.34-0.84x."""
-    from .server.run import serve as run_serve
-    if not 0 <= port <= 65535:
-        raise UsageError(f"--port must be between 0 and 65535 (got {port})")
-    if max_result_bytes < 1:
-        raise UsageError("--max-result-bytes must be positive")
-    if cache_mb < 0:
-        raise UsageError("--cache-mb cannot be negative")
     if sparql_auth is not None and not sparql_endpoint:
         raise UsageError("--sparql-auth needs --sparql-endpoint")
     if sparql_auth is not None:
@@ -383,9 +351,10 @@ def serve(host: Annotated[str, typer.Option("--host", help="Address to listen on
                              max_in_flight=max_in_flight, client_query_seconds=client_query_seconds,
                              client_concurrent=client_concurrent, trust_forwarded_for=trust_forwarded_for,
                              sparql_endpoint=sparql_endpoint, sparql_auth=sparql_auth,
-                             sparql_timeout=sparql_timeout, sparql_connections=sparql_connections)
-    run_serve(settings, progress_printer(), access_log=access_log, cache_bytes=int(cache_mb * 1_000_000),
-              http_workers=http_workers)
+                             sparql_timeout=sparql_timeout, sparql_connections=sparql_connections,
+                             http_workers=http_workers, access_log=access_log,
+                             cache_bytes=int(cache_mb * 1_000_000))
+    api.serve(settings, progress_printer())
 
 
 def _click_errors() -> tuple[type, type, type | None]:

@@ -1,11 +1,13 @@
-"""Settings: one frozen dataclass, built once by the CLI and passed down; nothing reads the environment later."""
+"""Settings: one frozen dataclass holding every option, validated once, built once by the CLI and passed
+down; its defaults are the CLI's defaults (cli.py reads DEFAULTS). Nothing reads the environment later."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
 
 from .errors import UsageError
 
+__version__ = "0.1.0"   # part of every cache key and manifest; pyproject.toml holds the same
 DEFAULT_BASE_URI = "https://w3id.org/tieslod/"
 ONTOLOGY_NS = "https://w3id.org/tieslod/ontology#"
 ONTOLOGY_IRI = "https://w3id.org/tieslod/ontology"
@@ -37,7 +39,10 @@ class Settings:
     # server
     host: str = "127.0.0.1"
     port: int = 8000
-    workers: int = 2
+    workers: int = 2                   # query worker processes per HTTP process
+    http_workers: int = 1              # HTTP server processes (granian)
+    access_log: bool = True            # one line per request on stderr
+    cache_bytes: int = 64_000_000      # memory for answers to repeated queries (0: none)
     timeout: float = 10.0
     max_body_bytes: int = 1_000_000
     max_result_bytes: int = 100_000_000
@@ -69,6 +74,14 @@ class Settings:
             raise UsageError("--timeout must be positive")
         if self.workers < 1:
             raise UsageError("--workers must be at least 1")
+        if self.http_workers < 1:
+            raise UsageError("--http-workers must be at least 1")
+        if not 0 <= self.port <= 65535:
+            raise UsageError(f"--port must be between 0 and 65535 (got {self.port})")
+        if self.max_result_bytes < 1:
+            raise UsageError("--max-result-bytes must be positive")
+        if self.cache_bytes < 0:
+            raise UsageError("--cache-mb cannot be negative")
         if self.max_header_bytes < 8192:
             raise UsageError("--max-header-bytes must be at least 8192")
         for name in ("header_timeout", "body_timeout", "send_timeout"):
@@ -95,3 +108,13 @@ class Settings:
 
     def graph_iri(self, key: str) -> str:
         return self.base_uri + "graph/" + key
+
+
+def _defaults() -> Settings:
+    """Every field's default, without resolving the bundled folders (the CLI's help needs no data/)."""
+    values = {f.name: f.default for f in fields(Settings) if f.default is not MISSING}
+    return Settings(**values, data_dir=Path("data"), ontology_dir=Path("ontology"), shapes_dir=Path("shapes"))
+
+
+# The CLI's defaults: one source, read by cli.py's option declarations.
+DEFAULTS = _defaults()

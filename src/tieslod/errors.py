@@ -1,20 +1,24 @@
-"""One exception hierarchy, mapped to exit codes in one place (see README, "Exit codes")."""
+"""Every exception tieslod raises on purpose, each with its exit code and HTTP status; `outcome`
+maps any exception to both, for the CLI and the server alike (docs/architecture.md, README "Exit codes")."""
 from __future__ import annotations
 
 import errno
 from pathlib import Path
+from typing import NamedTuple
 
 
 class TiesError(Exception):
     """Base of every error tieslod raises on purpose."""
 
     exit_code = 3
+    http_status = 500
 
 
 class UsageError(TiesError):
     """A bad option, an unknown format, a missing file: the caller's to fix."""
 
     exit_code = 2
+    http_status = 400
 
 
 class IncompleteRelease(UsageError):
@@ -29,6 +33,7 @@ class InputError(TiesError):
     """Input data that cannot be read, with the file and position it comes from."""
 
     exit_code = 2
+    http_status = 400
 
     def __init__(self, message: str, path: Path | str | None = None,
                  line: int | None = None, column: int | None = None) -> None:
@@ -62,28 +67,73 @@ class NonConformance(TiesError):
     """The data was read but does not conform to the shapes."""
 
     exit_code = 1
+    http_status = 422
 
     def __init__(self, message: str, report: object | None = None) -> None:
         super().__init__(message)
         self.report = report
 
 
+class LedgerError(NonConformance):
+    """A URI in the ledger is neither published nor accounted for in the lifecycle file."""
+
+
 class QueryError(TiesError):
     """A SPARQL query that cannot be parsed or evaluated."""
 
     exit_code = 2
+    http_status = 400
+
+
+class ServiceRefused(QueryError):
+    """SERVICE would make the server open a connection of a client's choosing."""
+
+
+class UpdateRefused(QueryError):
+    """The endpoint is read-only."""
+
+
+class NotAcceptableResult(QueryError):
+    """The query's kind (bindings or graph) has no format the client accepts."""
+
+    http_status = 406
+
+
+class NotAcceptable(UsageError):
+    """Nothing we offer matches the Accept header (406)."""
+
+    http_status = 406
+
+
+class UnknownFormat(UsageError):
+    """?format= names nothing we offer (400)."""
+
+
+class Problem(UsageError):
+    """An HTTP error with a message for the client; its status is the instance's own."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.headers = status, message, headers or {}
+        self.http_status = status
 
 
 class QueryTimeout(TiesError):
     """A query ran past its deadline and was stopped."""
 
     exit_code = 3
+    http_status = 503
+
+
+class ServerBusy(QueryTimeout):
+    """Every worker stayed busy for a whole deadline: the query was never started."""
 
 
 class ResultTooLarge(TiesError):
     """A query result exceeded the configured size limit."""
 
     exit_code = 3
+    http_status = 503
 
 
 class BackendError(TiesError):
@@ -128,12 +178,29 @@ class DiskFull(TiesError):
     """No space left (or a file size limit reached) while building: nothing was published."""
 
     exit_code = 2
+    http_status = 507
 
 
 class DamagedCache(TiesError):
     """A build cache entry whose checksum does not hold (build.build runs once more, remaking it)."""
 
     exit_code = 3
+
+
+class DamagedEntry(DamagedCache):
+    """One cache entry whose bytes are not those written (its path in args[0]); caught inside
+    building/cache.py, which drops the entry."""
+
+
+class PushError(TiesError):
+    """The Graph Store endpoint refused or lost data."""
+
+    exit_code = 3
+    http_status = 502
+
+
+class UnsupportedShape(TiesError):
+    """The shapes use something the compiled checks do not implement: pyshacl checks them instead."""
 
 
 class InternalError(TiesError):
@@ -149,9 +216,22 @@ class SandboxError(InternalError):
 EXIT_OK = 0
 
 
+class Outcome(NamedTuple):
+    exit_code: int
+    http_status: int
+
+
+def outcome(exc: BaseException) -> Outcome:
+    """The exit code and HTTP status for an exception: the class's own, or 3 / 500 for anything
+    unexpected (a bug). The one mapping the CLI and the server use."""
+    if isinstance(exc, TiesError):
+        return Outcome(exc.exit_code, exc.http_status)
+    return Outcome(InternalError.exit_code, InternalError.http_status)
+
+
 def exit_code_for(exc: BaseException) -> int:
-    """The process exit code for an exception (3 for anything unexpected)."""
-    return exc.exit_code if isinstance(exc, TiesError) else InternalError.exit_code
+    """The process exit code for an exception (outcome's first half)."""
+    return outcome(exc).exit_code
 
 
 _FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)

@@ -1,4 +1,5 @@
-"""The one table of serialization formats, shared by export, query and content negotiation."""
+"""The one table of serialization formats and media types: export, query, content negotiation, dumps,
+downloads, feeds, push and the service description all read it (docs/architecture.md, "Add a format")."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -18,24 +19,27 @@ class Format:
     kind: str                 # "graph" (triples), "dataset" (quads), "results" (SELECT/ASK), "table"
     aliases: tuple[str, ...] = ()
     charset: bool = True
+    w3c: str | None = None    # its name under http://www.w3.org/ns/formats/ (service descriptions)
 
 
 RDF_FORMATS: tuple[Format, ...] = (
-    Format("turtle", "ttl", "text/turtle", "turtle", ox.RdfFormat.TURTLE, "graph", ("ttl",)),
-    Format("ntriples", "nt", "application/n-triples", "nt", ox.RdfFormat.N_TRIPLES, "graph", ("nt", "n-triples")),
-    Format("rdfxml", "rdf", "application/rdf+xml", "xml", ox.RdfFormat.RDF_XML, "graph", ("rdf", "xml", "rdf/xml")),
-    Format("jsonld", "jsonld", "application/ld+json", "json-ld", ox.RdfFormat.JSON_LD, "dataset", ("json-ld",)),
-    Format("nquads", "nq", "application/n-quads", "nquads", ox.RdfFormat.N_QUADS, "dataset", ("nq", "n-quads")),
-    Format("trig", "trig", "application/trig", "trig", ox.RdfFormat.TRIG, "dataset", ()),
+    Format("turtle", "ttl", "text/turtle", "turtle", ox.RdfFormat.TURTLE, "graph", ("ttl",), w3c="Turtle"),
+    Format("ntriples", "nt", "application/n-triples", "nt", ox.RdfFormat.N_TRIPLES, "graph", ("nt", "n-triples"), w3c="N-Triples"),
+    Format("rdfxml", "rdf", "application/rdf+xml", "xml", ox.RdfFormat.RDF_XML, "graph", ("rdf", "xml", "rdf/xml"), w3c="RDF_XML"),
+    Format("jsonld", "jsonld", "application/ld+json", "json-ld", ox.RdfFormat.JSON_LD, "dataset", ("json-ld",), w3c="JSON-LD"),
+    Format("nquads", "nq", "application/n-quads", "nquads", ox.RdfFormat.N_QUADS, "dataset", ("nq", "n-quads"), w3c="N-Quads"),
+    Format("trig", "trig", "application/trig", "trig", ox.RdfFormat.TRIG, "dataset", (), w3c="TriG"),
 )
 
 RESULT_FORMATS: tuple[Format, ...] = (
-    Format("json", "srj", "application/sparql-results+json", "json", ox.QueryResultsFormat.JSON, "results", ("srj",)),
+    Format("json", "srj", "application/sparql-results+json", "json", ox.QueryResultsFormat.JSON, "results", ("srj",),
+           w3c="SPARQL_Results_JSON"),
     # plain XML and plain text, as Fuseki and Virtuoso answer them for SELECT/ASK (issue 14)
     Format("xml", "srx", "application/sparql-results+xml", "xml", ox.QueryResultsFormat.XML, "results",
-           ("srx", "application/xml", "text/xml")),
-    Format("csv", "csv", "text/csv", "csv", ox.QueryResultsFormat.CSV, "results", ()),
-    Format("tsv", "tsv", "text/tab-separated-values", "tsv", ox.QueryResultsFormat.TSV, "results", ("text/plain",)),
+           ("srx", "application/xml", "text/xml"), w3c="SPARQL_Results_XML"),
+    Format("csv", "csv", "text/csv", "csv", ox.QueryResultsFormat.CSV, "results", (), w3c="SPARQL_Results_CSV"),
+    Format("tsv", "tsv", "text/tab-separated-values", "tsv", ox.QueryResultsFormat.TSV, "results", ("text/plain",),
+           w3c="SPARQL_Results_TSV"),
 )
 
 # Plain JSON for what is not RDF or SPARQL results (search hits, for instance).
@@ -46,6 +50,20 @@ CSV_DUMP = Format("csv", "csv", "text/csv", None, None, "table")
 
 # The human-readable page of a resource: negotiated alongside the RDF formats (see server/conneg.py).
 HTML_PAGE = Format("html", "html", "text/html", None, None, "page", ("htm", "application/xhtml+xml"))
+
+# Files the archive serves that are neither RDF nor a table: the release feed and gzip members.
+ATOM_FEED = Format("atom", "atom", "application/atom+xml", None, None, "feed")
+GZIP = Format("gzip", "gz", "application/gzip", None, None, "compressed", charset=False)
+FILE_FORMATS: tuple[Format, ...] = (*RDF_FORMATS, JSON_DATA, CSV_DUMP, ATOM_FEED, GZIP)
+
+# Media types served with "; charset=utf-8" when a download names them (text, and the RDF syntaxes
+# that are UTF-8 by definition; RDF/XML declares its own encoding).
+TEXT_MEDIA: tuple[str, ...] = ("text/", "application/n-triples", "application/n-quads", "application/trig",
+                               "application/ld+json")
+
+# `format=` values clients send for graph results that are not names in the table
+# (SPARQLWrapper sends format=n3 for N3 and format=json for JSON-LD).
+GRAPH_PARAM_ALIASES: dict[str, str] = {"n3": "turtle", "json": "jsonld"}
 
 # What a dereferenced entity URI offers machines, in the server's order of preference.
 ENTITY_FORMATS: tuple[str, ...] = ("turtle", "jsonld", "ntriples", "rdfxml")
@@ -109,6 +127,20 @@ def by_extension(ext: str) -> Format | None:
         if fmt.extension == ext:
             return fmt
     return None
+
+
+def by_suffix(suffix: str) -> Format | None:
+    """The format of a published file by its suffix (".nq" or "nq"): RDF, JSON, CSV, Atom, gzip."""
+    ext = suffix.lstrip(".").lower()
+    return next((fmt for fmt in FILE_FORMATS if fmt.extension == ext), None)
+
+
+def media_type(name: str) -> str:
+    """The media type of an RDF or results format by name ("ntriples", "json"), without parameters."""
+    fmt = _lookup(name, RDF_FORMATS) or _lookup(name, RESULT_FORMATS)
+    if fmt is None:
+        raise UsageError(f"unknown format {name!r}")
+    return fmt.media_type
 
 
 def content_type(fmt: Format) -> str:

@@ -5,7 +5,7 @@ from collections.abc import Hashable
 
 from cachetools import LRUCache
 
-from ..store import Answer
+from ..querying.store import Answer
 
 
 def _cost(answer: Answer) -> int:

@@ -1,4 +1,4 @@
-"""create_app(settings): explicit routes, no module globals, no environment reads in handlers.
+"""create_app(settings, release): builds nothing (api.py builds first), explicit routes, no module globals, no environment reads in handlers.
 
 One AppContext is shared by every route module; its run_query is the only way to the data: the
 SERVICE/update guard, then the backend (querylayer.py: the local query workers, or a remote SPARQL
@@ -8,32 +8,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import html
-import importlib
 import logging
 import signal
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
-from starlette.routing import BaseRoute
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..config import Settings
 from ..errors import BackendError
-from . import sparql
+from . import extras, pages, sparql
 from .context import AppContext
 from .headers import ResponseHeaders
 from .limits import Limits
 from .querylayer import make_backend
 
-# Route modules written alongside this one, mounted after /sparql in this order. A module that does
-# not exist yet is skipped, so the endpoint can ship before them; an import error inside one is not.
-OTHER_ROUTE_MODULES = ("extras", "pages")   # issue 6: reconcile, paths, archives; issue 4: pages
 CACHE_BYTES = 64_000_000   # answers kept for repeated queries (0: none)
 # what a script on another origin may read from our answers (CORS hides all but a few by default)
 EXPOSED_HEADERS = ["ETag", "Last-Modified", "Link", "Content-Location", "Retry-After", "X-Tieslod-Release"]
@@ -65,19 +61,6 @@ class AccessLog:
                           (time.perf_counter() - start) * 1000)
 
 
-def other_routes(ctx: AppContext) -> list[BaseRoute]:
-    routes: list[BaseRoute] = []
-    for name in OTHER_ROUTE_MODULES:
-        try:
-            module = importlib.import_module(f"{__package__}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__package__}.{name}":
-                raise
-            continue
-        routes += module.routes(ctx)
-    return routes
-
-
 def backend_failed(request: Request, exc: Exception) -> Response:
     """The remote SPARQL database down, slow or wrong: a short answer with its status and Retry-After."""
     assert isinstance(exc, BackendError)
@@ -92,8 +75,10 @@ def backend_failed(request: Request, exc: Exception) -> Response:
     return PlainTextResponse(f"{status} {title}: {exc}\n", status_code=status, headers=headers)
 
 
-def create_app(settings: Settings, cache_bytes: int = CACHE_BYTES) -> ASGIApp:
-    backend = make_backend(settings, cache_bytes)
+def create_app(settings: Settings, release: Path | None, cache_bytes: int = CACHE_BYTES) -> ASGIApp:
+    """The app over `release` (a built release directory; it follows out_dir/current from there), or,
+    with settings.sparql_endpoint, over that remote database (release None: nothing local is needed)."""
+    backend = make_backend(settings, release, cache_bytes)
     ctx = AppContext(settings=settings, release=backend.current, run_query=backend.query,
                      version=lambda: backend.current().version)
 
@@ -115,7 +100,7 @@ def create_app(settings: Settings, cache_bytes: int = CACHE_BYTES) -> ASGIApp:
         Middleware(GZipMiddleware, minimum_size=1000),
         Middleware(ResponseHeaders, retry_after=settings.timeout),
     ]
-    app = Starlette(routes=[*sparql.routes(ctx), *other_routes(ctx)], middleware=middleware, lifespan=lifespan,
-                    exception_handlers={BackendError: backend_failed})
+    app = Starlette(routes=[*sparql.routes(ctx), *extras.routes(ctx), *pages.routes(ctx)], middleware=middleware,
+                    lifespan=lifespan, exception_handlers={BackendError: backend_failed})
     # the limits before anything else (a refused request reaches nothing), logged like any request
     return AccessLog(Limits(app, settings))

@@ -8,18 +8,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..errors import NotAcceptable, UnknownFormat
 from ..formats import ENTITY_FORMATS, HTML_PAGE, MEDIA_ALIASES, Format, rdf_format
 
 # Entity documents: the page first (what a browser sending only */* should see), then the RDF formats.
 ENTITY_OFFERS: tuple[Format, ...] = (HTML_PAGE, *(rdf_format(n) for n in ENTITY_FORMATS))
-
-
-class NotAcceptable(Exception):
-    """Nothing we offer matches the Accept header (406)."""
-
-
-class UnknownFormat(Exception):
-    """?format= names nothing we offer (400)."""
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..config import Settings
-from ..store import Answer
+from ..querying.store import Answer
 
 if TYPE_CHECKING:
     from .httpcache import Release

@@ -16,8 +16,8 @@ from starlette.responses import FileResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import BaseRoute, Route
 
 from ..config import ONTOLOGY_IRI
-from ..describe_entity import Description, serialize
-from ..formats import HTML_PAGE, Format, content_type
+from ..querying.resource import Description, serialize
+from ..formats import HTML_PAGE, TEXT_MEDIA, Format, content_type, rdf_format
 from ..vocab import PREFIXES
 from .context import QueryRequest
 from .conneg import ENTITY_OFFERS, NotAcceptable, UnknownFormat, by_name, choose
@@ -27,7 +27,6 @@ from .ontodoc import ontology_query, sections, summary
 if TYPE_CHECKING:
     from .site import Site
 
-TEXT_TYPES = ("text/", "application/n-triples", "application/n-quads", "application/trig", "application/ld+json")
 # /dumps/<name> holds whatever the current release is: revalidate soon (the ETag makes that cheap).
 # Only /dumps/<version>/<name> (server/extras.py) is cached as immutable.
 CURRENT_DUMP_CACHE = "public, max-age=300"
@@ -54,7 +53,7 @@ def gz_purpose(name: str) -> str:
 
 
 def _dump_type(media_type: str) -> str:
-    return f"{media_type}; charset=utf-8" if media_type.startswith(TEXT_TYPES) else media_type
+    return f"{media_type}; charset=utf-8" if media_type.startswith(TEXT_MEDIA) else media_type
 
 
 async def dumps_index(site: Site, request: Request) -> Response:
@@ -139,7 +138,7 @@ async def context_doc(site: Site, request: Request) -> Response:
     headers["Access-Control-Allow-Origin"] = "*"
     if is_fresh(request, headers["ETag"], site.release().mtime):
         return not_modified(headers)
-    return Response(data, headers=headers, media_type="application/ld+json")
+    return Response(data, headers=headers, media_type=rdf_format("jsonld").media_type)
 
 
 async def ontology(site: Site, request: Request) -> Response:

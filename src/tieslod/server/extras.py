@@ -15,11 +15,12 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from .. import extend as extend_mod
-from .. import paths as paths_mod
-from .. import reconcile as rec
+from ..querying import extend as extend_mod
+from ..querying import connections as paths_mod
+from ..querying import reconcile as rec
 from ..errors import BackendError, TiesError
-from ..versions import archive_root
+from ..formats import ATOM_FEED, JSON_DATA, by_suffix
+from ..publishing.versions import archive_root
 from .context import AppContext, QueryRequest
 from . import pathpage
 from .site import Site
@@ -28,9 +29,6 @@ from .urimap import UriMap
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
 PREVIEW_POLICY = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
-MEDIA = {".nq": "application/n-quads", ".nt": "application/n-triples", ".ttl": "text/turtle",
-         ".trig": "application/trig", ".jsonld": "application/ld+json", ".json": "application/json",
-         ".csv": "text/csv; charset=utf-8", ".gz": "application/gzip", ".atom": "application/atom+xml"}
 
 
 class VersionConvertor(Convertor[str]):
@@ -196,7 +194,7 @@ class Extras:
                 return _error(str(exc))
             return self.path_page(request, None, include_denied, str(exc), headers, 400)
         if as_json:
-            return Response(answer.to_json(), media_type="application/json", headers=headers)
+            return Response(answer.to_json(), media_type=JSON_DATA.media_type, headers=headers)
         return self.path_page(request, answer, include_denied, "", headers)
 
     def path_page(self, request: Request, answer: paths_mod.PathAnswer | None, include_denied: bool, error: str,
@@ -229,7 +227,8 @@ class Extras:
         if version == "latest":
             real = path.resolve().parent.name
             headers = {"Cache-Control": REVALIDATE, "Content-Location": f"/dumps/{real}/{name}"}
-        media = MEDIA.get(path.suffix, "text/plain; charset=utf-8")
+        fmt = by_suffix(path.suffix)
+        media = fmt.media_type if fmt is not None else "text/plain; charset=utf-8"
         return FileResponse(path, media_type=media, headers=headers)
 
     def releases_file(self, name: str, media: str):  # noqa: ANN201 - a Starlette endpoint
@@ -254,6 +253,6 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
         Route("/reconcile/preview", x.preview),
         Route("/path", x.path),
         Route("/dumps/{version:tlversion}/{name}", x.archived_file),
-        Route("/releases/index.json", x.releases_file("index.json", "application/json")),
-        Route("/releases/feed.atom", x.releases_file("feed.atom", "application/atom+xml")),
+        Route("/releases/index.json", x.releases_file("index.json", JSON_DATA.media_type)),
+        Route("/releases/feed.atom", x.releases_file("feed.atom", ATOM_FEED.media_type)),
     ]

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pyoxigraph as ox
 
 from ..config import ONTOLOGY_IRI, ONTOLOGY_NS, Settings
-from ..describe_entity import Description
+from ..querying.resource import Description
 from ..vocab import DCT, OWL, RDFS, SKOS, TL, TYPE, prefix_block
 
 HIDDEN = {RDFS + "label", SKOS + "definition", RDFS + "isDefinedBy"}

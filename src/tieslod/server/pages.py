@@ -8,10 +8,10 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from ..describe_entity import Description, safe_local, serialize
+from ..querying.resource import Description, safe_local, serialize
 from ..errors import BackendError, TiesError
 from ..formats import HTML_PAGE, JSON_DATA, Format, content_type
-from ..neighbourhood import legend, neighbourhood_query, picture
+from ..querying.neighbourhood import legend, neighbourhood_query, picture
 from ..vocab import LABEL, RDFS, SCHEMA, TL
 from . import crawl, downloads, queryui, views
 from .context import AppContext, QueryRequest

@@ -14,7 +14,7 @@ from html import escape
 
 from markupsafe import Markup
 
-from ..paths import claim_notes, Hop, PathAnswer, TieInfo
+from ..querying.connections import claim_notes, Hop, PathAnswer, TieInfo
 
 WIDTH = 360            # viewBox width: at 390 px the SVG is drawn at about its own size
 ROW = 118              # vertical distance between two entities

@@ -17,17 +17,17 @@ import contextlib
 import dataclasses
 import logging
 import time
+from pathlib import Path
 from typing import Protocol
 
 import pyoxigraph as ox
 
-from ..backend import RemoteBackend
-from ..build import ensure_built
+from ..querying.backend import RemoteBackend
 from ..config import Settings
-from ..errors import BackendError, BackendUnavailable, TiesError
-from ..guard import check, may_vary
-from ..push import release_graph
-from ..store import Answer
+from ..errors import BackendError, BackendUnavailable, TiesError, UsageError
+from ..querying.policy import check, may_vary
+from ..publishing.push import release_graph
+from ..querying.store import Answer
 from ..vocab import TL
 from .budget import ClientBudget
 from .context import QueryRequest
@@ -70,11 +70,11 @@ def _with_base(req: QueryRequest, settings: Settings) -> QueryRequest:
 
 
 class LocalBackend:
-    """The release directory under --out, built first if needed, queried in killable worker processes."""
+    """The release directory under --out (built by the caller), queried in killable worker processes."""
 
-    def __init__(self, settings: Settings, cache_bytes: int) -> None:
+    def __init__(self, settings: Settings, release: Path, cache_bytes: int) -> None:
         self.settings = settings
-        self.watcher = ReleaseWatcher(settings.out_dir, ensure_built(settings), settings)
+        self.watcher = ReleaseWatcher(settings.out_dir, release, settings)
         self.workers = QueryWorkers(settings.workers, settings.timeout, settings.max_result_bytes)
         self.cache = AnswerCache(cache_bytes)
         self.budget = _budget(settings, self.workers.queue_wait)
@@ -237,8 +237,10 @@ def description_manifest(dataset: str, version: str, triples: list[ox.Triple]) -
             "release_name": None}
 
 
-def make_backend(settings: Settings, cache_bytes: int) -> QueryBackend:
+def make_backend(settings: Settings, release: Path | None, cache_bytes: int) -> QueryBackend:
     if settings.sparql_endpoint:
         return RemoteQueryBackend(settings, cache_bytes)
-    return LocalBackend(settings, cache_bytes)
+    if release is None:
+        raise UsageError("no release to serve: build one first (tieslod build), or give --sparql-endpoint")
+    return LocalBackend(settings, release, cache_bytes)
 

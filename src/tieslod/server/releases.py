@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..config import Settings
 from ..errors import UsageError
-from ..manifest import differences, read_manifest
+from ..building.manifest import differences, read_manifest
 
 log = logging.getLogger("tieslod.server")
 

@@ -1,12 +1,11 @@
-"""`tieslod serve`: build if needed, check the port, print the URL, serve on granian until Ctrl-C."""
+"""`tieslod serve` (api.py builds first): check the port, print the URL, serve on granian until Ctrl-C."""
 from __future__ import annotations
 
 import logging
 import socket
 import sys
-from collections.abc import Callable
+from pathlib import Path
 
-from ..build import ensure_built
 from ..config import Settings
 from ..errors import UsageError
 from .sandbox import check_available
@@ -43,7 +42,7 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve(settings: Settings, progress: Callable[[str], None] | None = None, access_log: bool = True,
+def serve(settings: Settings, release: Path | None, access_log: bool = True,
           cache_bytes: int | None = None, http_workers: int = 1) -> None:
     """Serve until Ctrl-C on granian: that many HTTP processes on the one port, each with its own app,
     query pool and answer cache. granian (hyper) bounds the request head (431), the URL (414, 64 KiB)
@@ -57,13 +56,13 @@ def serve(settings: Settings, progress: Callable[[str], None] | None = None, acc
 
     if http_workers < 1:
         raise UsageError("--http-workers must be at least 1")
-    if settings.sparql_endpoint:   # a front end over a remote database: no local store, nothing to build
+    if settings.sparql_endpoint:   # a front end over a remote database: no local store, nothing built
         what = f"the SPARQL endpoint {settings.sparql_endpoint}"
         deadline = settings.sparql_timeout or settings.timeout
         workers = f"{settings.sparql_connections} connections to the database"
     else:
         check_available()   # a clear message now, rather than workers that die at start
-        release = ensure_built(settings, progress)   # once, here: the HTTP processes then find it built
+        assert release is not None
         what, deadline = f"release {release.name}", settings.timeout
         workers = f"{settings.workers} query workers"
     sock = bind(settings.host, settings.port)    # a busy port is a usage error; 0 picks a free one
@@ -81,5 +80,5 @@ def serve(settings: Settings, progress: Callable[[str], None] | None = None, acc
           f"(SPARQL endpoint /sparql; {http_workers} HTTP process(es) x {workers}, "
           f"{deadline:g} s deadline). Ctrl-C stops.", file=sys.stderr, flush=True)
     # Workers are forked: the loader closes over the settings, nothing goes through the environment.
-    server.serve(target_loader=lambda *_: create_app(settings, cache), wrap_loader=False)
+    server.serve(target_loader=lambda *_: create_app(settings, release, cache), wrap_loader=False)
     logging.getLogger("tieslod.server").info("stopped")

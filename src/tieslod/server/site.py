@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from ..config import project_dir
-from ..describe_entity import Description, describe_nodes_query, related_nodes_query
+from ..querying.resource import Description, describe_nodes_query, related_nodes_query
 from ..errors import UsageError
 from ..formats import Format
 from ..vocab import prefix_block

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..describe_entity import Description
+from ..querying.resource import Description
 from ..vocab import OA, PROV, RDF, SCHEMA, TL
 from .views import local_key
 

@@ -15,36 +15,20 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from ..errors import BackendError, InternalError, QueryError, QueryTimeout, ResultTooLarge, TiesError, TooManyRequests
-from ..formats import RDF_FORMATS, RESULT_FORMATS, Format, content_type
+from ..errors import BackendError, Problem, TiesError, TooManyRequests, outcome
+from ..formats import GRAPH_PARAM_ALIASES, RDF_FORMATS, RESULT_FORMATS, Format, content_type
 from ..vocab import SD, VOID
 from .budget import client_of
 from .context import AppContext, QueryRequest
 from .httpcache import Release
 from .conneg import NotAcceptable, by_name, negotiate
 from .queryui import QueryPage, wants_page
-from ..guard import ServiceRefused, UpdateRefused
-from ..store import NotAcceptableResult
 
 FORM = "application/x-www-form-urlencoded"
 QUERY_BODY = "application/sparql-query"
 UPDATE_BODY = "application/sparql-update"
 READ_ONLY = "this endpoint is read-only: SPARQL Update is not accepted here"
-# `format=` values clients send for graph results that are not names in the table
-# (SPARQLWrapper sends format=n3 for N3 and format=json for JSON-LD).
-GRAPH_PARAM_ALIASES = {"n3": "turtle", "json": "jsonld"}
 FORMATS_NS = "http://www.w3.org/ns/formats/"
-FORMAT_IRIS = {"json": "SPARQL_Results_JSON", "xml": "SPARQL_Results_XML", "csv": "SPARQL_Results_CSV",
-               "tsv": "SPARQL_Results_TSV", "turtle": "Turtle", "ntriples": "N-Triples", "nquads": "N-Quads",
-               "trig": "TriG", "jsonld": "JSON-LD", "rdfxml": "RDF_XML"}
-
-
-class Problem(Exception):
-    """An HTTP error with a message for the client."""
-
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status, self.message, self.headers = status, message, headers or {}
 
 
 @dataclass
@@ -153,13 +137,7 @@ def to_request(params: Params, accept: str | None) -> QueryRequest:
 
 
 def status_of(exc: TiesError) -> int:
-    if isinstance(exc, NotAcceptableResult):
-        return 406
-    if isinstance(exc, (QueryTimeout, ResultTooLarge)):
-        return 503
-    if isinstance(exc, (ServiceRefused, UpdateRefused, QueryError)):
-        return 400
-    return 500 if isinstance(exc, InternalError) else 400
+    return outcome(exc).http_status   # errors.py maps every exception, for the CLI and the server
 
 
 def _graphs_of(release: Release) -> tuple[tuple[str, int], ...]:
@@ -177,7 +155,7 @@ def service_description(endpoint: str, release: Release, fmt: Format) -> bytes:
                ox.Triple(service, sd("defaultDataset"), dataset),
                ox.Triple(dataset, rdf_type, sd("Dataset")), ox.Triple(dataset, sd("defaultGraph"), default),
                ox.Triple(default, rdf_type, sd("Graph"))]
-    triples += [ox.Triple(service, sd("resultFormat"), node(FORMATS_NS + FORMAT_IRIS[f.name]))
+    triples += [ox.Triple(service, sd("resultFormat"), node(FORMATS_NS + str(f.w3c)))
                 for f in (*RESULT_FORMATS, *RDF_FORMATS)]
     for iri, quads in _graphs_of(release):
         named, graph = ox.BlankNode(), ox.BlankNode()

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
-from ..describe_entity import Description
+from ..querying.resource import Description
 from ..vocab import DCT, OA, PROV, SCHEMA, SKOS, TL, TYPE
 
 Href = Callable[[str], str]

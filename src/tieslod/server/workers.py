@@ -29,7 +29,7 @@ import pyoxigraph as ox
 
 from ..errors import InternalError, QueryTimeout, SandboxError, TiesError
 from ..formats import rdf_format, result_format
-from ..store import Answer, run_query
+from ..querying.store import Answer, run_query
 from .context import QueryRequest
 from .sandbox import check_available, connect_errno, deny_network
 

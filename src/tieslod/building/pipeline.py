@@ -1,0 +1,489 @@
+"""The scalable build's middle: plan one task per named graph, make (or reuse) every chunk on both
+cores, update the store incrementally, and merge the three validation reports (see shards.py)."""
+from __future__ import annotations
+
+import gc
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from ..validation import compiled, shards
+from .cache import Cache, key_of
+from .parts import Chunk, Describers, Task, gz, init_worker, make_chunks, make_less, subject_lines
+from ..config import Settings
+from .dumps import dump_prefixes, duplicate_triples, load_context, without_triples
+from .splice import Bodies, Source
+from .plan import Made, Plan
+from .storeupdate import RESERVED, StoreUpdate
+from ..errors import InputError, UsageError
+from .lifetime import die_with_parent
+from ..model.graph import labels_of
+from ..model.sources import parse_turtle
+from ..validation.shacl import Violation
+
+Progress = Callable[[str], None]
+BATCH = 24            # parts per pyshacl call: amortises its per-call cost (~20 ms)
+INLINE_MAX = 4        # this few parts to make: no process pool (its start-up costs more)
+
+
+RACY_NS = 2_000_000_000     # a file written this close to when its digest was taken is hashed again
+
+
+def relative(path: Path, root: Path) -> str:
+    """path relative to root, as a string: by slicing when path's string starts with root's (always,
+    for files input_files lists under an absolute or plain relative root), which is ~10x cheaper than
+    Path.relative_to, and that ~5,000 times a rebuild."""
+    base = str(root)
+    name = str(path)
+    if name.startswith(base + "/"):
+        return name[len(base) + 1:]
+    return str(path.relative_to(root))
+
+
+def input_files(root: Path) -> list[Path]:
+    """The files under root a build reads (hidden names skipped), sorted as Paths."""
+    found = []
+    for folder, _dirs, names in os.walk(root):      # os.walk: rglob + is_file cost ~0.1 s per 5k files
+        found += [f"{folder}/{n}" for n in names if not n.startswith(".") and os.path.isfile(f"{folder}/{n}")]
+    # sorted as strings split at "/" (the order Path comparison gives): sorting 5k Paths cost ~0.15 s
+    return [Path(name) for name in sorted(found, key=lambda name: name.split("/"))]
+
+
+class Digests(dict):
+    """path -> sha256 of every input file, with the listing each root gave (input_version walks the
+    same files in the same order: listing them twice cost ~0.15 s of a rebuild at 1M quads)."""
+
+    listing: dict[Path, list[Path]]
+
+
+def file_digests(settings: Settings) -> Digests:
+    """sha256 of every input file. A digest an earlier build took is reused while the file's size and
+    mtime (ns) are unchanged, as git's index does (hashing 5,000 files cost ~0.4 s of a 3 s rebuild);
+    like git, a file whose mtime is within RACY_NS of when its digest was taken is hashed again, since
+    a second write in that window could leave size and mtime as they were."""
+    memo_path = settings.out_dir / "cache" / "file-digests.json"
+    try:
+        memo = json.loads(memo_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        memo = {}
+    now, out, seen = time.time_ns(), Digests(), {}
+    out.listing = {}
+    for root in (settings.data_dir, settings.ontology_dir, settings.shapes_dir):
+        out.listing[root] = input_files(root)
+        for path in out.listing[root]:
+            stat, name = path.stat(), str(path)
+            entry = memo.get(name)
+            if not (entry and entry[:2] == [stat.st_size, stat.st_mtime_ns] and stat.st_mtime_ns < entry[3] - RACY_NS):
+                entry = [stat.st_size, stat.st_mtime_ns, hashlib.sha256(path.read_bytes()).hexdigest(), now]
+            out[path], seen[name] = entry[2], entry
+    if seen != memo and settings.out_dir.is_dir():
+        memo_path.parent.mkdir(exist_ok=True)
+        tmp = memo_path.with_name(f".{memo_path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(seen), encoding="utf-8")
+        tmp.replace(memo_path)
+    return out
+
+
+def _vocabulary(settings: Settings, entity_files: list[Path], ontology: Path) -> tuple[dict[str, str], bytes]:
+    """Labels of entities and ontology terms, and the ontology's subclass triples."""
+    onto = parse_turtle(ontology, settings.base_uri)
+    labels = {**labels_of(onto.quads),
+              **labels_of([q for p in entity_files for q in parse_turtle(p, settings.base_uri).quads])}
+    return labels, shards.subclass_triples(onto.quads)
+
+
+def _compiled_shapes(text: str, cache: Cache | None) -> None:
+    """The shapes' compiled checks (compiled.py) from the cache, or compiled and cached: workers
+    forked after this inherit them."""
+    if cache is None:
+        return
+    key = key_of("compiled-shapes", text)
+    found = cache.get("compiled-shapes", key)
+    if not isinstance(found, tuple):
+        try:
+            found = (compiled.compile_shapes(text),)
+        except compiled.Unsupported:
+            found = (None,)
+        cache.put("compiled-shapes", key, found)
+    compiled.remember(text, found[0])
+
+
+def plan(settings: Settings, digests: dict[Path, str], cache: Cache | None = None) -> Plan:
+    """One task per named graph, each with the cache key of everything its chunk depends on."""
+    data = settings.data_dir
+    if not data.is_dir():
+        raise UsageError(f"data directory not found: {data}")
+    result = Plan(settings, digests, shapes_text=shards.load_shapes_text(settings.shapes_dir))
+    entity_files = sorted((data / "entities").glob("*.ttl"))
+    ontology = settings.ontology_dir / "tieslod.ttl"
+    # parsing the entity files for their labels took ~0.4 s at 1M quads: cached by their digests
+    vocab_key = key_of(settings.base_uri, *(digests[p] for p in [*entity_files, ontology]))
+    vocab = cache.get("vocabulary", vocab_key) if cache is not None else None
+    if vocab is None:
+        vocab = _vocabulary(settings, entity_files, ontology)
+        if cache is not None:
+            cache.put("vocabulary", vocab_key, vocab)
+    result.labels, result.subclass_nt = vocab
+    _compiled_shapes(result.shapes_text, cache)
+    shapes_digest = hashlib.sha256(result.shapes_text.encode()).hexdigest()
+    # every file a chunk's bytes depend on: labels, the JSON-LD context its graph object is compacted
+    # with, the shapes it was checked against (splice.py copies dump spans by these keys too)
+    jsonld_context = settings.ontology_dir / "context.jsonld"
+    context = "".join(digests[p] for p in [*entity_files, ontology, jsonld_context] if p in digests) + shapes_digest
+    common = (settings.base_uri, context)
+    plain = [("entities", tuple(entity_files)), ("ontology", (ontology,)),
+             ("lifecycle", tuple(p for p in [data / "lifecycle.ttl"] if p.is_file()))]
+    for key, paths in plain:
+        if paths:
+            result.tasks.append(Task(key, "plain", paths, key_of(*common, key, *(digests[p] for p in paths))))
+    articles, texts = _article_files(data, digests)
+    if not articles:
+        raise UsageError(f"no article files under {data / 'articles'}")
+    for stem, path in articles:
+        text = texts.get(stem)
+        if stem in RESERVED:
+            raise InputError(f"article key {stem!r} clashes with a reserved graph name", path)
+        if text is None:
+            raise InputError(f"no source text {stem}.txt for this article file", path)
+        result.tasks.append(Task(stem, "article", (path, text), key_of(*common, stem, digests[path], digests[text])))
+    result.tasks.sort(key=lambda t: t.key)
+    return result
+
+
+def _article_files(data: Path, digests: dict[Path, str]) -> tuple[list[tuple[str, Path]], dict[str, Path]]:
+    """(key, path) of each article file, in name order, and key -> its source text, from the listing
+    file_digests made (string tests on the Paths it already holds: globbing, sorting and joining
+    ~5,000 Paths again cost ~0.15 s of a 1M-quad rebuild); a plain listing without one."""
+    listing = getattr(digests, "listing", {}).get(data)
+    if listing is None:
+        found = sorted((data / "articles").glob("*.ttl"))
+        return [(p.stem, p) for p in found], {p.stem: p for p in (data / "sources").glob("*.txt")}
+    articles, texts = [], {}
+    for path in listing:        # sorted by name within a directory, as sorted() sorts Paths
+        folder, _, name = relative(path, data).rpartition("/")
+        if folder == "articles" and name.endswith(".ttl"):
+            articles.append((name[:-4], path))
+        elif folder == "sources" and name.endswith(".txt"):
+            texts[name[:-4]] = path
+    return articles, texts
+
+
+def _batches(tasks: list[Task]) -> Iterator[list[Task]]:
+    for start in range(0, len(tasks), BATCH):
+        yield tasks[start:start + BATCH]
+
+
+_CHUNK_KINDS = ("nq", "union", "body", "facts", "meta")
+# Per worker process: the build cache it opened once in its initializer (opening it per task cost more).
+_WORKER_CACHE: list[Cache] = []
+
+
+def _store_chunk(cache: Cache, chunk: Chunk, key: str) -> Chunk:
+    cache.put("nq", key, (chunk.bodies.pop("nq"), chunk.gz.pop("nq")))
+    union = {k: chunk.bodies.pop(k) for k in ("nt", "ttl")}, {k: chunk.gz.pop(k) for k in ("nt", "ttl")}
+    cache.put("union", key, union)
+    cache.put("body", key, (chunk.bodies, chunk.gz))
+    cache.put("facts", key, chunk.facts)
+    meta = replace(chunk, bodies={}, gz={}, facts=b"")
+    cache.put("meta", key, meta)
+    return meta
+
+
+def _worker_start(parent: int) -> None:
+    """A union-pieces worker: killed with the build (lifetime.py), the collector back on (_init)."""
+    die_with_parent(parent)
+    gc.enable()
+
+
+def _init(cache_root: Path, *args: object) -> None:
+    gc.enable()     # off in the building process (build._collector_paused); a worker runs rdflib code
+    _WORKER_CACHE[:] = [Cache(cache_root)]
+    init_worker(*args)  # type: ignore[arg-type]
+
+
+def _pool_init(parent: int, *args: object) -> None:
+    die_with_parent(parent)
+    _init(*args)  # type: ignore[arg-type]
+
+
+def _make_stored(batch: list[tuple[Task, str]]) -> list[Chunk]:
+    """Worker entry point: make the chunks and write their cache entries here, returning only the
+    metadata; passing the bodies back to the main process to pickle them again cost it ~9 CPU-s at
+    1M quads, on a core the workers needed."""
+    chunks = make_chunks([task for task, _ in batch])
+    return [_store_chunk(_WORKER_CACHE[0], chunk, key) for chunk, (_, key) in zip(chunks, batch)]
+
+
+def make_all(work: Plan, cache: Cache, progress: Progress) -> Made:
+    metas: dict[str, Chunk] = {}
+    todo = []
+    for task in work.tasks:
+        # A chunk's metadata is written last (_store_chunk), and a build marks all five entries of a
+        # chunk used or none, so the others exist where it does (checking 10k files took ~0.1 s).
+        meta = cache.get("meta", task.cache_key)
+        if meta is not None:
+            for kind in ("body", "nq", "union", "facts"):
+                cache.keep(kind, task.cache_key)
+            metas[task.key] = meta
+        else:
+            todo.append(task)
+    unchanged = len(work.tasks) - len(todo)
+    progress(f"{len(todo)} of {len(work.tasks)} graphs to make (one per article, plus the entities and the "
+             f"ontology); {unchanged} unchanged since an earlier build" if todo else
+             f"all {len(work.tasks)} graphs unchanged since an earlier build")
+    settings = work.settings
+    args = (cache.root, settings, work.labels, load_context(settings)["@context"], dump_prefixes(settings),
+            shards.LocalChecker(work.shapes_text, work.subclass_nt))
+    batches = [[(t, t.cache_key) for t in batch] for batch in _batches(todo)]
+    if len(todo) <= INLINE_MAX:
+        _init(*args)
+        _collect(map(_make_stored, batches), metas, cache, progress, len(todo))
+    else:
+        workers = max(1, min(2, os.cpu_count() or 1))
+        with ProcessPoolExecutor(workers, initializer=_pool_init, initargs=(os.getpid(), *args)) as pool:
+            _collect(pool.map(_make_stored, batches), metas, cache, progress, len(todo))
+    for task in todo:     # written by the workers: this build used them (Cache.prune)
+        for kind in _CHUNK_KINDS:
+            cache.keep(kind, task.cache_key)
+    return Made([metas[t.key] for t in work.tasks], {t.key for t in todo})
+
+
+def _collect(results: Iterator[list[Chunk]], metas: dict[str, Chunk], cache: Cache, progress: Progress,
+             total: int) -> None:
+    done, last = 0, time.monotonic()
+    for batch in results:
+        for chunk in batch:
+            metas[chunk.key] = chunk
+        done += len(batch)
+        if time.monotonic() - last > 2 or done == total:
+            progress(f"making graphs: {done}/{total}")
+            last = time.monotonic()
+
+
+def nq_bodies(cache: Cache, work: Plan) -> Iterator[Source]:
+    """Each chunk's N-Quads piece (key, loader of the body and its gzip member), in graph-key order."""
+    for task in work.tasks:
+        yield {"nq": "nq:" + task.cache_key}, _loader(cache, "nq", task.cache_key, "nq")
+
+
+def bodies(cache: Cache, work: Plan) -> Iterator[Source]:
+    """Each chunk's TriG and JSON-LD pieces in graph-key order; a body is loaded only if the previous
+    release's dumps do not hold it (splice.py), one at a time (memory stays flat)."""
+    for task in work.tasks:
+        key = task.cache_key
+        yield {"trig": "trig:" + key, "jsonld": "jsonld:" + key}, _loader(cache, "body", key)
+
+
+def _loader(cache: Cache, kind: str, key: str, body: str = "") -> Callable[[], Bodies]:
+    cache.keep(kind, key)     # a spliced piece still needs its entry: the next build may not splice
+
+    def load() -> Bodies:
+        found = cache.need(kind, key)
+        # the "nq" entry holds one (body, member) pair, the others dicts by kind
+        return ({body: found[0]}, {body: found[1]}) if body else found
+    return load
+
+
+class UnionPieces:
+    """Each chunk's N-Triples and Turtle pieces, without the triples an earlier graph states: those
+    re-made bodies are cached by chunk and dropped triples, so a build remakes only new combinations,
+    and their piece keys name the dropped triples too (a chunk's bodies differ with them). Many to
+    remake (a full build): made ahead in two worker processes from the moment this is made, so they
+    are ready when the union dumps are written; each piece waits only for its own. A context manager:
+    leaving it stops the workers."""
+
+    def __init__(self, cache: Cache, work: Plan, made: Made, drop: dict[str, set[ox.Triple]]) -> None:
+        self.cache, self.work, self.made, self.drop = cache, work, made, drop
+        self.prefixes = dump_prefixes(work.settings)
+        self.pieces = []
+        for task, meta in zip(work.tasks, made.metas):
+            dropped = sorted(ox.serialize([t], format=ox.RdfFormat.N_TRIPLES) for t in drop.get(meta.graph, ()))
+            self.pieces.append((task, meta, key_of(task.cache_key, *dropped), b"".join(dropped)))
+        jobs = [(cache.base, t.cache_key, key, nt, self.prefixes) for t, m, key, nt in self.pieces
+                if m.graph in drop and not cache.has("union-less", key)
+                and not any(isinstance(x, ox.BlankNode) for d in drop[m.graph] for x in (d.subject, d.object))]
+        # (blank nodes: N-Triples would not carry their identity to a worker; those are made here)
+        self.pool = ProcessPoolExecutor(2, initializer=_worker_start, initargs=(os.getpid(),)) \
+            if len(jobs) > INLINE_MAX else None
+        self.ahead = {job[2]: self.pool.submit(make_less, job) for job in jobs} if self.pool is not None else {}
+
+    def __enter__(self) -> UnionPieces:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+
+    def __iter__(self) -> Iterator[Source]:
+        for task, meta, key, _nt in self.pieces:
+            if meta.graph not in self.drop:
+                yield {"nt": "nt:" + task.cache_key, "ttl": "ttl:" + task.cache_key}, \
+                    _loader(self.cache, "union", task.cache_key)
+            else:
+                yield {"nt": "nt-less:" + key, "ttl": "ttl-less:" + key}, \
+                    _union_less(self.cache, task, key, self.drop[meta.graph], self.prefixes, self.ahead.get(key))
+
+
+def _union_less(cache: Cache, task: Task, key: str, drop: set[ox.Triple], prefixes: dict[str, str],
+                ahead: Future | None = None) -> Callable[[], Bodies]:
+    cache.keep("union-less", key)
+
+    def load() -> Bodies:
+        if ahead is not None:
+            ahead.result()          # a worker is making it (or has): wait for that one only
+        found = cache.get("union-less", key)
+        if found is None:
+            full, _gzs = cache.need("union", task.cache_key)
+            less = without_triples(full["nt"], full["ttl"], drop, prefixes)
+            found = less, {k: gz(v) for k, v in less.items()}
+            cache.put("union-less", key, found)
+        return found
+    return load
+
+
+def facts_reader(cache: Cache, work: Plan) -> Callable[[int], bytes]:
+    return lambda i: cache.need("facts", work.tasks[i].cache_key)
+
+
+# ---------------------------------------------------------------- validation
+
+SHARED_NODES = ("shared-nodes", "1" * 32)   # one entry: per-node key -> (its quads, its duplicates)
+
+
+@dataclass
+class Shared:
+    """Every quad about a node several chunks describe (N-Quads, sorted as shards.quad_order), and
+    per graph the triples of those an earlier graph states (the union dumps leave them out)."""
+
+    nquads: bytes
+    drop: dict[str, set[ox.Triple]]
+
+    def quads(self) -> list[ox.Quad]:
+        return list(ox.parse(self.nquads, format=ox.RdfFormat.N_QUADS))
+
+
+def shared_quads(made: Made, work: Plan, cache: Cache) -> Shared:
+    """The shared nodes' quads, read from the describing chunks' N-Quads bodies (sorted by subject,
+    so a node's quads are one run of lines), not from the store: the union dumps need them first, and
+    can then be made while the store loads. Cached per node, with the node's duplicates: the quads
+    about a shared node are those of the chunks describing it, so the node and those chunks' keys
+    (which name their graphs, in order) name them, and only nodes whose describing chunks changed are
+    read again. Parsing all ~2,400 nodes' quads each build cost ~0.4 s at 1M quads; only the
+    duplicates (a few thousand) are parsed now."""
+    describers = made.describers
+    shared = describers.shared()
+    # (chunk keys have one length, so joined they stay unambiguous: two parts per key, not one per chunk)
+    keys = {s: key_of(s, "".join([work.tasks[i].cache_key for i in describers.get(s)])) for s in shared}
+    old = cache.peek(*SHARED_NODES) or {}
+    table = {keys[s]: old[keys[s]] for s in shared if keys[s] in old}
+    missing = [s for s in shared if keys[s] not in table]
+    if missing:
+        rank = {m.graph: i for i, m in enumerate(made.metas)}
+        for s, nquads in _read_nodes(missing, made, work, cache).items():
+            quads = sorted(set(ox.parse(nquads, format=ox.RdfFormat.N_QUADS)), key=shards.quad_order)
+            dropped = [ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(g))
+                       for g, triples in duplicate_triples(quads, rank).items() for t in triples]
+            table[keys[s]] = (ox.serialize(quads, format=ox.RdfFormat.N_QUADS),
+                              ox.serialize(sorted(dropped, key=shards.quad_order), format=ox.RdfFormat.N_QUADS))
+    if missing or len(table) != len(old):
+        cache.put(*SHARED_NODES, table)
+    else:
+        cache.keep(*SHARED_NODES)
+    drop: dict[str, set[ox.Triple]] = {}
+    for q in ox.parse(b"".join(table[keys[s]][1] for s in shared), format=ox.RdfFormat.N_QUADS):
+        drop.setdefault(q.graph_name.value, set()).add(q.triple)
+    # shared is sorted by subject, each node's quads by quad_order: the whole is sorted too
+    return Shared(b"".join(table[keys[s]][0] for s in shared), drop)
+
+
+def _read_nodes(nodes: list[str], made: Made, work: Plan, cache: Cache) -> dict[str, bytes]:
+    """node -> the N-Quads lines about it in every chunk describing it."""
+    wanted: dict[int, list[str]] = {}
+    for s in nodes:
+        for i in made.describers.get(s):
+            wanted.setdefault(i, []).append(s)
+    lines: dict[str, list[bytes]] = {s: [] for s in nodes}
+    for i, subjects in sorted(wanted.items()):
+        body = cache.need("nq", work.tasks[i].cache_key)[0]
+        for s in subjects:
+            lines[s].append(subject_lines(body, f"<{s}> ".encode()))
+    return {s: b"".join(found) for s, found in lines.items()}
+
+
+class Locations(Mapping[str, Path]):
+    """node -> the file of the first chunk describing it, looked up on demand: only the few nodes a
+    report names are ever asked for, and a dict of every node cost ~0.3 s at 1M quads."""
+
+    def __init__(self, describers: Describers) -> None:
+        self.describers = describers
+
+    def __getitem__(self, node: str) -> Path:
+        found = self.describers.get(node)
+        if not found:
+            raise KeyError(node)
+        meta = self.describers.metas[found[0]]
+        return Path(meta.origins.get(node, meta.origin))
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self.describers.first
+
+    def __len__(self) -> int:
+        return len(self.describers.first)
+
+
+FOCUS_MAX = 50_000    # more nodes near the change than this: checking the whole store is as cheap
+
+
+def cross_focus(store: ox.Store, update: StoreUpdate) -> list[str] | None:
+    """The nodes whose cross-document results an incremental update can have changed, or None for all.
+
+    Every cross-document rule (shards.cross_rules) looks one hop from its focus node: the node's own
+    triples (its types, its values), the triples of its values (their types and labels) and the
+    triples that point at it (a claim's tl:tie). So a result can only change for a node whose triples
+    changed, a node some changed triple points at, or a node pointing at a node whose triples changed.
+    Everywhere else the previous release's results stand, and they were empty: a release exists only
+    if it conforms. A change to the entities, ontology or lifecycle graph (subclass closure, labels used
+    everywhere) or to blank nodes (which no query can name) means checking everything."""
+    if update.mode != "incremental" or update.reserved_changed:
+        return None
+    near = update.subjects | {o for o in update.objects if not isinstance(o, ox.Literal)}
+    if any(isinstance(n, ox.BlankNode) for n in near):
+        return None
+    subjects = sorted(s.value for s in update.subjects)
+    found = {n.value for n in near}
+    for start in range(0, len(subjects), 5000):
+        values = " ".join(f"<{s}>" for s in subjects[start:start + 5000])
+        query = f"SELECT DISTINCT ?x WHERE {{ VALUES ?s {{ {values} }} ?x ?p ?s }}"
+        found.update(r["x"].value for r in store.query(query, use_default_graph_as_union=True)
+                     if isinstance(r["x"], ox.NamedNode))
+        if len(found) > FOCUS_MAX:
+            return None
+    return sorted(found)
+
+
+def validate_all(store: ox.Store, made: Made, work: Plan, cache: Cache, shared: Shared,
+                 update: StoreUpdate) -> list[Violation]:
+    """Local results (minus shared nodes) + the shared shard + cross-document SPARQL, sorted."""
+    skip = made.describers.multi
+    found = [v for m in made.metas for v in m.violations if v.focus not in skip]
+    where = Locations(made.describers)
+    key = shards.shared_key(shared.nquads, work.shapes_text, work.subclass_nt)
+    cached = cache.get("shared", key)
+    if cached is None:
+        cached = shards.run_shared(shared.quads(), work.shapes_text, work.subclass_nt, where)
+        cache.put("shared", key, cached)
+    # the rules read from the shapes with rdflib (~0.15 s a build): cached by the shapes' text
+    rules_key = key_of("cross-rules", work.shapes_text)
+    rules = cache.get("cross-rules", rules_key)
+    if rules is None:
+        rules = shards.cross_rules(work.shapes_text)
+        cache.put("cross-rules", rules_key, rules)
+    found += cached + shards.run_cross(store, work.shapes_text, where, cross_focus(store, update), rules)
+    return sorted(set(found), key=lambda v: (v.file, v.line or 0, v.focus, v.message, v.path, v.value))

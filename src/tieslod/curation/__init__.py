@@ -1,0 +1,1 @@
+"""Curation: add a source, find quotes, reconcile a CSV of names."""

@@ -1,0 +1,1 @@
+"""The data model: source texts (parsed with file:line), the graph of one article, its evidence."""

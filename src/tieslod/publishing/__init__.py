@@ -1,0 +1,1 @@
+"""Publishing releases: archived versions and their diff, the Atom feed, push to a Graph Store."""

@@ -1,0 +1,1 @@
+"""Validation: SHACL (pyshacl, the validator of record), grounding and quote checks, the compiled fast path, the URI ledger."""
