@@ -12,16 +12,15 @@ from __future__ import annotations
 import argparse
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
+from _oxigraph import Oxigraph  # noqa: E402
 from _virtuoso import start_virtuoso  # noqa: E402
 from conftest import free_port  # noqa: E402
 from tieslod.building.release import build  # noqa: E402
@@ -29,21 +28,6 @@ from tieslod.config import Settings  # noqa: E402
 from tieslod.api import push  # noqa: E402
 from synthetic import generate  # noqa: E402
 
-OXIGRAPH = Path(sys.executable).with_name("oxigraph")
-
-
-def oxigraph(location: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    proc = subprocess.Popen([str(OXIGRAPH), "serve", "--location", str(location), "--bind", f"127.0.0.1:{port}"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            httpx.get(base + "/query", params={"query": "ASK {}"}, timeout=1)
-            break
-        except httpx.TransportError:
-            time.sleep(0.05)
-    return proc, base
 
 
 def timed_push(settings: Settings, **kwargs: object) -> tuple[float, int, int]:
@@ -92,13 +76,14 @@ def run(args: argparse.Namespace, work: Path) -> None:
             finally:
                 virtuoso.stop()
             print(f"| {label} | Virtuoso 7.2.5 | {mode} | {triples} | {requests} | {seconds:.2f} |")
-            proc, base = oxigraph(work / f"o-{label[:3]}-{mode[:3]}")
+            remote = Oxigraph(work / f"o-{label[:3]}-{mode[:3]}", free_port())
+            remote.start()
             try:
+                base = f"http://127.0.0.1:{remote.port}"
                 seconds, triples, requests = timed_push(settings, endpoint=base + "/store",
-                                                        query_endpoint=base + "/query", **extra)
+                                                        query_endpoint=remote.query, **extra)
             finally:
-                proc.terminate()
-                proc.wait(10)
+                remote.stop()
             print(f"| {label} | oxigraph serve 0.5 | {mode} | {triples} | {requests} | {seconds:.2f} |")
 
 

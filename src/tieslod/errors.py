@@ -136,16 +136,25 @@ class ResultTooLarge(TiesError):
     http_status = 503
 
 
-class BackendError(TiesError):
-    """The remote SPARQL endpoint a front end reads failed to answer properly: 502 Bad Gateway
-    (or, for the subclasses, 503/504); `retry_after` (seconds) goes into the Retry-After header."""
+class RetryLater(TiesError):
+    """An answer the client may ask for again later: `retry_after` (seconds, or None: the server's
+    default) goes into the Retry-After header. Kept when raised in a worker and re-raised here."""
 
     exit_code = 3
-    http_status = 502
 
     def __init__(self, message: str, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+    def __reduce__(self) -> tuple:
+        return (self.__class__, (str(self), self.retry_after))
+
+
+class BackendError(RetryLater):
+    """The remote SPARQL endpoint a front end reads failed to answer properly: 502 Bad Gateway
+    (or, for the subclasses, 503/504)."""
+
+    http_status = 502
 
 
 class BackendUnavailable(BackendError):
@@ -160,18 +169,10 @@ class BackendTimeout(BackendError):
     http_status = 504
 
 
-class TooManyRequests(TiesError):
+class TooManyRequests(RetryLater):
     """A client is over its query budget (HTTP 429, with Retry-After in seconds)."""
 
-    exit_code = 3
     http_status = 429
-
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-    def __reduce__(self) -> tuple:
-        return (self.__class__, (str(self), self.retry_after))
 
 
 class DiskFull(TiesError):

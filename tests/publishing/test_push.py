@@ -2,9 +2,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,28 +14,17 @@ from tieslod.config import Settings
 from tieslod.api import push
 from tieslod.publishing.push import PushError, release_graph
 
+from _oxigraph import Oxigraph
 from conftest import free_port
-
-OXIGRAPH = Path(sys.executable).with_name("oxigraph")
-
 
 @pytest.fixture()
 def server(tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    proc = subprocess.Popen([str(OXIGRAPH), "serve", "--location", str(tmp_path / "remote"),
-                             "--bind", f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
+    remote = Oxigraph(tmp_path / "remote", free_port())
+    remote.start()
     try:
-        for _ in range(100):
-            try:
-                httpx.get(base + "/query", params={"query": "ASK {}"}, timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        yield base
+        yield f"http://127.0.0.1:{remote.port}"
     finally:
-        proc.terminate()
-        proc.wait(10)
+        remote.stop()
 
 
 def _counts(base: str) -> dict[str, int]:
