@@ -126,7 +126,7 @@ class QueryTimeout(TiesError):
 
 
 class ServerBusy(QueryTimeout):
-    """Every worker stayed busy for a whole deadline: the query was never started."""
+    """Every worker stayed busy for the whole queue wait: the query was never started."""
 
 
 class ResultTooLarge(TiesError):

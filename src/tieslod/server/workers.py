@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from ..errors import InternalError, QueryTimeout, SandboxError, TiesError
+from ..errors import InternalError, QueryTimeout, SandboxError, ServerBusy, TiesError
 from ..formats import rdf_format, result_format
 from ..querying.store import Answer, run_query
 from .context import QueryRequest
@@ -37,11 +37,8 @@ LOG = logging.getLogger("tieslod.server")
 HEAD = struct.Struct("!IQ")    # (header length, body length) of every frame
 SMALL = 65_536                 # answers up to this size are read in one piece with their header
 READY_WAIT = 60.0              # seconds a new worker may take to open its store and report
-_OPEN: dict[str, ox.Store] = {}   # per worker process: the store it has open, by release path
-
-
-class ServerBusy(QueryTimeout):
-    """Every worker stayed busy for the whole queue wait: the query was never started."""
+# per worker process: the store it has open, by release path (opening one per query costs ms)
+_OPEN: dict[str, ox.Store] = {}
 
 
 def _store(release: str) -> ox.Store:
