@@ -337,7 +337,3 @@ def test_deadline_stops_the_query_and_others_are_served(server):
     assert get(server, f"ASK {{}} # {uuid.uuid4()}").status_code == 200
 
 
-def test_access_log_has_method_path_status_duration(server):
-    get(server, "ASK {}")
-    lines = [line for line in server.log().splitlines() if "tieslod.access" in line]
-    assert any('"GET /sparql" 200' in line and line.endswith(" ms") for line in lines)
