@@ -2,30 +2,16 @@
 item 7), against a real server on a loopback port with real clients (httpx, rdflib, SPARQLWrapper)."""
 from __future__ import annotations
 
-import csv
-import gzip
-import io
-import json
 from xml.etree import ElementTree
 
 import httpx
 import pytest
-import rdflib
 from SPARQLWrapper import XML, SPARQLWrapper
-from starlette.applications import Starlette
-from starlette.responses import PlainTextResponse
-from starlette.routing import Route
 
-from tieslod.server.headers import ResponseHeaders
+from _ldserver import BROWSER
 
-BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 SELECT = "SELECT ?name WHERE { <id/alexander-ionov> rdfs:label ?name }"
 SRX = "{http://www.w3.org/2005/sparql-results#}"
-
-
-@pytest.fixture(scope="module")
-def manifest(real_build) -> dict:
-    return json.loads((real_build.release_dir / "manifest.json").read_text())
 
 
 # ------------------------------------------------------------------ search, results formats, headers

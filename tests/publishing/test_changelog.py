@@ -1,3 +1,19 @@
+"""What changed between two releases (publishing/changelog.py), as JSON, as RDF, and from `tieslod diff`
+(moved from test_versions.py, issue 12)."""
+from __future__ import annotations
+
+import json
+
+import pyoxigraph as ox
+from typer.testing import CliRunner
+
+from tieslod.cli import app as cli
+from tieslod.publishing.feeds import AS
+from tieslod.publishing.versions import archive_root, diff_builds
+
+E = "https://w3id.org/tieslod/id/"
+
+
 def test_changelog_names_what_changed(two_releases) -> None:
     settings, first, second = two_releases
     changes = second.changelog.changes

@@ -1,6 +1,19 @@
+"""The release feed (publishing/feeds.py): a mirror that follows it over HTTP ends with exactly the graph
+of a fresh download (moved from test_versions.py, issue 12)."""
+from __future__ import annotations
+
+import pyoxigraph as ox
+from starlette.testclient import TestClient
+
+from _editions import WHEN, edit, second_edition
+from tieslod.api import app as create_app
+from tieslod.config import Settings
+from tieslod.publishing.feeds import read_feed, updates_since
+from tieslod.publishing.versions import release
+
+
 def quads_of(data: bytes) -> set[ox.Quad]:
     return set(ox.parse(data, format=ox.RdfFormat.N_QUADS))
-
 
 
 def test_polling_mirror_converges(mini_settings: Settings) -> None:

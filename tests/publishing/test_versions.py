@@ -4,54 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import shutil
-from datetime import datetime, timezone
-from pathlib import Path
 
-import pyoxigraph as ox
 import pytest
-from starlette.testclient import TestClient
-from typer.testing import CliRunner
 
 from conftest import TEST_DATA
-from tieslod.cli import app as cli
-from tieslod.config import Settings
 from tieslod.errors import UsageError
-from tieslod.publishing.feeds import AS, read_feed, updates_since
-from tieslod.api import app as create_app
-from tieslod.publishing.versions import archive_root, diff_builds, release
+from tieslod.publishing.versions import archive_root, release
 
 E = "https://w3id.org/tieslod/id/"
-WHEN = datetime(2025, 1, 1, tzinfo=timezone.utc)
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text, old
-    path.write_text(text.replace(old, new), encoding="utf-8")
-
-
-def second_edition(data: Path) -> None:
-    """One entity added, one renamed, one claim reworded, one claim withdrawn."""
-    entities = data / "entities" / "entities.ttl"
-    edit(entities, 'rdfs:label "Carol" .', 'rdfs:label "Carol Example" .')
-    entities.write_text(entities.read_text(encoding="utf-8") + 'e:dave a schema:Person ; rdfs:label "Dave" .\n',
-                        encoding="utf-8")
-    article = data / "articles" / "mini.ttl"
-    edit(article, 'tl:summary "Acme gave Bob Jones a grant of $10." ;', 'tl:summary "Acme Corp gave Bob Jones $10." ;')
-    text = article.read_text(encoding="utf-8")
-    article.write_text(re.sub(r"c:mini-03 a tl:Claim ;.*?\.\n", "", text, flags=re.S), encoding="utf-8")
-
-
-@pytest.fixture()
-def two_releases(mini_settings: Settings):
-    first = release(mini_settings, name="first", now=WHEN)
-    second_edition(mini_settings.data_dir)
-    second = release(mini_settings, name="second", now=WHEN.replace(month=2))
-    return mini_settings, first, second
-
-
 def test_archive_layout_index_and_checksums(two_releases) -> None:
     settings, first, second = two_releases
     root = archive_root(settings)

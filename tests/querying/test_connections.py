@@ -4,7 +4,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
 from tieslod.cli import app as cli
@@ -12,7 +11,6 @@ from tieslod.config import Settings
 from tieslod.errors import UsageError
 from tieslod.api import path as connection_paths
 from tieslod.querying.connections import PathAnswer
-from tieslod.api import app as create_app
 
 E = "https://w3id.org/tieslod/id/"
 HEIMBACH, ROGOZIN = E + "matthew-heimbach", E + "dmitry-rogozin"

@@ -1,75 +1,19 @@
 """No query makes the server open a connection: the parse-tree guard, checked against what Oxigraph
-itself does with each spelling of SERVICE, and the kernel-level deny in the query workers.
+itself does with each spelling of SERVICE (the kernel-level deny in the query workers: tests/server/test_sandbox.py).
 
 A loopback listener stands for an internal service; it must see no connection from the server."""
 from __future__ import annotations
 
-import asyncio
-import errno
-import socket
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
 import httpx
-import psutil
 import pyoxigraph as ox
 import pytest
 
+from _listener import REPLY, Listener, listening
 from tieslod.querying import store as store_module
 from tieslod.errors import QueryError
 from tieslod.querying.policy import Inspection, ServiceRefused, UpdateRefused, check, inspect
-from tieslod.server.workers import QueryWorkers
-from tieslod.server.sandbox import connect_errno
-
-REPLY = b"INTERNAL-SECRET-7f3a"   # what the 'internal service' answers; must never reach a client
-
-
-class Listener:
-    """A plain loopback socket server counting connections; answers each with an HTTP 500 and REPLY."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.1)
-        self.port = self.sock.getsockname()[1]
-        self.connections = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except TimeoutError:
-                continue
-            self.connections += 1
-            with conn:
-                conn.settimeout(1)
-                try:
-                    conn.recv(65536)
-                    conn.sendall(b"HTTP/1.1 500 Oops\r\nContent-Type: text/plain\r\nConnection: close\r\n"
-                                 b"Content-Length: %d\r\n\r\n%s" % (len(REPLY), REPLY))
-                except OSError:
-                    pass
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.sock.close()
-
-
-@contextmanager
-def listening() -> Iterator[Listener]:
-    listener = Listener()
-    try:
-        yield listener
-    finally:
-        listener.close()
 
 
 def esc(text: str) -> str:
@@ -245,8 +189,6 @@ def test_an_upstream_reply_is_never_echoed(monkeypatch):
             assert REPLY.decode() not in str(caught.value) and "127.0.0.1" not in str(caught.value)
         assert listener.connections == 2   # it did get there: the test could have seen an echo
 
-
-# --- the kernel-level deny in a real query worker -----------------------------------------------
 
 # --- end to end: a real server, a real listener ---------------------------------------------------
 

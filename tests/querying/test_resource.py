@@ -1,3 +1,13 @@
+"""The machine description of one resource (querying/resource.py), read by rdflib from a real server:
+every tie, claim, evidence and source it needs (moved from tests/server/test_pages.py, issue 12)."""
+from __future__ import annotations
+
+import pytest
+import rdflib
+
+from _ldserver import IONOV, W3ID
+
+
 @pytest.mark.parametrize("fmt", ["turtle", "json-ld", "nt", "xml"])
 def test_machine_description_is_self_contained(real_site: str, fmt: str) -> None:
     g = rdflib.Graph().parse(real_site + IONOV, format=fmt)

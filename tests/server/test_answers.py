@@ -1,3 +1,11 @@
+"""The answer cache (server/answers.py) (moved from test_workers.py, issue 12)."""
+from __future__ import annotations
+
+from tieslod.formats import result_format
+from tieslod.querying.store import Answer
+from tieslod.server.answers import AnswerCache
+
+
 def test_answer_cache_is_bounded_and_lru():
     fmt = result_format("json")
     cache = AnswerCache(max_bytes=1000, max_entry_bytes=500)

@@ -1,3 +1,14 @@
+"""/robots.txt, /sitemap.xml and /favicon.ico (server/crawl.py) on a real server (moved from
+tests/test_machine.py, issue 12)."""
+from __future__ import annotations
+
+from xml.etree import ElementTree
+
+import httpx
+
+from _ldserver import BROWSER
+
+
 def test_robots_sitemap_and_favicon(real_site: str, manifest: dict) -> None:
     robots = httpx.get(real_site + "/robots.txt")
     assert robots.headers["content-type"].startswith("text/plain")

@@ -1,3 +1,20 @@
+"""/dumps/, /.well-known/void and /context.jsonld (server/downloads.py) on a real server, read by real
+clients (moved from tests/server/test_pages.py and tests/test_machine.py, issue 12)."""
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import re
+
+import httpx
+import pytest
+import rdflib
+
+from _ldserver import BROWSER, get
+
+
 def test_every_dump_matches_its_listed_checksum(real_site: str) -> None:
     page = get(real_site, "/dumps/").text
     rows = re.findall(r'<a href="/dumps/([^"]+)">[^<]*</a></td><td>.*?</td><td>([^<(]+)[^<]*</td><td class="num">[^<]*</td>'
@@ -11,7 +28,6 @@ def test_every_dump_matches_its_listed_checksum(real_site: str) -> None:
         assert r.headers["etag"] == f'"{digest}"' and "max-age" in r.headers["cache-control"]
         assert get(real_site, f"/dumps/{name}", headers={"If-None-Match": f'"{digest}"'}).status_code == 304
     assert get(real_site, "/dumps/../manifest.json").status_code == 404
-
 
 
 def test_void_and_context(real_site: str) -> None:
@@ -28,16 +44,13 @@ def test_void_and_context(real_site: str) -> None:
 TRIPLE_DUMPS = ["tieslod.ttl", "tieslod.nt"]
 
 
-
 QUAD_DUMPS = ["tieslod.nq", "tieslod.trig", "tieslod.jsonld"]
-
 
 
 @pytest.mark.parametrize("name", TRIPLE_DUMPS)
 def test_rdflib_reads_the_union_dumps_by_url_as_a_graph(real_site: str, manifest: dict, name: str) -> None:
     graph = rdflib.Graph().parse(real_site + "/dumps/" + name)
     assert len(graph) == manifest["counts"]["triples"]
-
 
 
 @pytest.mark.parametrize("name", QUAD_DUMPS)
@@ -49,12 +62,10 @@ def test_rdflib_reads_the_named_graph_dumps_by_url_as_a_dataset(real_site: str, 
         manifest["graphs"])
 
 
-
 def test_the_dumps_page_says_what_each_file_is_for(real_site: str, manifest: dict) -> None:
     page = httpx.get(real_site + "/dumps/").text
     assert "Graph().parse(url)" in page and "Dataset().parse(url)" in page and "Not RDF" in page
     assert page.count("compressed with gzip, to download") == sum(f["name"].endswith(".gz") for f in manifest["files"])
-
 
 
 @pytest.mark.parametrize("name", [*TRIPLE_DUMPS, *QUAD_DUMPS, "tieslod-claims.csv"])
@@ -69,7 +80,6 @@ def test_plain_dump_urls_are_sent_gzip_coded_to_clients_that_accept_it(real_site
     assert archive.headers["content-type"] == "application/gzip" and gzip.decompress(archive.content) == plain
 
 
-
 def test_current_dump_urls_are_revalidated_soon(real_site: str) -> None:
     response = httpx.get(real_site + "/dumps/tieslod.ttl")
     assert response.headers["cache-control"] == "public, max-age=300" and response.headers["etag"]
@@ -77,9 +87,7 @@ def test_current_dump_urls_are_revalidated_soon(real_site: str) -> None:
     assert again.status_code == 304
 
 
-
 VOID = rdflib.Namespace("http://rdfs.org/ns/void#")
-
 
 
 def test_void_lists_only_rdf_dumps_and_negotiates(real_site: str) -> None:
@@ -94,7 +102,6 @@ def test_void_lists_only_rdf_dumps_and_negotiates(real_site: str) -> None:
                           ("application/rdf+xml", "application/rdf+xml")):
         assert httpx.get(real_site + "/.well-known/void", headers={"Accept": accept}).headers[
             "content-type"].startswith(media), accept
-
 
 
 def test_claim_csv_is_still_served_as_csv(real_site: str, manifest: dict) -> None:

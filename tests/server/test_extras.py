@@ -1,3 +1,17 @@
+"""The routes of server/extras.py: /path as JSON and HTML through create_app (moved from
+tests/querying/test_connections.py, issue 12; /reconcile is tested in tests/querying/test_reconcile.py and
+test_extend.py, /releases and /dumps/<version>/ in tests/publishing/test_feeds.py)."""
+from __future__ import annotations
+
+from starlette.testclient import TestClient
+
+from tieslod.api import app as create_app
+from tieslod.config import Settings
+
+E = "https://w3id.org/tieslod/id/"
+VIA_RIM = [E + "matthew-heimbach", E + "russian-imperial-movement", E + "rodina", E + "dmitry-rogozin"]
+
+
 def test_web_path_json_and_html(real_settings: Settings) -> None:
     with TestClient(create_app(real_settings)) as client:
         as_json = client.get("/path", params={"from": "Heimbach", "to": "Rogozin"},

@@ -1,3 +1,15 @@
+"""Headers on the way out (server/headers.py): Retry-After on every 503 and 429 (moved from
+tests/test_machine.py, issue 12)."""
+from __future__ import annotations
+
+import httpx
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+from tieslod.server.headers import ResponseHeaders
+
+
 def test_retry_after_on_every_503_and_429() -> None:
     """The middleware on a real ASGI app through httpx (429 comes from the query budget, 503 from
     deadlines and a busy pool; a route's own Retry-After is kept)."""
@@ -16,7 +28,6 @@ def test_retry_after_on_every_503_and_429() -> None:
     r503, r429, r500, kept = asyncio.run(run())
     assert (r503.headers["retry-after"], r429.headers["retry-after"]) == ("3", "3")
     assert "retry-after" not in r500.headers and kept.headers["retry-after"] == "120"
-
 
 
 def test_a_query_past_its_deadline_says_when_to_retry(tieslod_serve, mini_data, tmp_path) -> None:

@@ -1,3 +1,9 @@
+"""ETag / Last-Modified and 304 (server/httpcache.py) on a real server (moved from test_pages.py, issue 12)."""
+from __future__ import annotations
+
+from _ldserver import IONOV, get
+
+
 def test_etag_and_last_modified_revalidate_with_304(real_site: str) -> None:
     first = get(real_site, IONOV, "text/turtle")
     etag, modified = first.headers["etag"], first.headers["last-modified"]

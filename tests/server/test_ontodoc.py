@@ -1,3 +1,13 @@
+"""The ontology at its namespace: HTML documentation (server/ontodoc.py) or RDF by negotiation (moved from
+test_pages.py, issue 12)."""
+from __future__ import annotations
+
+import pytest
+import rdflib
+
+from _ldserver import W3ID, get
+
+
 @pytest.mark.parametrize(("path", "accept", "media"), [
     ("/ontology", "text/html", "text/html"), ("/ontology", "text/turtle", "text/turtle"),
     ("/ontology", "application/ld+json", "application/ld+json"), ("/ontology.ttl", None, "text/turtle")])

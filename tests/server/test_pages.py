@@ -2,26 +2,13 @@
 rdflib dereferencing, 301/410/404, dumps checksums, HTTP caching, escaping."""
 from __future__ import annotations
 
-import hashlib
 import re
-from pathlib import Path
 
-import httpx
 import pytest
 import rdflib
 
-from _ldserver import EVIL
+from _ldserver import EVIL, IONOV, W3ID, get
 from tieslod.config import Settings
-
-W3ID = "https://w3id.org/tieslod/"
-IONOV = "/id/alexander-ionov"
-
-
-def get(origin: str, path: str, accept: str | None = None, **kw: object) -> httpx.Response:
-    headers = {"Accept": accept} if accept else {}
-    headers.update(kw.pop("headers", {}))  # type: ignore[arg-type]
-    return httpx.get(origin + path, headers=headers, follow_redirects=False, timeout=30, **kw)  # type: ignore[arg-type]
-
 
 # ------------------------------------------------------------------------- negotiation matrix
 MATRIX = [

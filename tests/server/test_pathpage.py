@@ -1,3 +1,8 @@
+"""The /path page (server/pathpage.py) on a real server (moved from tests/querying/test_connections.py,
+issue 12)."""
+from __future__ import annotations
+
+
 def test_path_page_has_the_site_layout_a_diagram_per_chain_and_a_quote_per_hop(real_site: str) -> None:
     """Issue 14 item 5, over HTTP: header, one SVG per chain with an arrow per tie pointing the tie's
     way, every hop's claims with their quotes linking to the quote in the article."""
@@ -21,7 +26,6 @@ def test_path_page_has_the_site_layout_a_diagram_per_chain_and_a_quote_per_hop(r
     assert "Matthew Heimbach –meeting→ Russian Imperial Movement" in first
     arrow = re.search(r'<line class="tie" x1="(\d+)" y1="(\d+)" x2="\d+" y2="(\d+)"', first)
     assert int(arrow.group(2)) < int(arrow.group(3))
-
 
 
 def test_path_page_draws_unasserted_ties_dashed_and_says_so(real_site: str) -> None:

@@ -1,3 +1,19 @@
+"""No network where queries run (server/sandbox.py): a real query worker cannot connect (moved from
+tests/querying/test_policy.py, issue 12)."""
+from __future__ import annotations
+
+import asyncio
+import errno
+import time
+from pathlib import Path
+
+import psutil
+
+from _listener import listening
+from tieslod.server.sandbox import connect_errno
+from tieslod.server.workers import QueryWorkers
+
+
 def test_a_query_worker_cannot_connect_even_to_loopback(real_build):
     async def body() -> tuple[int, list]:
         pool = QueryWorkers(1, 10, 1_000_000)

@@ -34,11 +34,6 @@ def server(tieslod_serve, real_settings):
                          "--max-result-bytes", str(MAX_RESULT), "--workers", "2")
 
 
-@pytest.fixture(scope="module")
-def manifest(real_build) -> dict:
-    return json.loads((real_build.release_dir / "manifest.json").read_text())
-
-
 def get(server, query: str, accept: str | None = None, **params) -> httpx.Response:
     headers = {"Accept": accept} if accept else {}
     return httpx.get(server.sparql, params={"query": query, **params}, headers=headers, timeout=30)

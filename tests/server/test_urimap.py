@@ -1,3 +1,14 @@
+"""Between the IRIs in the data and paths on this server (server/urimap.py); only http(s) IRIs become
+links (moved from test_pages.py, issue 12)."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from _ldserver import W3ID, get
+from tieslod.config import Settings
+
+
 def test_only_http_and_https_iris_become_links(mini_site: str) -> None:
     """Issue 11: an IRI from the data with another scheme (javascript:, data:) is shown, never linked."""
     from _ldserver import EVIL_IRI
@@ -7,7 +18,6 @@ def test_only_http_and_https_iris_become_links(mini_site: str) -> None:
     assert not [h for h in hrefs if h.lower().startswith(("javascript:", "data:"))], hrefs
     assert '<span class="nolink">javascript:window.__pwned=4</span>' in html
     assert 'href="http://schema.org/sameAs"' in html                         # http(s) ones stay links
-
 
 
 def test_w3id_base_maps_to_own_paths_and_other_bases_work(tmp_path: Path, mini_data: Path) -> None:

@@ -1,3 +1,12 @@
+"""What an entity page shows (server/views.py): claims by tie with stance, links to quotes and neighbours
+(moved from test_pages.py, issue 12)."""
+from __future__ import annotations
+
+import re
+
+from _ldserver import IONOV, get
+
+
 def test_entity_page_content(real_site: str) -> None:
     html = get(real_site, IONOV, "text/html").text
     assert "<h1>Alexander Ionov</h1>" in html and "Also called: Ionov" in html

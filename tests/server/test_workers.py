@@ -13,8 +13,6 @@ from tieslod.building.release import build
 from tieslod.errors import InternalError, QueryError, QueryTimeout, ResultTooLarge
 from tieslod.formats import result_format
 from tieslod.server.context import QueryRequest
-from tieslod.querying.policy import ServiceRefused, UpdateRefused, check
-from tieslod.server.answers import AnswerCache
 from tieslod.server.workers import QueryWorkers, ServerBusy
 from tieslod.querying.store import NotAcceptableResult
 from tieslod.querying.store import Answer
