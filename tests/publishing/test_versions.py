@@ -1,5 +1,5 @@
-"""Versioned releases: immutable archive, index with checksums, changelog (JSON, RDF, Atom), and a
-mirror that follows the feed over HTTP and ends with exactly the graph of a fresh download."""
+"""Versioned releases (publishing/versions.py): immutable archive, index with checksums. The changelog is
+tested in test_changelog.py, the feed a mirror follows in test_feeds.py (issue 12)."""
 from __future__ import annotations
 
 import hashlib
@@ -12,7 +12,7 @@ from conftest import TEST_DATA
 from tieslod.errors import UsageError
 from tieslod.publishing.versions import archive_root, release
 
-E = "https://w3id.org/tieslod/id/"
+
 def test_archive_layout_index_and_checksums(two_releases) -> None:
     settings, first, second = two_releases
     root = archive_root(settings)
