@@ -1,5 +1,7 @@
 """Details that users of Fuseki, Wikidata and Datasette expect from a machine-readable site (issue 14
-item 7), against a real server on a loopback port with real clients (httpx, rdflib, SPARQLWrapper)."""
+item 7), against a real server on a loopback port with real clients (httpx, rdflib, SPARQLWrapper). Its
+Retry-After, dumps, VoID and crawler tests moved to tests/server/test_headers.py, test_downloads.py and
+test_crawl.py (issue 12)."""
 from __future__ import annotations
 
 from xml.etree import ElementTree
@@ -14,7 +16,7 @@ SELECT = "SELECT ?name WHERE { <id/alexander-ionov> rdfs:label ?name }"
 SRX = "{http://www.w3.org/2005/sparql-results#}"
 
 
-# ------------------------------------------------------------------ search, results formats, headers
+# ------------------------------------------------------------------ search, results formats, CORS
 @pytest.mark.parametrize("how", [{"headers": {"Accept": "application/json"}}, {"params": {"format": "json"}}])
 def test_search_as_json(real_site: str, how: dict) -> None:
     params = {"q": "ionov", **how.get("params", {})}
@@ -55,5 +57,3 @@ def test_cors_exposes_the_headers_scripts_need(real_site: str) -> None:
     assert response.headers["access-control-allow-origin"] == "*"
 
 
-# ------------------------------------------------------------------ dumps
-# ------------------------------------------------------------------ VoID, crawlers

@@ -1,5 +1,6 @@
 """Linked data on the web (issue 4) against a real_site server on a loopback port: negotiation matrix,
-rdflib dereferencing, 301/410/404, dumps checksums, HTTP caching, escaping."""
+rdflib dereferencing, 301/410/404, landing and search, escaping. Dumps, caching, views, source text, URI
+mapping and the ontology page are tested beside this file by module (test_downloads.py, ...; issue 12)."""
 from __future__ import annotations
 
 import re
@@ -106,8 +107,7 @@ def test_unknown_uri_answers_404_with_a_search_box(mini_site: str) -> None:
     assert get(mini_site, "/id/%3Cscript%3E").status_code == 404
 
 
-# ------------------------------------------------------------------------- dumps, void, ontology
-# ------------------------------------------------------------------------- HTTP care and pages
+# ------------------------------------------------------------------------- pages
 def test_landing_and_search(real_site: str) -> None:
     html = get(real_site, "/").text
     for word in ("entities", "ties", "claims", "sources", 'href="/sparql"', 'href="/sparql#query=', 'action="/search"'):
