@@ -6,7 +6,6 @@ import re
 from datetime import datetime, timezone
 from pathlib import Path
 
-
 WHEN = datetime(2025, 1, 1, tzinfo=timezone.utc)
 
 

@@ -7,7 +7,6 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-
 REPLY = b"INTERNAL-SECRET-7f3a"   # what the 'internal service' answers; must never reach a client
 
 

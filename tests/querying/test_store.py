@@ -44,7 +44,7 @@ def test_each_kind_of_answer_in_the_asked_format(store: ox.Store) -> None:
 
 def test_the_default_graph_is_the_union_unless_graphs_are_named(store: ox.Store) -> None:
     count = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
-    n = lambda answer: int(json.loads(answer.body)["results"]["bindings"][0]["n"]["value"])  # noqa: E731
+    n = lambda answer: int(json.loads(answer.body)["results"]["bindings"][0]["n"]["value"])
     assert n(run_query(store, count)) == 2
     assert n(run_query(store, count, default_graph_uris=[G + "acme"])) == 1
     assert n(run_query(store, count.replace("WHERE", f"FROM <{G}carol> WHERE"))) == 1
