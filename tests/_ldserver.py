@@ -77,3 +77,15 @@ def make_mini_site(data: Path) -> None:
                                                           f'schema:sameAs <{EVIL_IRI}>, <data:text/html,x>'),
                         encoding="utf-8")
     assert EVIL in entities.read_text(encoding="utf-8")
+
+
+# shared by the page tests (tests/server/test_pages.py, test_downloads.py, test_views.py, ...)
+W3ID = "https://w3id.org/tieslod/"
+IONOV = "/id/alexander-ionov"
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+def get(origin: str, path: str, accept: str | None = None, **kw: object) -> httpx.Response:
+    headers = {"Accept": accept} if accept else {}
+    headers.update(kw.pop("headers", {}))  # type: ignore[arg-type]
+    return httpx.get(origin + path, headers=headers, follow_redirects=False, timeout=30, **kw)  # type: ignore[arg-type]

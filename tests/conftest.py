@@ -1,6 +1,7 @@
 """Shared fixtures. Area-specific fixtures live in the test modules that use them."""
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 from collections.abc import Iterator
@@ -49,7 +50,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
 
 
 class ServerProcess:
@@ -152,3 +152,19 @@ def virtuoso(virtuoso_server):
     """The session's Virtuoso with no graph but its own system graphs."""
     virtuoso_server.reset()
     return virtuoso_server
+
+
+@pytest.fixture()
+def two_releases(mini_settings: Settings):
+    """The mini dataset released twice: its first and its second edition (tests/_editions.py)."""
+    from _editions import WHEN, second_edition
+    from tieslod.publishing.versions import release
+    first = release(mini_settings, name="first", now=WHEN)
+    second_edition(mini_settings.data_dir)
+    second = release(mini_settings, name="second", now=WHEN.replace(month=2))
+    return mini_settings, first, second
+
+
+@pytest.fixture(scope="module")
+def manifest(real_build) -> dict:
+    return json.loads((real_build.release_dir / "manifest.json").read_text())

@@ -174,6 +174,56 @@ def test_few_modules_at_the_top() -> None:
     assert len(top) <= TOP_LEVEL_MAX, top
 
 
+# tests mirror modules: src/tieslod/<pkg>/<module>.py is tested in tests/<pkg>/test_<module>.py
+TESTS = Path(__file__).resolve().parent
+MIRROR_MIN = 0.80
+
+
+def mirrored(package: Path, tests: Path) -> tuple[list[str], list[str]]:
+    """The modules (``__init__`` left out) with a mirrored test file that holds a test, and those without."""
+    have: list[str] = []
+    lack: list[str] = []
+    for path in sorted(package.rglob("*.py")):
+        if path.name == "__init__.py":
+            continue
+        rel = path.relative_to(package)
+        mirror = tests / rel.parent / f"test_{rel.name}"
+        holds_a_test = mirror.is_file() and any(
+            isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test_")
+            for node in ast.parse(mirror.read_text(encoding="utf-8")).body)
+        (have if holds_a_test else lack).append(rel.with_suffix("").as_posix())
+    return have, lack
+
+
+def mirror_shortfall(package: Path, tests: Path, minimum: float) -> str | None:
+    """None when at least `minimum` of the modules have a mirrored test file, else what is missing."""
+    have, lack = mirrored(package, tests)
+    ratio = len(have) / max(len(have) + len(lack), 1)
+    if ratio >= minimum:
+        return None
+    return (f"{len(have)} of {len(have) + len(lack)} modules ({ratio:.0%}) have a tests/<pkg>/test_<module>.py, "
+            f"under {minimum:.0%}; without one: {', '.join(lack)}")
+
+
+def test_tests_mirror_modules() -> None:
+    assert mirror_shortfall(PACKAGE, TESTS, MIRROR_MIN) is None
+
+
+def test_the_mirror_check_can_fail(tmp_path: Path) -> None:
+    package, tests = tmp_path / "pkg", tmp_path / "tests"
+    for name in ("__init__", "top", "sub/__init__", "sub/a", "sub/b", "sub/c"):
+        (package / f"{name}.py").parent.mkdir(parents=True, exist_ok=True)
+        (package / f"{name}.py").write_text("")
+    (tests / "sub").mkdir(parents=True)
+    (tests / "test_top.py").write_text("def test_top() -> None:\n    pass\n")
+    (tests / "sub" / "test_a.py").write_text("def test_a() -> None:\n    pass\n")
+    (tests / "sub" / "test_b.py").write_text("def helper() -> None:\n    pass\n")   # holds no test
+    assert mirrored(package, tests) == (["sub/a", "top"], ["sub/b", "sub/c"])
+    assert mirror_shortfall(package, tests, 0.5) is None
+    assert mirror_shortfall(package, tests, 0.8) == (
+        "2 of 4 modules (50%) have a tests/<pkg>/test_<module>.py, under 80%; without one: sub/b, sub/c")
+
+
 @pytest.mark.parametrize("name", ["Settings", "build", "validate", "export", "query", "create_app", "TiesError"])
 def test_public_api(name: str) -> None:
     import tieslod

@@ -1,75 +1,19 @@
 """No query makes the server open a connection: the parse-tree guard, checked against what Oxigraph
-itself does with each spelling of SERVICE, and the kernel-level deny in the query workers.
+itself does with each spelling of SERVICE (the kernel-level deny in the query workers: tests/server/test_sandbox.py).
 
 A loopback listener stands for an internal service; it must see no connection from the server."""
 from __future__ import annotations
 
-import asyncio
-import errno
-import socket
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
 import httpx
-import psutil
 import pyoxigraph as ox
 import pytest
 
+from _listener import REPLY, Listener, listening
 from tieslod.querying import store as store_module
 from tieslod.errors import QueryError
 from tieslod.querying.policy import Inspection, ServiceRefused, UpdateRefused, check, inspect
-from tieslod.server.workers import QueryWorkers
-from tieslod.server.sandbox import connect_errno
-
-REPLY = b"INTERNAL-SECRET-7f3a"   # what the 'internal service' answers; must never reach a client
-
-
-class Listener:
-    """A plain loopback socket server counting connections; answers each with an HTTP 500 and REPLY."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.1)
-        self.port = self.sock.getsockname()[1]
-        self.connections = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except TimeoutError:
-                continue
-            self.connections += 1
-            with conn:
-                conn.settimeout(1)
-                try:
-                    conn.recv(65536)
-                    conn.sendall(b"HTTP/1.1 500 Oops\r\nContent-Type: text/plain\r\nConnection: close\r\n"
-                                 b"Content-Length: %d\r\n\r\n%s" % (len(REPLY), REPLY))
-                except OSError:
-                    pass
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.sock.close()
-
-
-@contextmanager
-def listening() -> Iterator[Listener]:
-    listener = Listener()
-    try:
-        yield listener
-    finally:
-        listener.close()
 
 
 def esc(text: str) -> str:
@@ -246,31 +190,6 @@ def test_an_upstream_reply_is_never_echoed(monkeypatch):
         assert listener.connections == 2   # it did get there: the test could have seen an echo
 
 
-# --- the kernel-level deny in a real query worker -----------------------------------------------
-
-def test_a_query_worker_cannot_connect_even_to_loopback(real_build):
-    async def body() -> tuple[int, list]:
-        pool = QueryWorkers(1, 10, 1_000_000)
-        await pool.start(Path(real_build.release_dir))   # each worker's start-up self-check passed
-        try:
-            (_, code), _ = await pool.call(("connect", "127.0.0.1", listener.port))
-            (_, worker), _ = await pool.call(("pid",))
-            inet = psutil.Process(worker).net_connections(kind="inet")
-            return code, inet
-        finally:
-            pool.stop()
-
-    with listening() as listener:
-        code, inet = asyncio.run(body())
-        time.sleep(0.2)
-        assert code in (errno.EPERM, errno.EACCES)
-        assert listener.connections == 0
-    assert inet == []   # and it holds no inherited network socket either
-    # the same call from this (unsandboxed) process does connect: the probe can tell
-    with listening() as listener:
-        assert connect_errno("127.0.0.1", listener.port) == 0
-
-
 # --- end to end: a real server, a real listener ---------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -303,3 +222,11 @@ def test_dataset_position_reads_escaped_iris_as_oxigraph_does() -> None:
     from tieslod.querying.policy import dataset_position
     query = r"SELECT * { BIND(<http://a/\u0041#> AS ?x) ?s ?p ?o }"
     assert dataset_position(query) == query.index("{")
+
+
+def test_guard_refuses_service_and_updates():
+    with pytest.raises(ServiceRefused):
+        check("SELECT * { SERVICE <http://127.0.0.1:1/> { ?s ?p ?o } }")
+    with pytest.raises(UpdateRefused):
+        check("DELETE { ?s ?p ?o } WHERE { SERVICE <http://127.0.0.1:1/> { ?s ?p ?o } }")
+    assert check("SELECT (RAND() AS ?r) {}").volatile

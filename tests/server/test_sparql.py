@@ -34,11 +34,6 @@ def server(tieslod_serve, real_settings):
                          "--max-result-bytes", str(MAX_RESULT), "--workers", "2")
 
 
-@pytest.fixture(scope="module")
-def manifest(real_build) -> dict:
-    return json.loads((real_build.release_dir / "manifest.json").read_text())
-
-
 def get(server, query: str, accept: str | None = None, **params) -> httpx.Response:
     headers = {"Accept": accept} if accept else {}
     return httpx.get(server.sparql, params={"query": query, **params}, headers=headers, timeout=30)
@@ -337,7 +332,3 @@ def test_deadline_stops_the_query_and_others_are_served(server):
     assert get(server, f"ASK {{}} # {uuid.uuid4()}").status_code == 200
 
 
-def test_access_log_has_method_path_status_duration(server):
-    get(server, "ASK {}")
-    lines = [line for line in server.log().splitlines() if "tieslod.access" in line]
-    assert any('"GET /sparql" 200' in line and line.endswith(" ms") for line in lines)

@@ -13,8 +13,6 @@ from tieslod.building.release import build
 from tieslod.errors import InternalError, QueryError, QueryTimeout, ResultTooLarge
 from tieslod.formats import result_format
 from tieslod.server.context import QueryRequest
-from tieslod.querying.policy import ServiceRefused, UpdateRefused, check
-from tieslod.server.answers import AnswerCache
 from tieslod.server.workers import QueryWorkers, ServerBusy
 from tieslod.querying.store import NotAcceptableResult
 from tieslod.querying.store import Answer
@@ -221,21 +219,3 @@ def test_workers_follow_the_release_they_are_given(real_build, mini_settings):
     assert counts == [real_build.counts["quads"], mini.counts["quads"]] * 2
 
 
-def test_guard_refuses_service_and_updates():
-    with pytest.raises(ServiceRefused):
-        check("SELECT * { SERVICE <http://127.0.0.1:1/> { ?s ?p ?o } }")
-    with pytest.raises(UpdateRefused):
-        check("DELETE { ?s ?p ?o } WHERE { SERVICE <http://127.0.0.1:1/> { ?s ?p ?o } }")
-    assert check("SELECT (RAND() AS ?r) {}").volatile
-
-
-def test_answer_cache_is_bounded_and_lru():
-    fmt = result_format("json")
-    cache = AnswerCache(max_bytes=1000, max_entry_bytes=500)
-    for key in "abc":
-        cache.put(key, Answer("bindings", b"x" * 300, fmt))
-    assert cache.get("a") is None and cache.get("b") is not None   # a was evicted first
-    cache.put("d", Answer("bindings", b"x" * 300, fmt))
-    assert cache.get("c") is None and cache.get("b") is not None    # b was used recently, c not
-    cache.put("huge", Answer("bindings", b"x" * 600, fmt))
-    assert cache.get("huge") is None and cache.size <= 1000
