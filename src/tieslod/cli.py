@@ -382,7 +382,7 @@ def main() -> None:
     except typer.Abort:
         sys.exit(130)
     except Exception as exc:   # only click's own errors are handled here; the rest is re-raised
-        if not isinstance(exc, click_exception) and not (no_args is not None and isinstance(exc, no_args)):
+        if not isinstance(exc, click_exception):   # NoArgsIsHelpError and UsageError are ClickExceptions
             raise
         click_error = cast(_ClickError, exc)   # the classes are found at run time: see _click_errors
         if no_args is not None and isinstance(exc, no_args):
