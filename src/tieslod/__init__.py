@@ -21,7 +21,21 @@ __all__ = ["Settings", "TiesError", "__version__", "add_source", "build", "creat
            "ledger", "path", "push", "query", "quote", "reconcile", "release", "serve", "validate"]
 
 if TYPE_CHECKING:
-    from .api import add_source, build, diff, export, ledger, path, push, query, quote, reconcile, release, serve, validate
+    from .api import (
+        add_source,
+        build,
+        diff,
+        export,
+        ledger,
+        path,
+        push,
+        query,
+        quote,
+        reconcile,
+        release,
+        serve,
+        validate,
+    )
     from .server.app import create_app
 
 _API = {"add_source", "build", "diff", "export", "ledger", "path", "push", "query", "quote", "reconcile", "release",

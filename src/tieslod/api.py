@@ -18,12 +18,12 @@ import pyoxigraph as ox
 from .building.release import DUMP_NAMES, BuildResult, ensure_built
 from .building.release import build as run_build
 from .config import Settings
-from .errors import UsageError
+from .errors import ServiceRefused, UsageError
 from .formats import RDF_FORMATS, export_format
 from .formats import RESULT_FORMATS as RESULTS
 from .model.graph import assemble
 from .model.sources import read_inputs
-from .querying.policy import ServiceRefused, check
+from .querying.policy import check
 from .querying.store import open_read_only, query_kind, run_query
 from .table import render_table
 from .validation.shacl import Report

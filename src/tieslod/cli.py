@@ -7,7 +7,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Optional, TypeVar
+from typing import Annotated, Any, Protocol, TypeVar, cast
 
 import typer
 
@@ -20,7 +20,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-DataOpt = Annotated[Optional[Path], typer.Option("--data", help="Data directory (default: the bundled data/).")]
+DataOpt = Annotated[Path | None, typer.Option("--data", help="Data directory (default: the bundled data/).")]
 OutOpt = Annotated[Path, typer.Option("--out", help="Build directory.")]   # default: DEFAULTS.out_dir
 BaseOpt = Annotated[str, typer.Option("--base-uri", help="Base of all entity URIs.")]
 
@@ -143,7 +143,7 @@ def build(data: DataOpt = None, out: OutOpt = DEFAULTS.out_dir, base_uri: BaseOp
 @app.command()
 @handle_errors
 def export(format: Annotated[str, typer.Option("--format", help="turtle|jsonld|ntriples|nquads|trig|csv")],
-           output: Annotated[Optional[Path], typer.Option("-o", "--output", help="File to write (default stdout).")] = None,
+           output: Annotated[Path | None, typer.Option("-o", "--output", help="File to write (default stdout).")] = None,
            data: DataOpt = None, out: OutOpt = DEFAULTS.out_dir, base_uri: BaseOpt = DEFAULTS.base_uri) -> None:
     """Write one serialization of the (validated) dataset to stdout or a file."""
     body = api.export(make_settings(data, out, base_uri), format, progress_printer())
@@ -158,8 +158,8 @@ def export(format: Annotated[str, typer.Option("--format", help="turtle|jsonld|n
 
 @app.command()
 @handle_errors
-def query(sparql: Annotated[Optional[str], typer.Argument(help="The SPARQL query.")] = None,
-          file: Annotated[Optional[Path], typer.Option("-f", "--file", help="Read the query from a file.")] = None,
+def query(sparql: Annotated[str | None, typer.Argument(help="The SPARQL query.")] = None,
+          file: Annotated[Path | None, typer.Option("-f", "--file", help="Read the query from a file.")] = None,
           format: Annotated[str, typer.Option("--format", help="table|json|csv|tsv|xml|turtle|jsonld|ntriples")] = "table",
           data: DataOpt = None, out: OutOpt = DEFAULTS.out_dir, base_uri: BaseOpt = DEFAULTS.base_uri) -> None:
     """Run a SPARQL query against the built store (building it first if needed)."""
@@ -193,9 +193,9 @@ def ledger(check: Annotated[bool, typer.Option("--check", help="Only check; exit
 @app.command()
 @handle_errors
 def reconcile(file: Annotated[Path, typer.Argument(help="CSV file with a header row.")],
-              column: Annotated[Optional[str], typer.Option("--column", help="Column of names (default: the first).")] = None,
-              type: Annotated[Optional[str], typer.Option("--type", help="Only this type, e.g. Person, Organization.")] = None,
-              output: Annotated[Optional[Path], typer.Option("-o", "--output", help="CSV to write (default stdout).")] = None,
+              column: Annotated[str | None, typer.Option("--column", help="Column of names (default: the first).")] = None,
+              type: Annotated[str | None, typer.Option("--type", help="Only this type, e.g. Person, Organization.")] = None,
+              output: Annotated[Path | None, typer.Option("-o", "--output", help="CSV to write (default stdout).")] = None,
               data: DataOpt = None, out: OutOpt = DEFAULTS.out_dir, base_uri: BaseOpt = DEFAULTS.base_uri) -> None:
     """Match a column of names to our entity URIs; adds tieslod_uri (unambiguous matches only) and review columns."""
     result = api.reconcile(make_settings(data, out, base_uri), file, column, type)
@@ -225,7 +225,7 @@ def path(start: Annotated[str, typer.Argument(metavar="FROM", help="Entity name,
 
 @app.command()
 @handle_errors
-def release(name: Annotated[Optional[str], typer.Option("--name", help="Human release name, e.g. 2025-06.")] = None,
+def release(name: Annotated[str | None, typer.Option("--name", help="Human release name, e.g. 2025-06.")] = None,
             data: DataOpt = None, out: OutOpt = DEFAULTS.out_dir, base_uri: BaseOpt = DEFAULTS.base_uri) -> None:
     """Build, then keep the dumps under <out>/archive/dumps/<version>/ with a changelog, index.json and feed."""
     result = api.release(make_settings(data, out, base_uri), progress_printer(), name)
@@ -256,8 +256,8 @@ def diff(old: Annotated[str, typer.Argument(help="Version, release directory or 
 @handle_errors
 def add_source(file: Annotated[Path, typer.Argument(help="The article text, UTF-8, as received.")],
                title: Annotated[str, typer.Option("--title", help="The article's title as printed.")],
-               publisher: Annotated[Optional[str], typer.Option("--publisher", help="Outlet name or entity key.")] = None,
-               key: Annotated[Optional[str], typer.Option("--key", help="Short name (default: from the file name).")] = None,
+               publisher: Annotated[str | None, typer.Option("--publisher", help="Outlet name or entity key.")] = None,
+               key: Annotated[str | None, typer.Option("--key", help="Short name (default: from the file name).")] = None,
                data: DataOpt = None) -> None:
     """Register a new article: copy its text to data/sources/ and write a claims file to fill in."""
     result = api.add_source(make_settings(data, DEFAULTS.out_dir, DEFAULT_BASE_URI), file, title, publisher, key)
@@ -294,9 +294,9 @@ def quote(source: Annotated[str, typer.Argument(help="Source key (data/sources/<
 def push(endpoint: Annotated[str, typer.Option("--endpoint", help="Graph Store HTTP Protocol URL, e.g. http://host:7878/store.")],
          graph_per_source: Annotated[bool, typer.Option("--graph-per-source", help="One graph per named graph of the dataset (default: the union in one graph).")] = False,
          graph: Annotated[str, typer.Option("--graph", help="Target graph IRI for the union (default: the endpoint's default graph).")] = "",
-         auth: Annotated[Optional[str], typer.Option("--auth", help="user:password, sent as Basic or Digest (Virtuoso), whichever the server asks for.")] = None,
+         auth: Annotated[str | None, typer.Option("--auth", help="user:password, sent as Basic or Digest (Virtuoso), whichever the server asks for.")] = None,
          batch: Annotated[int, typer.Option("--batch", help="Most triples per request.")] = 20_000,
-         query_endpoint: Annotated[Optional[str], typer.Option("--query-endpoint", help="SPARQL query URL to verify counts with (needed where a Graph Store GET is truncated, e.g. Virtuoso's /sparql).")] = None,
+         query_endpoint: Annotated[str | None, typer.Option("--query-endpoint", help="SPARQL query URL to verify counts with (needed where a Graph Store GET is truncated, e.g. Virtuoso's /sparql).")] = None,
          data: DataOpt = None, out: OutOpt = DEFAULTS.out_dir, base_uri: BaseOpt = DEFAULTS.base_uri) -> None:
     """Publish the current release to a SPARQL Graph Store endpoint (resumable; verifies counts per graph)."""
     result = api.push(make_settings(data, out, base_uri), endpoint, graph_per_source, auth, graph, batch,
@@ -313,7 +313,7 @@ def serve(host: Annotated[str, typer.Option("--host", help="Address to listen on
           http_workers: Annotated[int, typer.Option("--http-workers", help="HTTP server processes.")] = DEFAULTS.http_workers,
           timeout: Annotated[float, typer.Option("--timeout", help="Deadline of each query, seconds.")] = DEFAULTS.timeout,
           max_result_bytes: Annotated[int, typer.Option("--max-result-bytes", help="Largest result sent.")] = DEFAULTS.max_result_bytes,
-          public_url: Annotated[Optional[str], typer.Option("--public-url", help="This server's public origin, when entity URIs live elsewhere.")] = DEFAULTS.public_url,
+          public_url: Annotated[str | None, typer.Option("--public-url", help="This server's public origin, when entity URIs live elsewhere.")] = DEFAULTS.public_url,
           access_log: Annotated[bool, typer.Option("--access-log/--no-access-log", help="Log each request to stderr.")] = DEFAULTS.access_log,
           cache_mb: Annotated[float, typer.Option("--cache-mb", help="Memory for answers to repeated queries (0: none).")] = DEFAULTS.cache_bytes / 1_000_000,
           max_body_bytes: Annotated[int, typer.Option("--max-body-bytes", help="Largest request body (413).")] = DEFAULTS.max_body_bytes,
@@ -325,11 +325,11 @@ def serve(host: Annotated[str, typer.Option("--host", help="Address to listen on
           send_timeout: Annotated[float, typer.Option("--send-timeout", help="Seconds a response may stall (the client reading nothing) before the connection is cut.")] = DEFAULTS.send_timeout,
           max_in_flight: Annotated[int, typer.Option("--max-in-flight", help="Requests in progress per HTTP process.")] = DEFAULTS.max_in_flight,
           client_query_seconds: Annotated[float, typer.Option("--client-query-seconds", help="Query seconds per client per minute (429; 0: no limit).")] = DEFAULTS.client_query_seconds,
-          client_concurrent: Annotated[Optional[int], typer.Option("--client-concurrent", help="Queries one client may run at once; more wait, then 429 (default: workers - 1, at least 1; 0: no limit).")] = DEFAULTS.client_concurrent,
+          client_concurrent: Annotated[int | None, typer.Option("--client-concurrent", help="Queries one client may run at once; more wait, then 429 (default: workers - 1, at least 1; 0: no limit).")] = DEFAULTS.client_concurrent,
           trust_forwarded_for: Annotated[bool, typer.Option("--trust-forwarded-for/--no-trust-forwarded-for", help="Identify clients by X-Forwarded-For (only behind a proxy that sets it).")] = DEFAULTS.trust_forwarded_for,
-          sparql_endpoint: Annotated[Optional[str], typer.Option("--sparql-endpoint", help="Answer from this SPARQL endpoint (where `tieslod push` sent the release) instead of a local store.")] = DEFAULTS.sparql_endpoint,
-          sparql_auth: Annotated[Optional[str], typer.Option("--sparql-auth", help="user:password for --sparql-endpoint (Basic or Digest).")] = DEFAULTS.sparql_auth,
-          sparql_timeout: Annotated[Optional[float], typer.Option("--sparql-timeout", help="Deadline of each query to --sparql-endpoint, seconds (default: --timeout).")] = DEFAULTS.sparql_timeout,
+          sparql_endpoint: Annotated[str | None, typer.Option("--sparql-endpoint", help="Answer from this SPARQL endpoint (where `tieslod push` sent the release) instead of a local store.")] = DEFAULTS.sparql_endpoint,
+          sparql_auth: Annotated[str | None, typer.Option("--sparql-auth", help="user:password for --sparql-endpoint (Basic or Digest).")] = DEFAULTS.sparql_auth,
+          sparql_timeout: Annotated[float | None, typer.Option("--sparql-timeout", help="Deadline of each query to --sparql-endpoint, seconds (default: --timeout).")] = DEFAULTS.sparql_timeout,
           sparql_connections: Annotated[int, typer.Option("--sparql-connections", help="Queries in flight to --sparql-endpoint at once, per HTTP process.")] = DEFAULTS.sparql_connections,
           data: DataOpt = None, out: OutOpt = DEFAULTS.out_dir, base_uri: BaseOpt = DEFAULTS.base_uri) -> None:
     """Serve SPARQL (/sparql) and the linked-data pages, building the dataset first if needed
@@ -357,7 +357,16 @@ def serve(host: Annotated[str, typer.Option("--host", help="Address to listen on
     api.serve(settings, progress_printer())
 
 
-def _click_errors() -> tuple[type, type, type | None]:
+class _ClickError(Protocol):
+    """What main() reads of a click exception, of whichever click typer runs on (see _click_errors)."""
+
+    exit_code: int
+    ctx: Any   # click.Context | None, of that same click
+
+    def format_message(self) -> str: ...
+
+
+def _click_errors() -> tuple[type[Exception], type[Exception], type[Exception] | None]:
     """(UsageError, ClickException, NoArgsIsHelpError) of the click that typer runs on: typer 0.29
     vendors its own copy (typer._click), older typers use click; BadParameter is public in both."""
     module = sys.modules[typer.BadParameter.__module__]
@@ -372,22 +381,24 @@ def main() -> None:
         code = app(standalone_mode=False)
     except typer.Abort:
         sys.exit(130)
-    except Exception as exc:  # noqa: BLE001 - only click's own errors are handled; the rest re-raised
+    except Exception as exc:   # only click's own errors are handled here; the rest is re-raised
+        if not isinstance(exc, click_exception):   # NoArgsIsHelpError and UsageError are ClickExceptions
+            raise
+        click_error = cast(_ClickError, exc)   # the classes are found at run time: see _click_errors
         if no_args is not None and isinstance(exc, no_args):
-            typer.echo(exc.ctx.get_help())
+            typer.echo(click_error.ctx.get_help())
             sys.exit(2)
         if isinstance(exc, usage_error):
-            names, ctx = [], exc.ctx
+            names: list[str] = []
+            ctx = click_error.ctx
             while ctx is not None and ctx.parent is not None:   # the subcommand's name(s), not the program's
                 names.insert(0, ctx.info_name or "")
                 ctx = ctx.parent
             where = " ".join(["tieslod", *names, "--help"])
-            err(f"tieslod: error: {' '.join(exc.format_message().split())} (see `{where}`)")
+            err(f"tieslod: error: {' '.join(click_error.format_message().split())} (see `{where}`)")
             sys.exit(2)
-        if isinstance(exc, click_exception):
-            err(f"tieslod: error: {' '.join(exc.format_message().split())}")
-            sys.exit(exc.exit_code)
-        raise
+        err(f"tieslod: error: {' '.join(click_error.format_message().split())}")
+        sys.exit(click_error.exit_code)
     sys.exit(code if isinstance(code, int) else 0)
 
 

@@ -99,7 +99,7 @@ class Settings:
         if self.sparql_endpoint is not None and not self.sparql_endpoint.startswith(("http://", "https://")):
             raise UsageError(f"--sparql-endpoint must be an http(s) URL (got {self.sparql_endpoint!r})")
 
-    def with_(self, **changes: object) -> "Settings":
+    def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
 
     # derived IRIs

@@ -49,7 +49,7 @@ class InputError(TiesError):
             where += ": "
         super().__init__(where + message)
 
-    def __reduce__(self) -> tuple:
+    def __reduce__(self) -> tuple[object, ...]:
         # keep path/line/column when raised in a build worker process and re-raised in the parent
         return (self.__class__, (self.message, self.path, self.line, self.column))
 
@@ -146,7 +146,7 @@ class RetryLater(TiesError):
         super().__init__(message)
         self.retry_after = retry_after
 
-    def __reduce__(self) -> tuple:
+    def __reduce__(self) -> tuple[object, ...]:
         return (self.__class__, (str(self), self.retry_after))
 
 

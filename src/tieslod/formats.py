@@ -2,6 +2,7 @@
 downloads, feeds, push and the service description all read it (docs/architecture.md, "Add a format")."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pyoxigraph as ox
@@ -20,6 +21,20 @@ class Format:
     aliases: tuple[str, ...] = ()
     charset: bool = True
     w3c: str | None = None    # its name under http://www.w3.org/ns/formats/ (service descriptions)
+
+    @property
+    def rdf_format(self) -> ox.RdfFormat:
+        """pyoxigraph's RDF format of a graph or dataset format (TypeError for any other)."""
+        if not isinstance(self.oxigraph, ox.RdfFormat):
+            raise TypeError(f"{self.name} is not an RDF format")
+        return self.oxigraph
+
+    @property
+    def results_format(self) -> ox.QueryResultsFormat:
+        """pyoxigraph's format of SPARQL results (TypeError for any other)."""
+        if not isinstance(self.oxigraph, ox.QueryResultsFormat):
+            raise TypeError(f"{self.name} is not a SPARQL results format")
+        return self.oxigraph
 
 
 RDF_FORMATS: tuple[Format, ...] = (
@@ -145,3 +160,13 @@ def media_type(name: str) -> str:
 
 def content_type(fmt: Format) -> str:
     return f"{fmt.media_type}; charset=utf-8" if fmt.charset else fmt.media_type
+
+
+def serialize_rdf(items: Iterable[ox.Triple] | Iterable[ox.Quad], fmt: ox.RdfFormat,
+                  prefixes: dict[str, str] | None = None) -> bytes:
+    """ox.serialize into memory. Its stub returns `bytes | None` for every call; None is only for a call
+    given an output to write to, which this one never is."""
+    body = ox.serialize(items, format=fmt, prefixes=prefixes)
+    if body is None:
+        raise TypeError("pyoxigraph serialized into memory but returned nothing")
+    return body

@@ -18,7 +18,7 @@ def shorten(iri: str, prefixes: dict[str, str]) -> str:
     return f"{name}:{iri[len(best):]}"
 
 
-def _cell(binding: dict | None, prefixes: dict[str, str], width: int) -> str:
+def _cell(binding: dict[str, str] | None, prefixes: dict[str, str], width: int) -> str:
     if binding is None:
         return ""
     value = " ".join(binding.get("value", "").split())
@@ -36,7 +36,10 @@ def render_table(srj: bytes, width: int = 60, prefixes: dict[str, str] | None = 
     names = data["head"]["vars"]
     rows = [[_cell(b.get(n), prefixes or {}, width) for n in names] for b in data["results"]["bindings"]]
     widths = [max([len(n)] + [len(r[i]) for r in rows]) for i, n in enumerate(names)]
-    line = lambda cells: " | ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+
+    def line(cells: list[str]) -> str:
+        return " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
     out = [line(names), "-+-".join("-" * w for w in widths)] + [line(r) for r in rows]
     out.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
     return "\n".join(out) + "\n"

@@ -1,6 +1,8 @@
 """Namespace IRIs used by the code (the ontology itself lives in ontology/tieslod.ttl)."""
 from __future__ import annotations
 
+from typing import TypeAlias
+
 import pyoxigraph as ox
 
 from .config import ONTOLOGY_NS
@@ -40,6 +42,19 @@ AUTHORING_PREFIXES = """@prefix tl:     <https://w3id.org/tieslod/ontology#> .
 @prefix xsd:    <http://www.w3.org/2001/XMLSchema#> .
 @prefix schema: <http://schema.org/> .
 """
+
+
+# Any RDF term a quad may hold (pyoxigraph's stubs spell the union out at each use, never name it).
+Term: TypeAlias = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
+Subject: TypeAlias = ox.NamedNode | ox.BlankNode | ox.Triple   # what a quad's subject may be
+
+
+def value_of(term: Term) -> str:
+    """The IRI, blank node id or lexical form of a term. A triple term (RDF 1.2) has none: tieslod's data
+    never holds one, so meeting one is a bug and raises (as `.value` did: pyoxigraph's Triple has none)."""
+    if isinstance(term, ox.Triple):
+        raise TypeError(f"a triple term has no value: {term}")
+    return term.value
 
 
 def n(ns: str, local: str) -> ox.NamedNode:

@@ -12,9 +12,9 @@ from pathlib import Path
 from ..config import Settings
 from ..errors import InputError, UsageError
 from ..model.graph import anchor
-from ..querying.reconcile import Entity, EntityIndex, reconcile_one
 from ..model.sources import parse_turtle, read_text
-from ..vocab import ALT_LABEL, AUTHORING_PREFIXES, LABEL, SCHEMA, TYPE
+from ..querying.reconcile import Entity, EntityIndex, reconcile_one
+from ..vocab import ALT_LABEL, AUTHORING_PREFIXES, LABEL, SCHEMA, TYPE, value_of
 
 KEY_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 RESERVED = {"entities", "ontology", "lifecycle"}
@@ -48,16 +48,16 @@ def _entity_index(settings: Settings) -> EntityIndex:
     prefix = settings.base_uri + "id/"
     for path in sorted((settings.data_dir / "entities").glob("*.ttl")):
         for q in parse_turtle(path, settings.base_uri).quads:
-            uri = q.subject.value
+            uri = value_of(q.subject)
             if not uri.startswith(prefix):
                 continue
             entity = found.setdefault(uri, Entity(uri, uri[len(prefix):]))
             if q.predicate == LABEL:
-                entity.label = q.object.value
+                entity.label = value_of(q.object)
             elif q.predicate == ALT_LABEL:
-                entity.aliases.append(q.object.value)
+                entity.aliases.append(value_of(q.object))
             elif q.predicate == TYPE:
-                entity.types.append(q.object.value)
+                entity.types.append(value_of(q.object))
     return EntityIndex([e for e in found.values() if e.label], settings.base_uri)
 
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from . import grounding
 from ..config import Settings
 from ..errors import InputError, QuoteError
+from ..vocab import LABEL, OA, PROV, SCHEMA, TL, TYPE, XSD, Subject, Term, n, value_of
+from . import grounding
 from .sources import Article, Inputs, TurtleFile, line_of, sha256_bytes
-from ..vocab import LABEL, OA, PROV, SCHEMA, TL, TYPE, XSD, n
 
 CONTEXT_CHARS = 32   # length of oa:prefix / oa:suffix
 
@@ -67,19 +67,19 @@ _EV = {name: n(ns, name) for ns, name in ((TL, "evidence"), (OA, "SpecificResour
 SOURCE_FILE = n(TL, "sourceFile")
 
 
-def _evidence(node: ox.NamedNode, index: int, quote: str, article: Article,
+def _evidence(node: Subject, index: int, quote: str, article: Article,
               source: ox.NamedNode, graph: ox.NamedNode) -> list[ox.Quad]:
     try:
         start, end = anchor(article.text, quote)
     except ValueError as exc:
-        local = node.value.rsplit("/", 1)[-1]
-        raise QuoteError(f"quote of {node.value} {exc} in {article.text_path.name}: {quote!r}",
+        local = value_of(node).rsplit("/", 1)[-1]
+        raise QuoteError(f"quote of {value_of(node)} {exc} in {article.text_path.name}: {quote!r}",
                          article.ttl.path, line_of(article.ttl.path, local)) from exc
-    base = node.value
+    base = value_of(node)
     ev, qs, ps = (ox.NamedNode(f"{base}#{kind}-{index}") for kind in ("evidence", "quote", "position"))
     lit, t = ox.Literal, _EV
     nonneg = t["nonNegativeInteger"]
-    triples = [
+    triples: list[tuple[Subject, ox.NamedNode, Term]] = [
         (node, t["evidence"], ev),
         (ev, TYPE, t["SpecificResource"]), (ev, t["hasSource"], source),
         (ev, t["hasSelector"], qs), (ev, t["hasSelector"], ps),
@@ -102,22 +102,22 @@ def _source_node(article: Article) -> ox.NamedNode:
 
 
 def labels_of(quads: list[ox.Quad] | tuple[ox.Quad, ...]) -> dict[str, str]:
-    return {q.subject.value: q.object.value for q in quads if q.predicate == LABEL}
+    return {value_of(q.subject): value_of(q.object) for q in quads if q.predicate == LABEL}
 
 
 def _tie_labels(quads: list[ox.Quad], labels: dict[str, str], graph: ox.NamedNode) -> list[ox.Quad]:
     """A readable rdfs:label for every tie defined here that has none ("A – funding → B")."""
-    by_subject: dict[ox.NamedNode, dict[str, ox.Term]] = {}
+    by_subject: dict[Subject, dict[str, Term]] = {}
     for q in quads:
         by_subject.setdefault(q.subject, {})[q.predicate.value] = q.object
     out = []
     for node, props in by_subject.items():
         if LABEL.value in props or TL + "subject" not in props or TYPE.value not in props:
             continue
-        category = labels.get(props[TYPE.value].value, "tie")
-        subj = labels.get(props[TL + "subject"].value, props[TL + "subject"].value)
+        category = labels.get(value_of(props[TYPE.value]), "tie")
+        subj = labels.get(value_of(props[TL + "subject"]), value_of(props[TL + "subject"]))
         obj = props.get(TL + "object")
-        text = f"{subj} – {category}" + (f" → {labels.get(obj.value, obj.value)}" if obj is not None else "")
+        text = f"{subj} – {category}" + (f" → {labels.get(value_of(obj), value_of(obj))}" if obj is not None else "")
         out.append(ox.Quad(node, LABEL, ox.Literal(text), graph))
     return out
 
@@ -126,7 +126,7 @@ def enrich_article(article: Article, labels: dict[str, str], settings: Settings)
     graph = ox.NamedNode(settings.graph_iri(article.key))
     source = _source_node(article)
     quads = _in_graph(article.ttl.quads, graph)
-    declared = [q.object.value for q in article.ttl.quads if q.predicate == SOURCE_FILE]
+    declared = [value_of(q.object) for q in article.ttl.quads if q.predicate == SOURCE_FILE]
     if declared != [article.text_path.name]:
         raise InputError(f"tl:sourceFile must be {article.text_path.name!r}, found {declared}", article.ttl.path)
     grounding.refuse_written_descriptions(article.ttl.path, article.ttl.quads)
@@ -136,10 +136,10 @@ def enrich_article(article: Article, labels: dict[str, str], settings: Settings)
              ox.Quad(source, n(SCHEMA, "text"), ox.Literal(article.text), graph),
              ox.Quad(source, n(TL, "sha256"), ox.Literal(text_digest), graph)]
     quote_p, summary_p = n(TL, "quote"), n(TL, "summary")
-    quotes: dict[ox.NamedNode, list[str]] = {}
+    quotes: dict[Subject, list[str]] = {}
     for q in article.ttl.quads:
         if q.predicate == quote_p:
-            quotes.setdefault(q.subject, []).append(q.object.value)
+            quotes.setdefault(q.subject, []).append(value_of(q.object))
         elif q.predicate == summary_p:
             extra.append(ox.Quad(q.subject, LABEL, q.object, graph))
     for node in sorted(quotes, key=str):
@@ -176,7 +176,7 @@ def assemble(inputs: Inputs, settings: Settings) -> Dataset:
             dataset.parts[key] = plain_part(key, files, settings)
     for f in inputs.files():
         for q in f.quads:
-            dataset.origins.setdefault(q.subject.value, f.path)
+            dataset.origins.setdefault(value_of(q.subject), f.path)
     for key, article in sorted(inputs.articles.items()):
         if key in dataset.parts:
             raise InputError(f"article key {key!r} clashes with a reserved graph name", article.ttl.path)

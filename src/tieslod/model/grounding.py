@@ -5,6 +5,7 @@ One code path for `tieslod build` and `tieslod validate`: graph.enrich_article c
 `descriptions` on every article before anything else is derived from it."""
 from __future__ import annotations
 
+import contextlib
 import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
@@ -13,8 +14,8 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from ..errors import GroundingError, InputError
+from ..vocab import SCHEMA, TL, Subject, Term, n, value_of
 from .sources import Article, line_of
-from ..vocab import SCHEMA, TL, n
 
 # the as-printed qualifiers, in the order docs/authoring.md lists them
 QUALIFIERS = ("relationText", "when", "role", "item", "purpose", "statedWhen", "speakerText", "hedge",
@@ -62,14 +63,14 @@ class Sentences:
         return self.text[a:b]
 
 
-def _by_subject(quads: tuple[ox.Quad, ...] | list[ox.Quad]) -> dict[ox.Term, dict[str, list[ox.Term]]]:
-    found: dict[ox.Term, dict[str, list[ox.Term]]] = {}
+def _by_subject(quads: tuple[ox.Quad, ...] | list[ox.Quad]) -> dict[Term, dict[str, list[Term]]]:
+    found: dict[Term, dict[str, list[Term]]] = {}
     for q in quads:
         found.setdefault(q.subject, {}).setdefault(q.predicate.value, []).append(q.object)
     return found
 
 
-def _line(path: Path, node: ox.Term, value: str) -> int | None:
+def _line(path: Path, node: Term, value: str) -> int | None:
     """The line, in any block describing the node, that holds the value as written (else the node's
     first line): a node may be described in several blocks of one file."""
     local = node.value.rsplit("/", 1)[-1] if isinstance(node, ox.NamedNode) else ""
@@ -100,18 +101,18 @@ def check(article: Article, sentences: Sentences | None = None) -> None:
     for node, props in _by_subject(article.ttl.quads).items():
         if not props.get(QUOTE):
             continue        # not a claim (a tie, say): the shapes say where qualifiers belong
-        windows = [normalise(w) for q in props[QUOTE] if (w := sentences.evidence(q.value)) is not None]
+        windows = [normalise(w) for q in props[QUOTE] if (w := sentences.evidence(value_of(q))) is not None]
         for pred, name in _QUALIFIER_IRIS.items():
             for value in props.get(pred, []):
                 if not isinstance(value, ox.Literal) or not any(normalise(value.value) in w for w in windows):
                     problems.append((node, name, value, windows))
     if problems:
-        found = sorted(((_line(path, node, value.value) or 0, node.value, name, value.value, w)
+        found = sorted(((_line(path, node, value_of(value)) or 0, value_of(node), name, value_of(value), w)
                         for node, name, value, w in problems), key=lambda t: t[:3])
-        line, node, name, value, windows = found[0]
-        where = f"evidence sentence(s) {windows[0]!r}" if windows else "any evidence sentence"
+        line, claim, qualifier, text, in_windows = found[0]
+        where = f"evidence sentence(s) {in_windows[0]!r}" if in_windows else "any evidence sentence"
         others = "".join(f"\n  also {path}:{n}: claim {c}: tl:{q} {v!r}" for n, c, q, v, _ in found[1:MAX_LISTED])
-        raise GroundingError(f"claim {node}: tl:{name} {value!r} is not printed in its own {where} "
+        raise GroundingError(f"claim {claim}: tl:{qualifier} {text!r} is not printed in its own {where} "
                              f"of {article.text_path.name} ({len(problems)} ungrounded qualifier(s) in this file)"
                              + others, path, line or None)
 
@@ -119,18 +120,19 @@ def check(article: Article, sentences: Sentences | None = None) -> None:
 def descriptions(article: Article, graph: ox.NamedNode) -> list[ox.Quad]:
     """One schema:description per entity this article describes: its descriptors as printed, in the
     order of their quotes in the text, joined by "; ". A descriptor claim is about exactly one entity."""
-    found: dict[ox.Term, list[tuple[int, str]]] = {}
+    found: dict[Subject, list[tuple[int, str]]] = {}
     for node, props in _by_subject(article.ttl.quads).items():
         descriptors = props.get(DESCRIPTOR, [])
         if not descriptors:
             continue
         about = props.get(ABOUT, [])
-        if len(about) != 1:
-            raise InputError(f"claim {node.value} has a tl:descriptor, so it must be about exactly one entity "
-                             f"(tl:about), not {len(about)}", article.ttl.path,
+        entity = about[0] if len(about) == 1 else None
+        if entity is None or isinstance(entity, ox.Literal):   # a literal is no entity (and no quad subject)
+            raise InputError(f"claim {value_of(node)} has a tl:descriptor, so it must be about exactly one entity "
+                             f"(tl:about), not {'a literal' if entity else len(about)}", article.ttl.path,
                              _line(article.ttl.path, node, "tl:descriptor"))
-        position = min((article.text.find(q.value) for q in props.get(QUOTE, [])), default=-1)
-        found.setdefault(about[0], []).extend((position, d.value) for d in descriptors)
+        position = min((article.text.find(value_of(q)) for q in props.get(QUOTE, [])), default=-1)
+        found.setdefault(entity, []).extend((position, value_of(d)) for d in descriptors)
     out = []
     for entity, items in found.items():
         texts = list(dict.fromkeys(text for _, text in sorted(items)))
@@ -144,10 +146,8 @@ def refuse_written_descriptions(path: Path, quads: tuple[ox.Quad, ...] | list[ox
     for q in quads:
         if q.predicate.value == DESCRIPTION:
             line = None
-            try:
+            with contextlib.suppress(OSError):
                 line = next((i for i, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
                              if "schema:description" in text or DESCRIPTION in text), None)
-            except OSError:
-                pass
-            raise InputError(f"{q.subject.value} has a hand-written schema:description; descriptions are derived "
+            raise InputError(f"{value_of(q.subject)} has a hand-written schema:description; descriptions are derived "
                              "from tl:descriptor claims only (docs/authoring.md)", path, line)

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import pyoxigraph as ox
 
-from ..vocab import RDF, XSD
+from ..vocab import RDF, XSD, Term, value_of
 
 _ID = "@id"
 _STRING = XSD + "string"
@@ -25,7 +26,7 @@ _TYPE_IRI = RDF + "type"
 class Compactor:
     """Compaction rules derived once from a context: predicate -> candidate terms, prefix table."""
 
-    def __init__(self, context: dict) -> None:
+    def __init__(self, context: dict[str, Any]) -> None:
         self.context = context
         self.prefixes: list[tuple[str, str]] = []
         self.terms: dict[str, list[tuple[str, str | None]]] = {}
@@ -66,7 +67,7 @@ class Compactor:
                     return f"{term}:{local}"
         return iri
 
-    def key_and_value(self, predicate: str, obj: ox.Term) -> tuple[str, object]:
+    def key_and_value(self, predicate: str, obj: Term) -> tuple[str, object]:
         """The key a (predicate, object) pair is written under, and the JSON value."""
         is_iri = isinstance(obj, (ox.NamedNode, ox.BlankNode))
         for term, coerce in self.terms.get(predicate, ()):
@@ -79,7 +80,7 @@ class Compactor:
                 return term, self.expanded_value(obj)
         return self.compact_iri(predicate), self.expanded_value(obj)
 
-    def expanded_value(self, obj: ox.Term) -> object:
+    def expanded_value(self, obj: Term) -> object:
         if isinstance(obj, ox.NamedNode):
             return {_ID: self.compact_iri(obj.value)}
         if isinstance(obj, ox.BlankNode):
@@ -92,15 +93,15 @@ class Compactor:
         return {"@value": obj.value, "@type": obj.datatype.value}
 
 
-def _node_id(term: ox.Term) -> str:
-    return f"_:{term.value}" if isinstance(term, ox.BlankNode) else term.value
+def _node_id(term: Term) -> str:
+    return f"_:{term.value}" if isinstance(term, ox.BlankNode) else value_of(term)
 
 
 def _dump(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-def node_object(compactor: Compactor, subject: ox.Term, pairs: Sequence[tuple[str, ox.Term]]) -> str:
+def node_object(compactor: Compactor, subject: Term, pairs: Sequence[tuple[str, Term]]) -> str:
     """One node object, keys sorted, values in a stable order, on one line."""
     types: list[str] = []
     props: dict[str, list[object]] = {}
@@ -110,7 +111,7 @@ def node_object(compactor: Compactor, subject: ox.Term, pairs: Sequence[tuple[st
             continue
         key, value = compactor.key_and_value(predicate, obj)
         props.setdefault(key, []).append(value)
-    out = {_ID: _node_id(subject)}
+    out: dict[str, object] = {_ID: _node_id(subject)}
     if types:
         out["@type"] = sorted(types) if len(types) > 1 else types[0]
     for key, values in props.items():
@@ -121,8 +122,8 @@ def node_object(compactor: Compactor, subject: ox.Term, pairs: Sequence[tuple[st
 def graph_object(compactor: Compactor, graph: str, quads: Iterable[ox.Quad]) -> bytes:
     """`{"@id": graph, "@graph": [node objects]}` for quads already sorted by subject."""
     lines: list[str] = []
-    subject: ox.Term | None = None
-    pairs: list[tuple[str, ox.Term]] = []
+    subject: Term | None = None
+    pairs: list[tuple[str, Term]] = []
     for q in quads:
         if q.subject != subject:
             if subject is not None:
@@ -132,10 +133,10 @@ def graph_object(compactor: Compactor, graph: str, quads: Iterable[ox.Quad]) -> 
     if subject is not None:
         lines.append(node_object(compactor, subject, pairs))
     body = ",\n    ".join(lines)
-    return f'  {{"@id": {_dump(graph)}, "@graph": [\n    {body}\n  ]}}'.encode("utf-8")
+    return f'  {{"@id": {_dump(graph)}, "@graph": [\n    {body}\n  ]}}'.encode()
 
 
-def header(context: dict) -> bytes:
+def header(context: dict[str, Any]) -> bytes:
     return ('{"@context": ' + _dump(context) + ',\n"@graph": [\n').encode("utf-8")
 
 
@@ -143,6 +144,6 @@ SEPARATOR = b",\n"
 FOOTER = b"\n]}\n"
 
 
-def document(context: dict, graphs: Iterable[bytes]) -> bytes:
+def document(context: dict[str, Any], graphs: Iterable[bytes]) -> bytes:
     """A whole JSON-LD document from graph objects in order."""
     return header(context) + SEPARATOR.join(graphs) + FOOTER

@@ -22,7 +22,7 @@ class Changelog:
     def summary(self) -> dict[str, dict[str, int]]:
         return {k: {op: len(v) for op, v in ops.items()} for k, ops in self.changes.items()}
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, object]:
         return {"from": self.old, "to": self.new, "summary": self.summary(), "changes": self.changes,
                 "labels": self.labels, "replaced_by": self.replaced_by,
                 "quads": {"added": len(self.added), "removed": len(self.removed)}}

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urljoin
 
 import pyoxigraph as ox
 
 from ..formats import ATOM_FEED, JSON_DATA, media_type
-from ..vocab import DCAT, DCT, OWL, PROV, TYPE, XSD, n
+from ..vocab import DCAT, DCT, OWL, PROV, TYPE, XSD, Term, n
 from .changelog import Changelog
 
 AS = "https://www.w3.org/ns/activitystreams#"
@@ -30,7 +31,7 @@ def changes_rdf(log: Changelog, base_uri: str, published: str) -> list[ox.Triple
     """One activity per changed resource, all pointing at the release they belong to."""
     release = ox.NamedNode(version_iri(base_uri, log.new))
     when = ox.Literal(published, datatype=n(XSD, "dateTime"))
-    triples = [(release, TYPE, n(DCAT, "Dataset")), (release, n(OWL, "versionInfo"), ox.Literal(log.new)),
+    triples: list[tuple[ox.NamedNode, ox.NamedNode, Term]] = [(release, TYPE, n(DCAT, "Dataset")), (release, n(OWL, "versionInfo"), ox.Literal(log.new)),
                (release, n(DCT, "issued"), when),
                (release, n(DCAT, "isVersionOf"), ox.NamedNode(base_uri + "dataset"))]
     if log.old:
@@ -56,11 +57,14 @@ def _summary_text(summary: dict[str, dict[str, int]]) -> str:
     return "; ".join(parts) or "no changes to entities, ties, claims or sources"
 
 
-def atom(index: dict, base_uri: str) -> bytes:
+def atom(index: dict[str, Any], base_uri: str) -> bytes:
     """An Atom feed, newest release first; links are relative to the feed's own URL."""
     ET.register_namespace("", ATOM)
     ET.register_namespace("r", REL)
-    a = lambda tag: f"{{{ATOM}}}{tag}"  # noqa: E731
+
+    def a(tag: str) -> str:
+        return f"{{{ATOM}}}{tag}"
+
     feed = ET.Element(a("feed"))
     ET.SubElement(feed, a("id")).text = base_uri + "releases/feed.atom"
     ET.SubElement(feed, a("title")).text = "tieslod releases"
@@ -86,7 +90,8 @@ def atom(index: dict, base_uri: str) -> bytes:
                                  (REL + "added", "added.nq", media_type("nquads")),
                                  (REL + "full", "tieslod.nq", media_type("nquads"))):
             ET.SubElement(entry, a("link"), rel=rel, href=folder + name, type=media)
-    return ET.tostring(feed, encoding="utf-8", xml_declaration=True) + b"\n"
+    body: bytes = ET.tostring(feed, encoding="utf-8", xml_declaration=True)   # typeshed: Any for an encoding
+    return body + b"\n"
 
 
 @dataclass(frozen=True)

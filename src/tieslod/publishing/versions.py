@@ -17,19 +17,22 @@ import json
 import os
 import re
 import shutil
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 
-from ..building.release import Progress, build, locked
-from ..building.manifest import find_release
-from ..config import Settings
-from ..building.void import TIE_CLASSES
 from ..building.dumps import dump_prefixes, ordered_quads, write_atomic
+from ..building.lifetime import locked
+from ..building.manifest import find_release
+from ..building.release import Progress, build
+from ..building.void import TIE_CLASSES
+from ..config import Settings
 from ..errors import UsageError
-from ..vocab import DCT, LABEL, TL, TYPE
+from ..formats import serialize_rdf
+from ..vocab import DCT, LABEL, TL, TYPE, value_of
 from . import feeds
 from .changelog import Changelog
 
@@ -55,13 +58,14 @@ def _kinds(quads: set[ox.Quad], base_uri: str) -> dict[str, set[str]]:
     entities_graph = base_uri + "graph/entities"
     out: dict[str, set[str]] = {k: set() for k in KINDS}
     for q in quads:
-        s = q.subject.value
+        s = value_of(q.subject)
         if q.predicate == TYPE:
-            if q.object.value in tie_types:
+            kind = value_of(q.object)
+            if kind in tie_types:
                 out["ties"].add(s)
-            elif q.object.value == TL + "Claim":
+            elif kind == TL + "Claim":
                 out["claims"].add(s)
-            elif q.object.value == TL + "Source":
+            elif kind == TL + "Source":
                 out["sources"].add(s)
         if isinstance(q.graph_name, ox.NamedNode) and q.graph_name.value == entities_graph \
                 and s.startswith(base_uri + "id/") and "#" not in s:
@@ -71,7 +75,7 @@ def _kinds(quads: set[ox.Quad], base_uri: str) -> dict[str, set[str]]:
 
 def _owner(quad: ox.Quad) -> str:
     """The resource a quad describes: fragments (#evidence-1, #amount) belong to their document."""
-    return quad.subject.value.split("#", 1)[0]
+    return value_of(quad.subject).split("#", 1)[0]
 
 
 def _digests(quads: set[ox.Quad]) -> dict[str, str]:
@@ -93,10 +97,10 @@ def diff_quads(old: set[ox.Quad], new: set[ox.Quad], base_uri: str,
                          "changed": sorted(u for u in before & after if old_dig.get(u) != new_dig.get(u)),
                          "withdrawn": sorted(before - after)}
     touched = {u for ops in changes.values() for v in ops.values() for u in v}
-    labels = {q.subject.value: q.object.value for quads in (old, new) for q in quads
-              if q.predicate == LABEL and q.subject.value in touched}
-    replaced = {q.subject.value: q.object.value for q in new
-                if q.predicate.value == DCT + "isReplacedBy" and q.subject.value in touched}
+    labels = {value_of(q.subject): value_of(q.object) for quads in (old, new) for q in quads
+              if q.predicate == LABEL and value_of(q.subject) in touched}
+    replaced = {value_of(q.subject): value_of(q.object) for q in new
+                if q.predicate.value == DCT + "isReplacedBy" and value_of(q.subject) in touched}
     return Changelog(old_name, new_name, changes, labels, replaced,
                      ordered_quads(list(new - old)), ordered_quads(list(old - new)))
 
@@ -122,7 +126,7 @@ def _version_of(ref: str, dump: Path) -> str:
     if not manifest.is_file():
         manifest = dump.parent.parent / "manifest.json"
     if manifest.is_file():
-        return json.loads(manifest.read_text(encoding="utf-8"))["version"]
+        return str(json.loads(manifest.read_text(encoding="utf-8"))["version"])
     return ref
 
 
@@ -135,14 +139,15 @@ def diff_builds(settings: Settings, old_ref: str, new_ref: str) -> Changelog:
 
 # ------------------------------------------------------------------------- the archive
 
-def read_index(root: Path) -> dict:
+def read_index(root: Path) -> dict[str, Any]:
     path = root / "releases" / "index.json"
     if not path.is_file():
         return {"versions": [], "latest": None}
-    return json.loads(path.read_text(encoding="utf-8"))
+    index: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return index
 
 
-def _file_list(folder: Path, version: str) -> list[dict]:
+def _file_list(folder: Path, version: str) -> list[dict[str, object]]:
     out = []
     for path in sorted(p for p in folder.iterdir() if p.is_file()):
         data = path.read_bytes()
@@ -153,14 +158,14 @@ def _file_list(folder: Path, version: str) -> list[dict]:
 
 def _write_changes(folder: Path, log: Changelog, settings: Settings, published: str) -> None:
     nq = ox.RdfFormat.N_QUADS
-    (folder / "added.nq").write_bytes(ox.serialize(log.added, format=nq) if log.added else b"")
-    (folder / "removed.nq").write_bytes(ox.serialize(log.removed, format=nq) if log.removed else b"")
+    (folder / "added.nq").write_bytes(serialize_rdf(log.added, nq) if log.added else b"")
+    (folder / "removed.nq").write_bytes(serialize_rdf(log.removed, nq) if log.removed else b"")
     (folder / "changes.json").write_text(json.dumps(log.as_json(), indent=2, ensure_ascii=False) + "\n")
     triples = feeds.changes_rdf(log, settings.base_uri, published)
     (folder / "changes.ttl").write_bytes(
-        ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes={**{k: v for k, v in dump_prefixes(settings).items()
-                                                            if k in ("e", "tie", "claim", "source", "xsd", "owl")},
-                                                         **feeds.PREFIXES}))
+        serialize_rdf(triples, ox.RdfFormat.TURTLE, prefixes={**{k: v for k, v in dump_prefixes(settings).items()
+                                                                 if k in ("e", "tie", "claim", "source", "xsd", "owl")},
+                                                              **feeds.PREFIXES}))
 
 
 @dataclass(frozen=True)
@@ -196,7 +201,7 @@ def release(settings: Settings, progress: Progress | None = None, name: str | No
             if version != previous:
                 raise UsageError(f"version {version} was released before; give a new --name to publish it again")
             return ReleaseResult(version, settings.release_name, folder, None, None)
-        published = (now or datetime.now(timezone.utc)).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+        published = (now or datetime.now(UTC)).replace(microsecond=0).isoformat().replace("+00:00", "Z")
         old = read_quads(root / "dumps" / previous / FULL_DUMP) if previous else set()
         log = diff_quads(old, read_quads(built.release_dir / "dumps" / FULL_DUMP), settings.base_uri,
                          previous, version)
@@ -217,7 +222,7 @@ def release(settings: Settings, progress: Progress | None = None, name: str | No
         return ReleaseResult(version, settings.release_name, folder, previous, log)
 
 
-def _publish_index(root: Path, settings: Settings, entry: dict, index: dict) -> None:
+def _publish_index(root: Path, settings: Settings, entry: dict[str, Any], index: dict[str, Any]) -> None:
     """index.json and feed.atom with the new entry first, then `latest` moves: readers see old or new."""
     index = {"dataset": settings.base_uri + "dataset", "latest": entry["version"], "feed": "feed.atom",
              "versions": [entry] + [v for v in index.get("versions", []) if v["version"] != entry["version"]]}

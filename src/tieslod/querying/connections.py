@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from itertools import islice
+from itertools import islice, pairwise
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +18,8 @@ import networkx as nx
 
 from ..config import Settings
 from ..errors import UsageError
-from .reconcile import EntityIndex, reconcile_one
 from ..vocab import TL, prefix_block
+from .reconcile import EntityIndex, reconcile_one
 
 DEFAULT_DEPTH = 4
 DEFAULT_ALTERNATIVES = 3
@@ -130,9 +130,9 @@ def ties_from_srj(body: bytes) -> dict[str, TieInfo]:
     return ties
 
 
-def tie_graph(ties: dict[str, TieInfo], include_denied: bool = False) -> nx.Graph:
+def tie_graph(ties: dict[str, TieInfo], include_denied: bool = False) -> nx.Graph[str]:
     """One edge per pair of connected entities, carrying every tie between them."""
-    graph = nx.Graph()
+    graph: nx.Graph[str] = nx.Graph()
     for tie in sorted(ties.values(), key=lambda t: t.tie):
         if not (tie.asserted or include_denied) or tie.subject == tie.object:
             continue
@@ -150,7 +150,7 @@ def resolve_entity(index: EntityIndex, name: str) -> str:
         return found.uri
     candidates = reconcile_one(index, {"query": name, "limit": 5})
     if candidates and candidates[0]["match"]:
-        return index.base_uri + "id/" + candidates[0]["id"]
+        return index.base_uri + "id/" + str(candidates[0]["id"])
     if not candidates:
         raise UsageError(f"no entity is called {name!r}")
     names = "; ".join(f"{c['name']} ({c['id']})" for c in candidates)
@@ -165,7 +165,11 @@ def find_paths(ties: dict[str, TieInfo], index: EntityIndex, start: str, end: st
         raise UsageError("depth and alternatives must be at least 1")
     a, b = resolve_entity(index, start), resolve_entity(index, end)
     graph = tie_graph(ties, include_denied)
-    label = lambda uri: index.get(uri).label if index.get(uri) else uri  # noqa: E731
+
+    def label(uri: str) -> str:
+        entity = index.get(uri)
+        return entity.label if entity else uri
+
     answer = PathAnswer(a, label(a), b, label(b), include_denied, max_depth, [])
     if a == b or a not in graph or b not in graph:
         return answer
@@ -173,7 +177,7 @@ def find_paths(ties: dict[str, TieInfo], index: EntityIndex, start: str, end: st
         for nodes in islice(nx.shortest_simple_paths(graph, a, b), alternatives):
             if len(nodes) - 1 > max_depth:
                 break
-            answer.paths.append([Hop(x, label(x), y, label(y), graph[x][y]["ties"]) for x, y in zip(nodes, nodes[1:])])
+            answer.paths.append([Hop(x, label(x), y, label(y), graph[x][y]["ties"]) for x, y in pairwise(nodes)])
     except nx.NetworkXNoPath:
         pass
     return answer

@@ -84,8 +84,9 @@ def parse_query(raw: Any) -> tuple[list[str], list[str]]:
     return ids, [p["id"] for p in props]
 
 
-def _tie_values(index: EntityIndex, ties: dict[str, TieInfo], uri: str, slug: str, out: bool) -> list[dict]:
-    values, seen = [], set()
+def _tie_values(index: EntityIndex, ties: dict[str, TieInfo], uri: str, slug: str, out: bool) -> list[dict[str, str]]:
+    values: list[dict[str, str]] = []
+    seen: set[str] = set()
     for tie in ties.values():
         if not tie.asserted or _slug(tie.category) != slug or (tie.subject if out else tie.object) != uri:
             continue
@@ -111,10 +112,10 @@ def extend(index: EntityIndex, ties: dict[str, TieInfo], raw: Any, service_url: 
         if pid.startswith(TIE_PREFIX):   # values are our entities: OpenRefine can keep them reconciled
             item.update({"type": {"id": "http://schema.org/Thing", "name": "Thing"}, "service": service_url})
         meta.append(item)
-    rows: dict[str, dict[str, list[dict]]] = {}
+    rows: dict[str, dict[str, list[dict[str, str]]]] = {}
     for key in ids:
         entity = index.get(key)
-        row: dict[str, list[dict]] = {}
+        row: dict[str, list[dict[str, str]]] = {}
         for pid in wanted:
             if entity is None:
                 row[pid] = []

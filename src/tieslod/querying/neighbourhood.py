@@ -8,15 +8,19 @@ from __future__ import annotations
 import json
 import math
 import textwrap
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 import pyoxigraph as ox
 
 from ..vocab import SCHEMA, prefix_block
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
 
 MAX_NODES = 28        # beyond this a depth-2 picture stops being readable: fall back to depth 1
 WIDTH, HEIGHT, MARGIN_X, MARGIN_Y = 920, 600, 175, 40
@@ -53,9 +57,9 @@ def _kind(type_iri: str | None) -> str:
     return _KIND_OF.get(local, local if local in _COLOURS else "Other")
 
 
-def graph_from_results(body: bytes) -> nx.Graph:
+def graph_from_results(body: bytes) -> nx.Graph[str]:
     """An undirected graph: node attrs label/kind, edge attr kinds (one per tie between the pair)."""
-    graph = nx.Graph()
+    graph: nx.Graph[str] = nx.Graph()
     # rows in a fixed order: engines return them in their own, and the drawing (and which of several
     # types colours a node) must not depend on which SPARQL database answered (issue 15)
     rows = sorted(json.loads(body)["results"]["bindings"], key=lambda r: json.dumps(r, sort_keys=True))
@@ -77,7 +81,7 @@ def graph_from_results(body: bytes) -> nx.Graph:
     return graph
 
 
-def _keep(graph: nx.Graph, nodes: Iterable[str]) -> nx.Graph:
+def _keep(graph: nx.Graph[str], nodes: Iterable[str]) -> nx.Graph[str]:
     """graph without the nodes not named, in graph's own order: a subgraph view iterates its node *set*,
     whose order changes with each process's string hashing, so two front ends drew one page in two ways."""
     wanted = set(nodes)
@@ -86,7 +90,7 @@ def _keep(graph: nx.Graph, nodes: Iterable[str]) -> nx.Graph:
     return sub
 
 
-def limit_depth(graph: nx.Graph, center: str) -> tuple[nx.Graph, int]:
+def limit_depth(graph: nx.Graph[str], center: str) -> tuple[nx.Graph[str], int]:
     """Depth 2 when it stays readable, else depth 1 (the most connected neighbours first)."""
     if center not in graph:
         return graph.subgraph([]).copy(), 0
@@ -100,14 +104,15 @@ def limit_depth(graph: nx.Graph, center: str) -> tuple[nx.Graph, int]:
     return sub, 1
 
 
-def _angles(nodes: list[str], pos: dict, center: tuple[float, float], offset: float) -> dict[str, float]:
+def _angles(nodes: list[str], pos: Mapping[str, NDArray[np.float64]], center: NDArray[np.float64],
+            offset: float) -> dict[str, float]:
     """Even spacing on a ring, in the angular order the spring layout found (keeps clusters together)."""
     order = sorted(nodes, key=lambda n: (math.atan2(pos[n][1] - center[1], pos[n][0] - center[0]), n))
     step = 2 * math.pi / max(len(order), 1)
     return {n: offset + i * step for i, n in enumerate(order)}
 
 
-def layout(graph: nx.Graph, center: str, height: int = 600) -> dict[str, tuple[float, float]]:
+def layout(graph: nx.Graph[str], center: str, height: int = 600) -> dict[str, tuple[float, float]]:
     """Pixel positions: the entity in the middle, depth-1 nodes on an inner ring, depth-2 on an
     outer one; networkx's spring layout (seeded) decides the order around each ring."""
     if len(graph) == 1:
@@ -120,7 +125,7 @@ def layout(graph: nx.Graph, center: str, height: int = 600) -> dict[str, tuple[f
     radii = (1.0,) if not rings[1] else (0.5, 1.0)
     out = {center: (WIDTH / 2, height / 2)}
     half_w, half_h = WIDTH / 2 - MARGIN_X, height / 2 - MARGIN_Y
-    for ring, radius in zip([r for r in rings if r], radii):
+    for ring, radius in zip([r for r in rings if r], radii, strict=False):
         offset = 0.0 if radius == 1.0 else math.pi / max(len(ring), 1)
         for node, angle in _angles(ring, pos, pos[center], offset).items():
             out[node] = (WIDTH / 2 + radius * half_w * math.cos(angle), height / 2 + radius * half_h * math.sin(angle))
@@ -162,7 +167,7 @@ def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float,
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
-def place_labels(pos: dict[str, tuple[float, float]], graph: nx.Graph, center: str, radii: dict[str, int],
+def place_labels(pos: dict[str, tuple[float, float]], graph: nx.Graph[str], center: str, radii: dict[str, int],
                  height: int) -> list[_Label]:
     """Labels beside their dots, pointing away from the centre; one that would overlap a label
     already placed moves down (or up) until it is clear, so no two labels cover each other."""
@@ -194,16 +199,16 @@ def _text(label: _Label, is_center: bool) -> str:
     return f'<text x="{label.x:.1f}" y="{label.y:.1f}"{cls}>{spans}</text>'
 
 
-def render_svg(graph: nx.Graph, center: str, href: Callable[[str], str], depth: int) -> str:
+def render_svg(graph: nx.Graph[str], center: str, href: Callable[[str], str], depth: int) -> str:
     """The SVG markup; every piece of data text is escaped here, so it is safe to inline. Tie kinds
     are in each line's tooltip and in the list beside the picture, not on the lines (they overlapped)."""
     height = HEIGHT if len(graph) > 8 else HEIGHT // 2   # a few dots need no tall box
     pos = layout(graph, center, height)
     radii = {n: 13 if n == center else 8 for n in graph.nodes}
     labels = {lab.node: lab for lab in place_labels(pos, graph, center, radii, height)}
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="neighbourhood" viewBox="0 0 {WIDTH} {height}" '
-           f'role="group" aria-labelledby="nb-title"><title id="nb-title">Ties of '
-           f'{escape(graph.nodes[center]["label"])} to depth {depth}</title>']
+    out = [(f'<svg xmlns="http://www.w3.org/2000/svg" class="neighbourhood" viewBox="0 0 {WIDTH} {height}" '
+            f'role="group" aria-labelledby="nb-title"><title id="nb-title">Ties of '
+            f'{escape(graph.nodes[center]["label"])} to depth {depth}</title>')]
     for a, b, data in sorted(graph.edges(data=True)):
         (x1, y1), (x2, y2) = pos[a], pos[b]
         kinds = escape(", ".join(data["kinds"]))
@@ -229,7 +234,7 @@ def render_svg(graph: nx.Graph, center: str, href: Callable[[str], str], depth: 
     return "".join(out)
 
 
-def neighbour_list(graph: nx.Graph, center: str, href: Callable[[str], str]) -> list[dict[str, Any]]:
+def neighbour_list(graph: nx.Graph[str], center: str, href: Callable[[str], str]) -> list[dict[str, Any]]:
     """The same neighbourhood as a list (what a phone shows instead of the picture): every direct
     neighbour with the kinds of its ties, and the entities reached through it."""
     out = []

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from pyparsing import ParseBaseException
+from pyparsing import ParseBaseException, ParseResults
 from rdflib.plugins.sparql import parser as rdflib_sparql
 
 from ..errors import QueryError, ServiceRefused, UpdateRefused
@@ -57,7 +57,7 @@ def may_vary(query: str) -> bool:
 def _walk(tree: object) -> tuple[bool, bool]:
     """(SERVICE found, FROM found) anywhere in an rdflib parse tree (iterative: trees can be deep)."""
     service = dataset = False
-    stack = [tree]
+    stack: list[object] = [tree]
     while stack:
         node = stack.pop()
         if isinstance(node, str):      # rdflib terms and keywords are str subclasses
@@ -67,7 +67,7 @@ def _walk(tree: object) -> tuple[bool, bool]:
             service = service or name == "ServiceGraphPattern"
             dataset = dataset or name == "DatasetClause"
             stack.extend(node.values())
-        elif isinstance(node, (list, tuple)) or hasattr(node, "as_list"):   # ParseResults
+        elif isinstance(node, (list, tuple, ParseResults)):
             stack.extend(node)
     return service, dataset
 

@@ -119,7 +119,7 @@ class EntityIndex:
         self._norms = [[(normalize(n), is_label) for n, is_label in e.names() if n] for e in self.entities]
 
     @classmethod
-    def from_srj(cls, body: bytes, base_uri: str) -> "EntityIndex":
+    def from_srj(cls, body: bytes, base_uri: str) -> EntityIndex:
         """Build from the SPARQL JSON results of entity_query()."""
         found: dict[str, Entity] = {}
         prefix = base_uri + "id/"
@@ -141,7 +141,7 @@ class EntityIndex:
         return cls([e for e in found.values() if e.label], base_uri)
 
     def get(self, id_or_uri: str) -> Entity | None:
-        key = id_or_uri[len(self.base_uri + "id/"):] if id_or_uri.startswith(self.base_uri + "id/") else id_or_uri
+        key = id_or_uri.removeprefix(self.base_uri + "id/")
         return self.by_key.get(key)
 
     def _allowed(self, entity: Entity, types: set[str] | None) -> bool:
@@ -155,7 +155,7 @@ class EntityIndex:
         if not wanted:
             return []
         scored = []
-        for entity, norms in zip(self.entities, self._norms):
+        for entity, norms in zip(self.entities, self._norms, strict=True):
             if not self._allowed(entity, types):
                 continue
             best, exact = 0.0, False

@@ -11,11 +11,28 @@ from collections import defaultdict
 
 import pyoxigraph as ox
 
-from ..config import Settings
-from ..model import jsonld
 from ..building.dumps import load_context, rdf_bytes
+from ..config import Settings
 from ..formats import Format
-from ..vocab import DCT, LABEL, OA, OWL, PREFIXES, PROV, RDFS, SCHEMA, SKOS, TL, TYPE, XSD, prefix_block
+from ..model import jsonld
+from ..vocab import (
+    DCT,
+    LABEL,
+    OA,
+    OWL,
+    PREFIXES,
+    PROV,
+    RDFS,
+    SCHEMA,
+    SKOS,
+    TL,
+    TYPE,
+    XSD,
+    Subject,
+    Term,
+    prefix_block,
+    value_of,
+)
 
 # Keys are lower-case a-z0-9- by the authoring rules; we also allow dots and capitals so that a
 # curator's odd key still resolves, but nothing that could break out of an IRI in SPARQL text.
@@ -109,36 +126,36 @@ class Description:
     def __init__(self, iri: str, triples: list[ox.Triple]) -> None:
         self.iri = iri
         self.triples = triples
-        self.props: dict[str, dict[str, list[ox.Term]]] = defaultdict(lambda: defaultdict(list))
+        self.props: dict[str, dict[str, list[Term]]] = defaultdict(lambda: defaultdict(list))
         self.incoming: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
         for t in triples:
-            self.props[t.subject.value][t.predicate.value].append(t.object)
+            self.props[value_of(t.subject)][t.predicate.value].append(t.object)
             if isinstance(t.object, ox.NamedNode):
-                self.incoming[t.object.value][t.predicate.value].append(t.subject.value)
+                self.incoming[t.object.value][t.predicate.value].append(value_of(t.subject))
 
     @classmethod
-    def from_ntriples(cls, iri: str, body: bytes) -> "Description":
+    def from_ntriples(cls, iri: str, body: bytes) -> Description:
         triples = sorted((_retype(t) for t in ox.parse(body, format=ox.RdfFormat.N_TRIPLES)),
                          key=lambda t: (str(t.subject), str(t.predicate), str(t.object)))
         return cls(iri, triples)
 
     # lookups --------------------------------------------------------------------------------
-    def all(self, node: str, pred: str) -> list[ox.Term]:
+    def all(self, node: str, pred: str) -> list[Term]:
         return list(self.props.get(node, {}).get(pred, []))
 
-    def one(self, node: str, pred: str) -> ox.Term | None:
+    def one(self, node: str, pred: str) -> Term | None:
         values = self.all(node, pred)
         return values[0] if values else None
 
     def text(self, node: str, pred: str) -> str:
         found = self.one(node, pred)
-        return found.value if found is not None else ""
+        return value_of(found) if found is not None else ""
 
     def subjects(self, pred: str, obj: str) -> list[str]:
         return sorted(set(self.incoming.get(obj, {}).get(pred, [])))
 
     def types(self, node: str) -> list[str]:
-        return sorted(t.value for t in self.all(node, TYPE.value))
+        return sorted(value_of(t) for t in self.all(node, TYPE.value))
 
     def label(self, node: str) -> str:
         """The English or plain label, the preferred label for concepts (a stance reads "denied")."""
@@ -159,12 +176,12 @@ class Description:
     @property
     def successor(self) -> str | None:
         found = self.one(self.iri, DCT + "isReplacedBy") or self.one(self.iri, OWL + "sameAs")
-        return found.value if found is not None else None
+        return value_of(found) if found is not None else None
 
     @property
     def withdrawn(self) -> bool:
         flag = self.one(self.iri, OWL + "deprecated")
-        return flag is not None and flag.value in ("true", "1") and self.successor is None
+        return flag is not None and value_of(flag) in ("true", "1") and self.successor is None
 
     @property
     def known(self) -> bool:
@@ -180,7 +197,7 @@ def jsonld_default_graph(desc: Description, settings: Settings) -> bytes:
     which for the default graph would name it after the document)."""
     compactor = jsonld.Compactor(load_context(settings)["@context"])
     nodes: list[bytes] = []
-    by_subject: dict[ox.Term, list[tuple[str, ox.Term]]] = defaultdict(list)
+    by_subject: dict[Subject, list[tuple[str, Term]]] = defaultdict(list)
     for t in desc.triples:
         by_subject[t.subject].append((t.predicate.value, t.object))
     for subject in sorted(by_subject, key=str):
@@ -196,5 +213,16 @@ def serialize(desc: Description, fmt: Format, settings: Settings) -> bytes:
 
 
 # The vocabularies the page code reads, re-exported so templates' helpers need one import.
-__all__ = ["Description", "describe_query", "safe_local", "serialize", "OA", "PROV", "RDFS", "SCHEMA",
-           "TL", "PREFIXES", "LABEL_PREDICATES"]
+__all__ = [
+    "LABEL_PREDICATES",
+    "OA",
+    "PREFIXES",
+    "PROV",
+    "RDFS",
+    "SCHEMA",
+    "TL",
+    "Description",
+    "describe_query",
+    "safe_local",
+    "serialize",
+]

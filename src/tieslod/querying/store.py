@@ -5,16 +5,21 @@ bound to the thread that made them (see shared notes), so nothing lazy ever leav
 CLI calls run_query directly; the server calls it inside a killable worker process."""
 from __future__ import annotations
 
+import io
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
-from ..errors import NotAcceptableResult, QueryError, ResultTooLarge, UsageError
+from ..errors import NotAcceptableResult, QueryError, ResultTooLarge, UpdateRefused, UsageError
 from ..formats import Format, rdf_format, result_format
-from .policy import READ_ONLY, UpdateRefused, check, is_update
 from ..vocab import PREFIXES
+from .policy import READ_ONLY, check, is_update
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer  # collections.abc.Buffer from Python 3.12 on
 
 
 @dataclass(frozen=True)
@@ -24,23 +29,26 @@ class Answer:
     fmt: Format
 
 
-class Bounded:
-    """A write-only sink that refuses to grow past a limit (pyoxigraph writes in ~8 KB chunks), so a
-    huge result is refused without ever being held in memory whole."""
+class Bounded(io.BytesIO):
+    """A sink that refuses to grow past a limit (pyoxigraph writes in ~8 KB chunks), so a huge result
+    is refused without ever being held in memory whole. A BytesIO: the binary file pyoxigraph's
+    serializers are typed to take."""
 
     def __init__(self, limit: int | None) -> None:
-        self.limit, self.size, self.parts = limit, 0, []
+        super().__init__()
+        self.limit, self.size = limit, 0
 
-    def write(self, chunk: bytes) -> int:
-        self.size += len(chunk)
+    def write(self, chunk: Buffer) -> int:
+        self.size += memoryview(chunk).nbytes
         if self.limit is not None and self.size > self.limit:
             raise ResultTooLarge(f"the result is larger than the limit of {self.limit:,} bytes; "
                                  "add a LIMIT or select fewer variables")
-        self.parts.append(bytes(chunk))
-        return len(chunk)
+        return super().write(chunk)
 
-    def flush(self) -> None:
-        pass
+    @property
+    def parts(self) -> list[bytes]:
+        """What was written, as one part (querying/backend joins `parts`)."""
+        return [self.getvalue()]
 
 
 def open_read_only(release: Path) -> ox.Store:
@@ -98,7 +106,8 @@ def run_query(store: ox.Store, query: str, result_fmt: str = "json", graph_fmt: 
     default_graph, named_graphs = _graphs(default_graph_uris), _graphs(named_graph_uris)
     try:
         result = store.query(query, base_iri=base_iri, prefixes=PREFIXES, use_default_graph_as_union=union,
-                             default_graph=default_graph, named_graphs=named_graphs)
+                             default_graph=list(default_graph) if default_graph else None,
+                             named_graphs=list(named_graphs) if named_graphs else None)
     except SyntaxError as exc:
         raise refusal(query, exc) from None
     except (OSError, ValueError, RuntimeError) as exc:
@@ -111,17 +120,17 @@ def run_query(store: ox.Store, query: str, result_fmt: str = "json", graph_fmt: 
         if not name:
             raise NotAcceptableResult("this query returns " + ("RDF triples" if graph else "SPARQL results")
                                       + ", and the request accepts no format for them")
-        if graph:
+        if isinstance(result, ox.QueryTriples):
             fmt = rdf_format(name)
             prefixes = None if fmt.name == "jsonld" else PREFIXES   # JSON-LD output takes no prefixes
-            ox.serialize(result, sink, fmt.oxigraph, prefixes=prefixes)
+            ox.serialize(result, sink, fmt.rdf_format, prefixes=prefixes)
         else:
             fmt = result_format(name)
-            result.serialize(sink, fmt.oxigraph)
+            result.serialize(sink, fmt.results_format)
     except (OSError, ValueError, RuntimeError) as exc:
         raise _evaluation_error(exc) from None
     finally:
         # An exception's traceback keeps this frame, and the result with it, alive; the result must
         # die in this thread (pyoxigraph aborts on a result dropped in another one).
-        result = None
-    return Answer(kind, b"".join(sink.parts), fmt)
+        del result
+    return Answer(kind, sink.getvalue(), fmt)

@@ -30,7 +30,7 @@ class AppContext:
     """Passed to each module's routes(ctx); holds no request state."""
 
     settings: Settings
-    release: Callable[[], "Release"]                   # the release being served right now (local or remote)
+    release: Callable[[], Release]                   # the release being served right now (local or remote)
     # deadline- and size-limited; run_query(req, client=ADDRESS) also charges that client's budget
     run_query: Callable[..., Awaitable[Answer]]
     # the release's version (a content hash): changes exactly when release() does

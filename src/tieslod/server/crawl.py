@@ -2,7 +2,7 @@
 source page) and /favicon.ico."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
@@ -38,7 +38,7 @@ async def sitemap(site: Site, request: Request) -> Response:
     if is_fresh(request, headers["ETag"], release.mtime):
         return not_modified(headers)
     origin = site.origin(request)
-    lastmod = datetime.fromtimestamp(release.mtime, timezone.utc).date().isoformat()   # a W3C date
+    lastmod = datetime.fromtimestamp(release.mtime, UTC).date().isoformat()   # a W3C date
     pages = [origin + "/", *(origin + site.map.href(e.iri) for e in await site.index())][:SITEMAP_LIMIT]
     body = ['<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
     body += [f"<url><loc>{escape(url)}</loc><lastmod>{lastmod}</lastmod></url>" for url in pages]
@@ -47,13 +47,8 @@ async def sitemap(site: Site, request: Request) -> Response:
 
 
 def routes(site: Site) -> list[BaseRoute]:
-    def bind(handler):  # noqa: ANN001, ANN202
-        async def endpoint(request: Request) -> Response:
-            return await handler(site, request)
-        return endpoint
-
     return [
-        Route("/robots.txt", bind(robots), name="robots"),
-        Route("/sitemap.xml", bind(sitemap), name="sitemap"),
+        Route("/robots.txt", site.bind(robots), name="robots"),
+        Route("/sitemap.xml", site.bind(sitemap), name="sitemap"),
         Route("/favicon.ico", lambda request: RedirectResponse("/static/favicon.svg", 301), name="favicon"),
     ]

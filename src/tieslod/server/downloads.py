@@ -10,17 +10,17 @@ from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 from markupsafe import Markup
-
 from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from ..config import ONTOLOGY_IRI
+from ..errors import NotAcceptable, UnknownFormat
+from ..formats import HTML_PAGE, TEXT_MEDIA, Format, content_type, rdf_format, serialize_rdf
 from ..querying.resource import Description, serialize
-from ..formats import HTML_PAGE, TEXT_MEDIA, Format, content_type, rdf_format
 from ..vocab import PREFIXES
+from .conneg import ENTITY_OFFERS, by_name, choose
 from .context import QueryRequest
-from .conneg import ENTITY_OFFERS, NotAcceptable, UnknownFormat, by_name, choose
 from .httpcache import is_fresh, not_modified, validator_headers
 from .ontodoc import ontology_query, sections, summary
 
@@ -77,8 +77,8 @@ async def dump_file(site: Site, request: Request) -> Response:
     release = site.release()
     name = request.path_params["name"]
     if release.path is None:
-        return PlainTextResponse(f"404 Not Found: this server answers from a SPARQL database and holds no dump "
-                                 f"files; /dumps/ says where the data lives\n", 404)
+        return PlainTextResponse("404 Not Found: this server answers from a SPARQL database and holds no dump "
+                                 "files; /dumps/ says where the data lives\n", 404)
     listed = {f["name"]: f for f in release.manifest["files"]}
     if name == "SHA256SUMS":
         info = {"name": name, "media_type": "text/plain", "sha256": release.version + "-sums"}
@@ -103,7 +103,7 @@ VOID_OFFERS = tuple(f for f in ENTITY_OFFERS if f is not HTML_PAGE)
 def _void_as(path: Path, fmt: Format) -> bytes:
     """void.ttl of a release in another RDF format (a release never changes, so neither does this)."""
     triples = list(ox.parse(path=str(path), format=ox.RdfFormat.TURTLE))
-    return ox.serialize(triples, format=fmt.oxigraph, prefixes=None if fmt.name == "jsonld" else PREFIXES)
+    return serialize_rdf(triples, fmt.rdf_format, prefixes=None if fmt.name == "jsonld" else PREFIXES)
 
 
 async def void(site: Site, request: Request) -> Response:
@@ -123,7 +123,7 @@ async def void(site: Site, request: Request) -> Response:
         return not_modified(headers)
     if release.path is None:   # remote: the description push wrote into the database
         triples = list(ox.parse(release.manifest["description"], format=ox.RdfFormat.N_TRIPLES))
-        body = ox.serialize(triples, format=fmt.oxigraph, prefixes=None if fmt.name == "jsonld" else PREFIXES)
+        body = serialize_rdf(triples, fmt.rdf_format, prefixes=None if fmt.name == "jsonld" else PREFIXES)
         return Response(body, headers=headers, media_type=content_type(fmt))
     path = release.path / "dumps" / "void.ttl"
     if fmt.name == "turtle":
@@ -167,18 +167,13 @@ async def ontology(site: Site, request: Request) -> Response:
 
 
 def routes(site: Site) -> list[BaseRoute]:
-    def bind(handler):  # noqa: ANN001, ANN202
-        async def endpoint(request: Request) -> Response:
-            return await handler(site, request)
-        return endpoint
-
     return [
         Route("/dumps", lambda request: RedirectResponse("/dumps/", 301)),
-        Route("/dumps/", bind(dumps_index), name="dumps"),
-        Route("/dumps/{name}", bind(dump_file), name="dump"),
-        Route("/.well-known/void", bind(void), name="void"),
-        Route(site.map.route("dataset"), bind(void), name="dataset"),
-        Route("/context.jsonld", bind(context_doc), name="context"),
-        Route("/ontology", bind(ontology), name="ontology"),
-        Route("/ontology.{ext}", bind(ontology), name="ontology-doc"),
+        Route("/dumps/", site.bind(dumps_index), name="dumps"),
+        Route("/dumps/{name}", site.bind(dump_file), name="dump"),
+        Route("/.well-known/void", site.bind(void), name="void"),
+        Route(site.map.route("dataset"), site.bind(void), name="dataset"),
+        Route("/context.jsonld", site.bind(context_doc), name="context"),
+        Route("/ontology", site.bind(ontology), name="ontology"),
+        Route("/ontology.{ext}", site.bind(ontology), name="ontology-doc"),
     ]

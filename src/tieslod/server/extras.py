@@ -6,8 +6,9 @@ so they follow the release being served. CORS is handled app-wide, JSONP is not 
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from starlette.convertors import Convertor, register_url_convertor
@@ -15,14 +16,14 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from ..querying import extend as extend_mod
-from ..querying import connections as paths_mod
-from ..querying import reconcile as rec
 from ..errors import BackendError, TiesError
 from ..formats import ATOM_FEED, JSON_DATA, by_suffix
 from ..publishing.versions import archive_root
-from .context import AppContext, QueryRequest
+from ..querying import connections as paths_mod
+from ..querying import extend as extend_mod
+from ..querying import reconcile as rec
 from . import pathpage
+from .context import AppContext, QueryRequest
 from .site import Site
 from .urimap import UriMap
 
@@ -46,6 +47,9 @@ class VersionConvertor(Convertor[str]):
 register_url_convertor("tlversion", VersionConvertor())
 
 
+T = TypeVar("T")
+
+
 def _error(message: str, status: int = 400) -> JSONResponse:
     return JSONResponse({"status": "error", "message": message}, status_code=status)
 
@@ -64,13 +68,14 @@ class Extras:
             return self.ctx.settings.public_url.rstrip("/")
         return str(request.base_url).rstrip("/")
 
-    async def _cached(self, name: str, query: str, parse: Any) -> Any:
+    async def _cached(self, name: str, query: str, parse: Callable[[bytes], T]) -> T:
         key = f"{name}:{self.ctx.version()}"
         if key not in self._cache:
             answer = await self.ctx.run_query(QueryRequest(query))
             self._cache = {k: v for k, v in self._cache.items() if not k.startswith(name + ":")}
             self._cache[key] = parse(answer.body)
-        return self._cache[key]
+        found: T = self._cache[key]   # made by this same `parse`: the key names it
+        return found
 
     async def index(self) -> rec.EntityIndex:
         base = self.ctx.settings.base_uri
@@ -231,7 +236,7 @@ class Extras:
         media = fmt.media_type if fmt is not None else "text/plain; charset=utf-8"
         return FileResponse(path, media_type=media, headers=headers)
 
-    def releases_file(self, name: str, media: str):  # noqa: ANN201 - a Starlette endpoint
+    def releases_file(self, name: str, media: str) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             path = self._archived("releases", name)
             if path is None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from email.utils import formatdate, parsedate_to_datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -23,7 +24,7 @@ class Release:
 
     path: Path | None            # None: a remote endpoint's release with no local copy (no dumps here)
     version: str
-    manifest: dict
+    manifest: dict[str, Any]
     mtime: float                 # when this release was written: our Last-Modified
 
     @property

@@ -30,7 +30,8 @@ class _Exchange:
 def _header(scope: Scope, name: bytes) -> bytes | None:
     for key, value in scope["headers"]:
         if key == name:
-            return value
+            found: bytes = value   # ASGI: headers are (bytes, bytes) pairs
+            return found
     return None
 
 

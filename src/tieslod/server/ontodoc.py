@@ -3,12 +3,13 @@ template; pyLODE is not a dependency): every class, tie category, property and c
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypedDict
 
 import pyoxigraph as ox
 
 from ..config import ONTOLOGY_IRI, ONTOLOGY_NS, Settings
 from ..querying.resource import Description
-from ..vocab import DCT, OWL, RDFS, SKOS, TL, TYPE, prefix_block
+from ..vocab import DCT, OWL, RDFS, SKOS, TL, TYPE, Term, prefix_block, value_of
 
 HIDDEN = {RDFS + "label", SKOS + "definition", RDFS + "isDefinedBy"}
 NAMES = {TYPE.value: "type", RDFS + "subClassOf": "subclass of", RDFS + "domain": "domain",
@@ -29,7 +30,7 @@ def ontology_query(settings: Settings) -> str:
 def _section(desc: Description, term: str) -> str:
     types = set(desc.types(term))
     if OWL + "Class" in types:
-        supers = {s.value for s in desc.all(term, RDFS + "subClassOf")}
+        supers = {value_of(s) for s in desc.all(term, RDFS + "subClassOf")}
         return "tie" if TL + "Tie" in supers else "class"
     if OWL + "ObjectProperty" in types:
         return "object"
@@ -42,17 +43,17 @@ def _section(desc: Description, term: str) -> str:
     return "property"
 
 
-def _value(term: ox.Term, href: Callable[[str], str]) -> dict[str, str]:
+def _value(term: Term, href: Callable[[str], str]) -> dict[str, str]:
     if isinstance(term, ox.NamedNode):
         label = term.value.replace(ONTOLOGY_NS, "tl:")
         for ns, prefix in (("http://schema.org/", "schema:"), (OWL, "owl:"), (RDFS, "rdfs:"), (SKOS, "skos:"),
                            ("http://www.w3.org/2001/XMLSchema#", "xsd:"), ("http://www.w3.org/ns/prov#", "prov:")):
             label = label.replace(ns, prefix)
         return {"href": href(term.value), "label": label}
-    return {"href": "", "label": term.value}
+    return {"href": "", "label": value_of(term)}
 
 
-def _term(desc: Description, term: str, href: Callable[[str], str]) -> dict:
+def _term(desc: Description, term: str, href: Callable[[str], str]) -> dict[str, object]:
     rows = []
     for pred in sorted(desc.props.get(term, {})):
         if pred not in HIDDEN:
@@ -62,15 +63,27 @@ def _term(desc: Description, term: str, href: Callable[[str], str]) -> dict:
             "definition": desc.text(term, SKOS + "definition"), "rows": rows}
 
 
-def sections(desc: Description, href: Callable[[str], str]) -> list[dict]:
+def sections(desc: Description, href: Callable[[str], str]) -> list[dict[str, object]]:
     terms = [s for s in desc.props if s.startswith(ONTOLOGY_NS) and desc.all(s, RDFS + "isDefinedBy")]
-    grouped: dict[str, list[dict]] = {}
+    grouped: dict[str, list[dict[str, object]]] = {}
     for term in sorted(terms, key=str.lower):
         grouped.setdefault(_section(desc, term), []).append(_term(desc, term, href))
     return [{"title": title, "terms": grouped[key]} for title, key in SECTIONS if key in grouped]
 
 
-def summary(desc: Description) -> dict[str, str]:
+class Summary(TypedDict):
+    """The ontology's own description, as ontology.html shows it."""
+
+    title: str
+    iri: str
+    namespace: str
+    version_info: str
+    license: str
+    description: str
+    comment: str
+
+
+def summary(desc: Description) -> Summary:
     iri = ONTOLOGY_IRI
     return {"title": desc.label(iri), "iri": iri, "namespace": ONTOLOGY_NS,
             "version_info": desc.text(iri, OWL + "versionInfo"), "license": desc.text(iri, DCT + "license"),

@@ -8,18 +8,17 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from ..querying.resource import Description, safe_local, serialize
-from ..errors import BackendError, TiesError
+from ..errors import BackendError, NotAcceptable, TiesError, UnknownFormat
 from ..formats import HTML_PAGE, JSON_DATA, Format, content_type
 from ..querying.neighbourhood import legend, neighbourhood_query, picture
-from ..vocab import LABEL, RDFS, SCHEMA, TL
+from ..querying.resource import Description, safe_local, serialize
+from ..vocab import LABEL, RDFS, SCHEMA, TL, value_of
 from . import crawl, downloads, queryui, views
+from .conneg import choose, split_suffix
 from .context import AppContext, QueryRequest
-from .conneg import NotAcceptable, UnknownFormat, choose, split_suffix
 from .httpcache import is_fresh, not_modified, validator_headers
 from .site import TEMPLATES, Site, json_for_script
 from .sourcetext import segments, spans
-
 
 
 def _link_header(alternates: list[dict[str, str]]) -> str:
@@ -35,21 +34,21 @@ def _doc_headers(site: Site, request: Request, stem: str, fmt: Format) -> dict[s
     return headers
 
 
-def schema_org(desc: Description, page: str) -> dict:
+def schema_org(desc: Description, page: str) -> dict[str, object]:
     """A small schema.org object for search engines (the full description is one link away)."""
     types = [t.removeprefix(SCHEMA) for t in desc.types(desc.iri) if t.startswith(SCHEMA)]
-    data: dict = {"@context": "https://schema.org", "@id": desc.iri, "@type": types[0] if types else "Thing",
+    data: dict[str, object] = {"@context": "https://schema.org", "@id": desc.iri, "@type": types[0] if types else "Thing",
                   "name": desc.label(desc.iri), "url": page}
     aliases = views.aliases(desc)
     if aliases:
         data["alternateName"] = aliases
-    described = sorted({d.value for d in desc.all(desc.iri, SCHEMA + "description")})   # one per article
+    described = sorted({value_of(d) for d in desc.all(desc.iri, SCHEMA + "description")})   # one per article
     if described:
         data["description"] = "; ".join(described)
     return data
 
 
-async def entity_page(site: Site, request: Request, desc: Description, stem: str, headers: dict) -> Response:
+async def entity_page(site: Site, request: Request, desc: Description, stem: str, headers: dict[str, str]) -> Response:
     href = site.map.href
     body = await site.ctx.run_query(QueryRequest(neighbourhood_query(desc.iri), result_format="json"))
     types = desc.types(desc.iri)
@@ -65,21 +64,21 @@ async def entity_page(site: Site, request: Request, desc: Description, stem: str
         related=views.related(desc, href, site.map.base + "id/"), facts=views.facts(desc, href, desc.iri))
 
 
-def source_page(site: Site, request: Request, desc: Description, stem: str, headers: dict) -> Response:
+def source_page(site: Site, request: Request, desc: Description, stem: str, headers: dict[str, str]) -> Response:
     text = desc.text(desc.iri, SCHEMA + "text")
     found = spans(desc, desc.iri, text)
     publisher = desc.one(desc.iri, SCHEMA + "publisher")
     return site.render(
         "source.html", request, headers=headers, title=desc.label(desc.iri), iri=desc.iri,
         headline=desc.text(desc.iri, SCHEMA + "headline"), sha256=desc.text(desc.iri, TL + "sha256"),
-        publisher=views.link(desc, site.map.href, publisher.value) if publisher else None,
+        publisher=views.link(desc, site.map.href, value_of(publisher)) if publisher else None,
         segments=segments(text, found), span_count=len(found),
         claim_count=len({s.target for s in found if s.kind == "claim"}),
         review_count=len({s.target for s in found if s.kind == "review"}),
         alternates=site.alternates(request, stem, HTML_PAGE), facts=views.facts(desc, site.map.href, desc.iri))
 
 
-def resource_page(site: Site, request: Request, desc: Description, stem: str, headers: dict) -> Response:
+def resource_page(site: Site, request: Request, desc: Description, stem: str, headers: dict[str, str]) -> Response:
     """Ties, claims and reviews: their tie with its claims (only this one for a claim), then all facts."""
     href = site.map.href
     kind = stem.split("/", 1)[0]
@@ -197,15 +196,10 @@ async def search(site: Site, request: Request) -> Response:
 def routes(ctx: AppContext) -> list[BaseRoute]:
     site = Site(ctx)
 
-    def bind(handler):  # noqa: ANN001, ANN202 - Starlette endpoints take only the request
-        async def endpoint(request: Request) -> Response:
-            return await handler(site, request)
-        return endpoint
-
     return [
-        Route("/", bind(landing), name="landing"),
-        Route("/search", bind(search), name="search"),
-        Route(site.map.route("id/{rest:path}"), bind(resource), name="resource"),
+        Route("/", site.bind(landing), name="landing"),
+        Route("/search", site.bind(search), name="search"),
+        Route(site.map.route("id/{rest:path}"), site.bind(resource), name="resource"),
         *downloads.routes(site),
         *crawl.routes(site),
         *queryui.routes(ctx),

@@ -14,7 +14,7 @@ from html import escape
 
 from markupsafe import Markup
 
-from ..querying.connections import claim_notes, Hop, PathAnswer, TieInfo
+from ..querying.connections import Hop, PathAnswer, TieInfo, claim_notes
 
 WIDTH = 360            # viewBox width: at 390 px the SVG is drawn at about its own size
 ROW = 118              # vertical distance between two entities
@@ -110,16 +110,16 @@ def chain_svg(number: int, hops: list[HopView], start_label: str) -> str:
     links = [hops[0].start["href"]] + [h.end["href"] for h in hops]
     height = 30 + ROW * len(hops) + BOX_H
     ys = [15 + BOX_H / 2 + ROW * i for i in range(len(labels))]
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chain" viewBox="0 0 {WIDTH} {height:.0f}" role="group" '
-           f'aria-labelledby="chain-{number}-title"><title id="chain-{number}-title">Chain {number}: '
-           f'{escape(" – ".join(labels))}</title>'
-           f'<defs><marker id="arrow-{number}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="4" '
-           f'markerHeight="4" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" class="arrowhead"/></marker></defs>']
+    out = [(f'<svg xmlns="http://www.w3.org/2000/svg" class="chain" viewBox="0 0 {WIDTH} {height:.0f}" role="group" '
+            f'aria-labelledby="chain-{number}-title"><title id="chain-{number}-title">Chain {number}: '
+            f'{escape(" – ".join(labels))}</title>'
+            f'<defs><marker id="arrow-{number}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="4" '
+            f'markerHeight="4" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" class="arrowhead"/></marker></defs>')]
     for i, hop in enumerate(hops):
         for k, line in enumerate(hop.ties):
             out.append(_edge(number, ys[i], ys[i + 1], line, k, len(hop.ties)))
         out.append(_edge_label(ys[i], ys[i + 1], hop.ties))
-    for i, (label, link) in enumerate(zip(labels, links)):
+    for i, (label, link) in enumerate(zip(labels, links, strict=True)):
         out.append(_box(WIDTH / 2, ys[i], label, link, i in (0, len(labels) - 1)))
     out.append("</svg>")
     return "".join(out)

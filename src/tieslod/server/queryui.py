@@ -12,10 +12,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from ..errors import NotAcceptable
 from ..formats import HTML_PAGE, RDF_FORMATS, RESULT_FORMATS
 from ..vocab import PREFIXES
+from .conneg import negotiate
 from .context import AppContext
-from .conneg import NotAcceptable, negotiate
 from .site import Site, json_for_script
 
 PREFIX_LIST = "/sparql-prefixes.json"
@@ -50,7 +51,7 @@ class QueryPage:
         return {"e": base + "id/", "claim": base + "id/claim/", "tie": base + "id/tie/",
                 "source": base + "id/source/", **PREFIXES}
 
-    def config(self, request: Request) -> dict:
+    def config(self, request: Request) -> dict[str, object]:
         prefixes = self.prefixes()
         declared = "".join(f"PREFIX {k}: <{v}>\n" for k, v in prefixes.items() if k in ("tl", "rdfs", "e"))
         return {"endpoint": self.site.origin(request) + "/sparql", "prefixes": prefixes, "prefixList": PREFIX_LIST,

@@ -16,10 +16,11 @@ import asyncio
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
+from ..building.manifest import differences, read_manifest
 from ..config import Settings
 from ..errors import UsageError
-from ..building.manifest import differences, read_manifest
 
 log = logging.getLogger("tieslod.server")
 
@@ -64,7 +65,7 @@ class ReleaseWatcher:
         self._current = target
         return True
 
-    def _acceptable(self, target: Path, manifest: dict) -> bool:
+    def _acceptable(self, target: Path, manifest: dict[str, Any]) -> bool:
         """Warn when `current` points at a release built with other settings;
         False for another base URI, which is never followed."""
         other = differences(manifest, self.settings) if self.settings is not None else {}

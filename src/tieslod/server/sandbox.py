@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import errno
 import socket
+from typing import Any
 
 from ..errors import SandboxError
 
 _IO_URING = ("io_uring_setup", "io_uring_enter", "io_uring_register")
 
 
-def _filter():   # -> pyseccomp.SyscallFilter (untyped library)
+def _filter() -> Any:   # a pyseccomp.SyscallFilter: pyseccomp is untyped (pyproject.toml, [tool.mypy])
     try:
         import pyseccomp as seccomp
     except (ImportError, OSError, RuntimeError) as exc:   # the module loads libseccomp.so.2 on import

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,15 +12,15 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, Response
 
 from ..config import project_dir
-from ..querying.resource import Description, describe_nodes_query, related_nodes_query
 from ..errors import UsageError
 from ..formats import Format
+from ..querying.resource import Description, describe_nodes_query, related_nodes_query
 from ..vocab import prefix_block
-from .context import AppContext, QueryRequest
 from .conneg import ENTITY_OFFERS
+from .context import AppContext, QueryRequest
 from .httpcache import Release
 from .urimap import UriMap
 
@@ -58,6 +59,8 @@ class Example:
 
 
 class Site:
+    """The pages' shared state; routes(site) of each page module binds its handlers to one Site."""
+
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
         self.settings = ctx.settings
@@ -66,6 +69,12 @@ class Site:
                                trim_blocks=False, lstrip_blocks=False)
         self.env.globals["href"] = self.map.href
         self._index: dict[str, list[Entry]] = {}
+
+    def bind(self, handler: Callable[[Site, Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+        """The Starlette endpoint that calls handler(site, request); a plain function, as Route expects."""
+        async def endpoint(request: Request) -> Response:
+            return await handler(self, request)
+        return endpoint
 
     # the release -----------------------------------------------------------------------------
     def release(self) -> Release:
@@ -88,7 +97,8 @@ class Site:
 
     async def select(self, query: str) -> list[dict[str, dict[str, str]]]:
         answer = await self.ctx.run_query(QueryRequest(query, result_format="json"))
-        return json.loads(answer.body)["results"]["bindings"]
+        rows: list[dict[str, dict[str, str]]] = json.loads(answer.body)["results"]["bindings"]
+        return rows
 
     async def index(self) -> list[Entry]:
         """Labels and aliases of every entity and source, read once per release."""

@@ -4,9 +4,10 @@ code points like Python's str indices; a span whose text no longer matches oa:ex
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from ..querying.resource import Description
-from ..vocab import OA, PROV, RDF, SCHEMA, TL
+from ..vocab import OA, PROV, RDF, SCHEMA, TL, value_of
 from .views import local_key
 
 
@@ -33,13 +34,14 @@ class Segment:
 
 def _positions(desc: Description, evidence: str) -> tuple[int, int, str] | None:
     for sel in desc.all(evidence, OA + "hasSelector"):
-        types = [t.value for t in desc.all(sel.value, RDF + "type")]
+        node = value_of(sel)
+        types = [value_of(t) for t in desc.all(node, RDF + "type")]
         if OA + "TextPositionSelector" in types:
-            start, end = desc.one(sel.value, OA + "start"), desc.one(sel.value, OA + "end")
+            start, end = desc.one(node, OA + "start"), desc.one(node, OA + "end")
             if start is not None and end is not None:
-                exact = next((desc.text(s.value, OA + "exact") for s in desc.all(evidence, OA + "hasSelector")
-                              if desc.text(s.value, OA + "exact")), "")
-                return int(start.value), int(end.value), exact
+                exact = next((desc.text(value_of(s), OA + "exact") for s in desc.all(evidence, OA + "hasSelector")
+                              if desc.text(value_of(s), OA + "exact")), "")
+                return int(value_of(start)), int(value_of(end)), exact
     return None
 
 
@@ -47,7 +49,7 @@ def spans(desc: Description, source: str, text: str) -> list[Span]:
     out = []
     for node in desc.subjects(PROV + "wasDerivedFrom", source):
         kind = "review" if SCHEMA + "ClaimReview" in desc.types(node) else "claim"
-        for n, ev in enumerate(sorted(e.value for e in desc.all(node, TL + "evidence")), 1):
+        for n, ev in enumerate(sorted(value_of(e) for e in desc.all(node, TL + "evidence")), 1):
             found = _positions(desc, ev)
             if found is None:
                 continue
@@ -62,7 +64,7 @@ def spans(desc: Description, source: str, text: str) -> list[Span]:
 def segments(text: str, found: list[Span]) -> list[Segment]:
     cuts = sorted({0, len(text), *(s.start for s in found), *(s.end for s in found)})
     out = []
-    for a, b in zip(cuts, cuts[1:]):
+    for a, b in pairwise(cuts):
         covering = sorted((s for s in found if s.start <= a and b <= s.end), key=lambda s: (s.end - s.start))
         out.append(Segment(text[a:b], covering, [s for s in found if s.start == a]))
     return out

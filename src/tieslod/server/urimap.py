@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 
 from ..config import ONTOLOGY_IRI, Settings
 
-
 LINK_SCHEMES = frozenset({"http", "https"})
 
 
@@ -26,7 +25,7 @@ class UriMap:
     prefix: str    # the server path that stands for the base, "/" or "/lod/"
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "UriMap":
+    def from_settings(cls, settings: Settings) -> UriMap:
         base = settings.base_uri
         prefix = "/"
         if settings.public_url:

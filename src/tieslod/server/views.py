@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import pyoxigraph as ox
 
 from ..querying.resource import Description
-from ..vocab import DCT, OA, PROV, SCHEMA, SKOS, TL, TYPE
+from ..vocab import DCT, OA, PROV, SCHEMA, SKOS, TL, TYPE, Term, value_of
 
 Href = Callable[[str], str]
 
@@ -76,10 +76,10 @@ def _links(desc: Description, href: Href, node: str, pred: str) -> list[Link]:
     return [link(desc, href, o.value) for o in desc.all(node, pred) if isinstance(o, ox.NamedNode)]
 
 
-def _value(desc: Description, href: Href, term: ox.Term) -> Link | str:
+def _value(desc: Description, href: Href, term: Term) -> Link | str:
     if isinstance(term, ox.NamedNode):
         return link(desc, href, term.value)
-    return term.value
+    return value_of(term)
 
 
 def claim_view(desc: Description, href: Href, claim: str) -> ClaimView:
@@ -89,31 +89,31 @@ def claim_view(desc: Description, href: Href, claim: str) -> ClaimView:
     reviews = []
     for review in desc.subjects(SCHEMA + "itemReviewed", claim):
         verdict = desc.one(review, TL + "verdict")
-        reviews.append({"verdict": desc.label(verdict.value) if verdict else "reviewed",
+        reviews.append({"verdict": desc.label(value_of(verdict)) if verdict else "reviewed",
                         "quote": desc.text(review, TL + "quote"), "href": href(review),
-                        "quote_href": (href(source.value) + "#review-" + local_key(review)) if source else ""})
+                        "quote_href": (href(value_of(source)) + "#review-" + local_key(review)) if source else ""})
     return ClaimView(
         iri=claim, href=href(claim), key=key,
-        stance=desc.label(stance.value) if stance else "states",
-        stance_class=local_key(stance.value).split("#")[-1] if stance else "Statement",
+        stance=desc.label(value_of(stance)) if stance else "states",
+        stance_class=local_key(value_of(stance)).split("#")[-1] if stance else "Statement",
         speakers=_links(desc, href, claim, TL + "speaker"), speaker_text=desc.text(claim, TL + "speakerText"),
         outlet=_links(desc, href, claim, TL + "reportedBy"),
         first_outlet=_links(desc, href, claim, TL + "firstReportedIn"),
         stated_when=desc.text(claim, TL + "statedWhen"), summary=desc.text(claim, TL + "summary"),
-        quotes=[q.value for q in desc.all(claim, TL + "quote")],
-        source=link(desc, href, source.value) if source else None,
-        quote_href=(href(source.value) + "#claim-" + key) if source else "",
+        quotes=[value_of(q) for q in desc.all(claim, TL + "quote")],
+        source=link(desc, href, value_of(source)) if source else None,
+        quote_href=(href(value_of(source)) + "#claim-" + key) if source else "",
         reviews=reviews, details=claim_details(desc, href, claim),
-        modality=desc.label(modality.value) if (modality := desc.one(claim, TL + "modality")) else "",
+        modality=desc.label(value_of(modality)) if (modality := desc.one(claim, TL + "modality")) else "",
         hedge=desc.text(claim, TL + "hedge"),
-        descriptors=[d.value for d in desc.all(claim, TL + "descriptor")])
+        descriptors=[value_of(d) for d in desc.all(claim, TL + "descriptor")])
 
 
 def _amount(desc: Description, node: str) -> str:
     found = desc.one(node, SCHEMA + "amount")
     if found is None:
         return ""
-    value, currency = desc.text(found.value, SCHEMA + "value"), desc.text(found.value, SCHEMA + "currency")
+    value, currency = desc.text(value_of(found), SCHEMA + "value"), desc.text(value_of(found), SCHEMA + "currency")
     return f"{value} {currency}".strip()
 
 
@@ -135,7 +135,7 @@ def tie_view(desc: Description, href: Href, tie: str, claims: list[str]) -> TieV
     subj, obj = desc.one(tie, TL + "subject"), desc.one(tie, TL + "object")
     ordered = sorted(claims, key=lambda c: (desc.text(c, PROV + "wasDerivedFrom"), c))
     return TieView(tie, href(tie), desc.label(tie), desc.label(types[0]) if types else "tie",
-                   link(desc, href, subj.value) if subj else None, link(desc, href, obj.value) if obj else None,
+                   link(desc, href, value_of(subj)) if subj else None, link(desc, href, value_of(obj)) if obj else None,
                    [claim_view(desc, href, c) for c in ordered])
 
 
@@ -150,21 +150,23 @@ def ties_of(desc: Description, node: str) -> list[str]:
         for claim in desc.subjects(pred, node):
             tie = desc.one(claim, TL + "tie") if _is_claim(desc, claim) else None
             if tie is not None:
-                found.add(tie.value)
+                found.add(value_of(tie))
     return sorted(t for t in found if not _is_claim(desc, t) and (desc.subjects(TL + "tie", t) or desc.types(t)))
 
 
 def descriptions(desc: Description, href: Href) -> list[dict[str, object]]:
     """How the sources describe the entity: each descriptor as printed, with the article that prints
     it and a link to the quote ("described as … in <article>")."""
-    out = []
+    out: list[tuple[str, str, dict[str, object]]] = []   # (source label, text, the item): the sort order
     for claim in desc.subjects(TL + "about", desc.iri):
         source = desc.one(claim, PROV + "wasDerivedFrom")
+        origin = link(desc, href, value_of(source)) if source else None
         for descriptor in desc.all(claim, TL + "descriptor"):
-            out.append({"text": descriptor.value, "source": link(desc, href, source.value) if source else None,
-                        "href": href(claim), "quote_href": (href(source.value) + "#claim-" + local_key(claim))
-                        if source else href(claim)})
-    return sorted(out, key=lambda d: (d["source"].label if d["source"] else "", str(d["text"])))
+            text = value_of(descriptor)
+            out.append((origin.label if origin else "", text, {
+                "text": text, "source": origin, "href": href(claim),
+                "quote_href": (href(value_of(source)) + "#claim-" + local_key(claim)) if source else href(claim)}))
+    return [item for *_, item in sorted(out, key=lambda row: (row[0], row[1]))]
 
 
 def entity_groups(desc: Description, href: Href) -> list[TieView]:
@@ -210,7 +212,7 @@ def facts(desc: Description, href: Href, node: str) -> list[tuple[Link, list[Lin
 
 
 def aliases(desc: Description) -> list[str]:
-    return sorted(v.value for v in desc.all(desc.iri, SKOS + "altLabel"))
+    return sorted(value_of(v) for v in desc.all(desc.iri, SKOS + "altLabel"))
 
 
 def type_names(desc: Description) -> list[str]:
