@@ -124,6 +124,16 @@ def test_a_descriptor_claim_about_two_entities_is_refused(mini_settings: Setting
         assemble(read_inputs(mini_settings), mini_settings)
 
 
+def test_a_descriptor_claim_about_a_literal_is_an_input_error(mini_settings: Settings) -> None:
+    """Regression: `tl:about "Carol"` (a literal, not an entity) crashed the build with exit 3."""
+    path = mini_settings.data_dir / "articles" / "mini.ttl"
+    path.write_text(path.read_text(encoding="utf-8") + '\nc:mini-05 a tl:Claim ; tl:about "Carol" ; '
+                    'tl:stance tl:Asserts ; tl:speaker s:mini ; tl:summary "x" ; tl:quote "Carol did not respond." ; '
+                    'tl:descriptor "Carol" .\n', encoding="utf-8")
+    with pytest.raises(InputError, match="not a literal"):
+        assemble(read_inputs(mini_settings), mini_settings)
+
+
 def test_a_hand_written_description_is_refused(mini_settings: Settings) -> None:
     path = mini_settings.data_dir / "entities" / "entities.ttl"
     path.write_text(path.read_text(encoding="utf-8") + '\ne:carol schema:description "A neighbour." .\n',
