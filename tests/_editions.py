@@ -3,10 +3,10 @@ tests/publishing/test_versions.py, issue 12)."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-WHEN = datetime(2025, 1, 1, tzinfo=timezone.utc)
+WHEN = datetime(2025, 1, 1, tzinfo=UTC)
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -24,4 +24,4 @@ def second_edition(data: Path) -> None:
     article = data / "articles" / "mini.ttl"
     edit(article, 'tl:summary "Acme gave Bob Jones a grant of $10." ;', 'tl:summary "Acme Corp gave Bob Jones $10." ;')
     text = article.read_text(encoding="utf-8")
-    article.write_text(re.sub(r"c:mini-03 a tl:Claim ;.*?\.\n", "", text, flags=re.S), encoding="utf-8")
+    article.write_text(re.sub(r"c:mini-03 a tl:Claim ;.*?\.\n", "", text, flags=re.DOTALL), encoding="utf-8")

@@ -2,6 +2,7 @@
 and relays the answer: put between a front end and its SPARQL database, it shows what was sent."""
 from __future__ import annotations
 
+import contextlib
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
@@ -37,10 +38,9 @@ class Recorder:
                         self.send_header(name, answer.headers[name])
                 self.send_header("content-length", str(len(answer.content)))
                 self.end_headers()
-                try:
+                # the front end may have given up (its deadline): then there is nothing to relay to
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self.wfile.write(answer.content)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass   # the front end gave up (its deadline): nothing to relay to
 
             do_GET = do_POST = _handle
 

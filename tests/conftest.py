@@ -81,7 +81,8 @@ def tieslod_serve():
 
     def start(*args: str, timeout: float = 120.0) -> ServerProcess:
         port = free_port()
-        log = tempfile.TemporaryFile()   # a file, not a pipe: the access log would fill a pipe and block
+        # a file, not a pipe: the access log would fill a pipe and block; closed by ServerProcess
+        log = tempfile.TemporaryFile()  # noqa: SIM115
         proc = subprocess.Popen([sys.executable, "-m", "tieslod.cli", "serve", "--port", str(port), *args],
                                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         started.append(proc)
@@ -112,7 +113,7 @@ def tieslod_serve():
 @pytest.fixture(scope="session")
 def real_site(real_settings: Settings) -> Iterator[str]:
     """A real server (uvicorn, create_app) on a loopback port over the bundled dataset."""
-    from _ldserver import running_server   # imported here: _ldserver imports this module
+    from _ldserver import running_server  # imported here: _ldserver imports this module
     with running_server({"out_dir": real_settings.out_dir}) as origin:
         yield origin
 
@@ -139,7 +140,7 @@ def mini_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def virtuoso_server(tmp_path_factory: pytest.TempPathFactory):
     """One Virtuoso per session (start-up is seconds); skips with the reason where it is not installed."""
-    from _virtuoso import MISSING, VIRTUOSO, ISQL, start_virtuoso
+    from _virtuoso import ISQL, MISSING, VIRTUOSO, start_virtuoso
     if not (VIRTUOSO and ISQL):
         pytest.skip(MISSING)
     server = start_virtuoso(tmp_path_factory.mktemp("virtuoso"))

@@ -40,7 +40,7 @@ def sections(audit: Path) -> dict[int, list[str]]:
 def modelled(key: str) -> set[str]:
     """Every claim and review key the article file defines, as c:KEY / r:KEY."""
     text = (ROOT / "data" / "articles" / f"{key}.ttl").read_text(encoding="utf-8")
-    return {f"{m[0]}:{m[1]}" for m in re.findall(r"^([cr]):([a-z0-9-]+-\d\d) a ", text, re.M)}
+    return {f"{m[0]}:{m[1]}" for m in re.findall(r"^([cr]):([a-z0-9-]+-\d\d) a ", text, re.MULTILINE)}
 
 
 @pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
@@ -83,7 +83,7 @@ def test_the_combined_audit_table_counts_what_the_files_hold(repo_root: Path) ->
     for source in SOURCES:
         key = source.stem
         row = re.search(rf"^\| \[{key}\]\(audit/{key}\.md\) \| (\d+) \| (\d+) \| (\d+) \| (\d+) \| (\d+) \|$",
-                        combined, re.M)
+                        combined, re.MULTILINE)
         assert row, key
         bullets = [b for v in sections(ROOT / "docs" / "audit" / f"{key}.md").values() for b in v]
         unmodelled = [b for b in bullets if BULLET.match(b)["target"].strip().startswith("none:")]

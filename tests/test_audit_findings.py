@@ -11,9 +11,9 @@ import httpx
 import pyoxigraph as ox
 import pytest
 
-from tieslod.config import Settings
-from tieslod.building.dumps import CSV_COLUMNS
 from tieslod.api import path as connection_paths
+from tieslod.building.dumps import CSV_COLUMNS
+from tieslod.config import Settings
 from tieslod.querying.connections import render_text
 from tieslod.querying.store import open_read_only
 
@@ -24,12 +24,12 @@ PREFIXES = f"PREFIX tl: <{TL}> PREFIX e: <{ID}> PREFIX rdfs: <http://www.w3.org/
 
 
 @pytest.fixture(scope="module")
-def store(real_build) -> ox.Store:  # noqa: ANN001 - fixture
+def store(real_build) -> ox.Store:
     return open_read_only(real_build.release_dir)
 
 
 @pytest.fixture(scope="module")
-def rows(real_build) -> dict[str, dict[str, str]]:  # noqa: ANN001 - fixture
+def rows(real_build) -> dict[str, dict[str, str]]:
     raw = (real_build.release_dir / "dumps" / "tieslod-claims.csv").read_text(encoding="utf-8-sig")
     table = list(csv.DictReader(io.StringIO(raw, newline="")))
     return {r["claim"].removeprefix(ID + "claim/"): r for r in table}
@@ -118,7 +118,7 @@ def test_withdrawn_and_renamed_tie_uris(real_site: str) -> None:
 
 
 def _card(html: str, claim: str) -> str:
-    found = re.search(rf'<li class="claim[^"]*" id="{claim}">(.*?)</li>', html, re.S)
+    found = re.search(rf'<li class="claim[^"]*" id="{claim}">(.*?)</li>', html, re.DOTALL)
     assert found is not None, claim
     return found.group(1)
 
@@ -147,5 +147,5 @@ def test_the_audit_names_every_withdrawn_uri_in_the_lifecycle(repo_root: Path) -
     lifecycle = (repo_root / "data" / "lifecycle.ttl").read_text(encoding="utf-8")
     for audit in sorted((repo_root / "docs" / "audit").glob("*.md")):
         section = audit.read_text(encoding="utf-8").partition("## Withdrawn URIs")[2].split("\n## ")[0]
-        for uri in re.findall(r"^- (id/[\w/-]+)", section, re.M):
+        for uri in re.findall(r"^- (id/[\w/-]+)", section, re.MULTILINE):
             assert f"<{uri}>" in lifecycle, (audit.name, uri)

@@ -8,10 +8,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote as quote_url
 
 import pytest
-
-from urllib.parse import quote as quote_url
 
 from _ldserver import EVIL
 from conftest import ROOT
@@ -29,11 +28,11 @@ pytestmark = [
 ]
 
 webdriver = pytest.importorskip("selenium.webdriver")
-from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support import expected_conditions as ec  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import WebDriverWait
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +116,7 @@ def test_typing_a_prefix_declares_ours_and_asks_no_one_else(browser: webdriver.C
     browser.execute_script("const y = window.tieslodYasgui.getTab().getYasqe();"
                            "y.setValue('SELECT ?x WHERE {\\n  ?x '); y.focus(); y.setCursor(y.lineCount(), 0);")
     browser.find_element(By.CSS_SELECTOR, ".yasqe textarea").send_keys("tl:")
-    value = lambda d: d.execute_script("return window.tieslodYasgui.getTab().getYasqe().getValue()")  # noqa: E731
+    value = lambda d: d.execute_script("return window.tieslodYasgui.getTab().getYasqe().getValue()")
     wait(browser).until(lambda d: "PREFIX tl:" in value(d))
     assert "PREFIX tl: <https://w3id.org/tieslod/ontology#>" in value(browser)
     browser.find_element(By.CSS_SELECTOR, ".yasqe textarea").send_keys("subject ?y }")

@@ -10,8 +10,16 @@ from pathlib import Path
 
 import tieslod
 from tieslod import errors
-from tieslod.errors import (InternalError, NonConformance, NotAcceptableResult, Problem, QueryTimeout, TiesError,
-                            UsageError, outcome)
+from tieslod.errors import (
+    InternalError,
+    NonConformance,
+    NotAcceptableResult,
+    Problem,
+    QueryTimeout,
+    TiesError,
+    UsageError,
+    outcome,
+)
 
 PACKAGE = Path(tieslod.__file__).parent
 

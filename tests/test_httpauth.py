@@ -6,6 +6,7 @@ import base64
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import httpx
 import pytest
@@ -17,9 +18,9 @@ GOOD = "Basic " + base64.b64encode(b"ann:s3cret:with-colon").decode()
 
 
 class BasicOnly(BaseHTTPRequestHandler):
-    seen: list[str | None] = []
+    seen: ClassVar[list[str | None]] = []   # what every request of the test sent, in order
 
-    def do_PUT(self) -> None:   # noqa: N802 (http.server's naming)
+    def do_PUT(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
         BasicOnly.seen.append(self.headers.get("Authorization"))
         if self.headers.get("Authorization") == GOOD:

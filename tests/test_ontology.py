@@ -31,7 +31,7 @@ def test_every_term_has_label_definition_and_is_defined_by(repo_root: Path) -> N
         assert graph.value(term, RDFS.isDefinedBy) == ONTOLOGY, term
 
 
-def test_every_tl_term_the_data_uses_is_defined(real_build) -> None:  # noqa: ANN001 - fixture
+def test_every_tl_term_the_data_uses_is_defined(real_build) -> None:
     data = rdflib.Graph().parse(real_build.release_dir / "dumps" / "tieslod.nt")
     onto = _ontology(Path(__file__).resolve().parent.parent)
     used = {t for triple in data for t in triple

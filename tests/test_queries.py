@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import httpx
 import pytest
@@ -95,7 +95,7 @@ def test_query_file_headers(path: Path):
     body = "\n".join(line for line in lines if not line.lstrip().startswith("#"))
     assert "ORDER BY" in body, "results must be deterministic"
     # explicit PREFIX lines for every prefix used, so the file runs outside tieslod too
-    declared = set(re.findall(r"^PREFIX\s+(\w*):", body, re.M))
+    declared = set(re.findall(r"^PREFIX\s+(\w*):", body, re.MULTILINE))
     used = set(re.findall(r"(?<![\w<?$])([a-z]+):[A-Za-z]", re.sub(r"<[^>]*>|\"[^\"]*\"", "", body)))
     assert used <= declared, f"undeclared prefixes: {sorted(used - declared)}"
 
@@ -592,8 +592,8 @@ def _(rows):
         ("white-nationalists-washington-07", WASHINGTON, hedged, "apparent", "appears to be"),
         ("white-nationalists-washington-10", "Matthew Heimbach", hedged, "apparent", "it looks like"),
         ("white-nationalists-washington-10", "Matthew Heimbach", reviewed, "unclear",
-         "it remains unclear what events or rallies, if any, will come next between the Traditionalist Worker "
-         "Party and the Russian Imperial Movement"),
+         ("it remains unclear what events or rallies, if any, will come next between the Traditionalist Worker "
+          "Party and the Russian Imperial Movement")),
         ("white-nationalists-washington-48", WASHINGTON, hedged, "apparent", "it appears"),
         ("white-nationalists-washington-66", WASHINGTON, hedged, "apparent", "appears to be"),
         # flag: the TNM "claims", the page "claimed", "supposedly backing California independence" (hedged and

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from synthetic import CATEGORIES, DEFECTS, STANCES, VERDICTS, articles_for, generate
 from tieslod.building.release import build
 from tieslod.config import Settings
 from tieslod.errors import NonConformance
-from synthetic import CATEGORIES, DEFECTS, STANCES, VERDICTS, articles_for, generate
 
 
 def test_corpus_of_about_10k_triples_builds_and_covers_the_model(tmp_path: Path) -> None:

@@ -12,12 +12,12 @@ from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
 from conftest import ROOT
+from tieslod.api import app as create_app
 from tieslod.building.release import build
 from tieslod.cli import app as cli
 from tieslod.config import Settings
 from tieslod.curation.authoring import add_source, find_quote, turtle_string
 from tieslod.errors import UsageError
-from tieslod.api import app as create_app
 
 WALKTHROUGH = ROOT / "docs" / "curating.md"   # moved there from the README (issue 12)
 TEXT = "He said: “It’s  fine” — twice.\nThen, again: “It’s fine.”\n"
@@ -88,7 +88,7 @@ def test_quote_cli(mini_settings: Settings) -> None:
 def walkthrough_steps(markdown: str) -> list[tuple[str, str, str]]:
     """(kind, argument, body) for each fenced block, kind from the HTML comment before it (or sh)."""
     steps = []
-    pattern = re.compile(r"(?:<!-- walkthrough-(\w+)(?:: (\S+))? -->\n)?```(\w+)\n(.*?)```", re.S)
+    pattern = re.compile(r"(?:<!-- walkthrough-(\w+)(?:: (\S+))? -->\n)?```(\w+)\n(.*?)```", re.DOTALL)
     for marker, argument, lang, body in pattern.findall(markdown):
         if marker or lang == "sh":
             steps.append((marker or "sh", argument, body))

@@ -60,7 +60,7 @@ def test_one_named_graph_per_article_plus_entities_and_ontology(mini_settings: S
         assert {q.graph_name.value for q in part.quads} == {f"{mini_settings.base_uri}graph/{key}"}
 
 
-def test_no_blank_nodes_anywhere(real_build) -> None:  # noqa: ANN001 - fixture
+def test_no_blank_nodes_anywhere(real_build) -> None:
     """Stable IRIs for every node keep the dumps deterministic and every node citable."""
     quads = ox.parse(path=str(real_build.release_dir / "dumps" / "tieslod.nq"), format=ox.RdfFormat.N_QUADS)
     assert not any(isinstance(t, ox.BlankNode) for q in quads for t in (q.subject, q.object))

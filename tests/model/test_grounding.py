@@ -160,7 +160,7 @@ def test_normalise() -> None:
     assert normalise("The  “Self-Anointed”\u00a0‘foreign’\n minister") == "the \"self-anointed\" 'foreign' minister"
 
 
-def test_the_real_data_is_grounded(real_build) -> None:  # noqa: ANN001 - fixture
+def test_the_real_data_is_grounded(real_build) -> None:
     """The bundled data passes (the build would have raised), and every derived description is made
     of descriptors printed in the evidence sentence of their own claim's quote."""
     assert real_build.counts["claims"] > 100

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from tieslod.errors import InputError, UsageError
-from tieslod.model.sources import parse_turtle, read_inputs, line_of
 from tieslod.config import Settings
+from tieslod.errors import InputError, UsageError
+from tieslod.model.sources import line_of, parse_turtle, read_inputs
 
 
 def test_syntax_error_names_file_line_and_column(tmp_path: Path) -> None:

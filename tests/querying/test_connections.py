@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from tieslod.api import path as connection_paths
 from tieslod.cli import app as cli
 from tieslod.config import Settings
 from tieslod.errors import UsageError
-from tieslod.api import path as connection_paths
 from tieslod.querying.connections import PathAnswer
 
 E = "https://w3id.org/tieslod/id/"

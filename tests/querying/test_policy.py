@@ -11,8 +11,8 @@ import pyoxigraph as ox
 import pytest
 
 from _listener import REPLY, Listener, listening
-from tieslod.querying import store as store_module
 from tieslod.errors import QueryError
+from tieslod.querying import store as store_module
 from tieslod.querying.policy import Inspection, ServiceRefused, UpdateRefused, check, inspect
 
 

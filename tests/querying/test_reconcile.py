@@ -11,10 +11,10 @@ from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
 from _ldserver import running_server
+from tieslod.api import app as create_app
 from tieslod.cli import app as cli
 from tieslod.config import Settings
 from tieslod.querying.reconcile import Entity, normalize, preview_html
-from tieslod.api import app as create_app
 
 ID_SPACE = "https://w3id.org/tieslod/id/"
 EXPECTED = {"Nate Smith": "nathan-smith", "Anti-Globalist Movement": "anti-globalization-movement-of-russia",
@@ -29,9 +29,9 @@ def inproc(real_settings: Settings):
 
 @pytest.fixture(scope="module")
 def live(real_settings: Settings):
-    with running_server({"out_dir": real_settings.out_dir}) as origin:
-        with httpx.Client(base_url=origin, timeout=20) as client:
-            yield client
+    with running_server({"out_dir": real_settings.out_dir}) as origin, \
+            httpx.Client(base_url=origin, timeout=20) as client:
+        yield client
 
 
 @pytest.fixture(params=["inproc", "live"])

@@ -5,8 +5,16 @@ import pytest
 from starlette.requests import Request
 
 from tieslod.formats import HTML_PAGE, rdf_format
-from tieslod.server.conneg import (ENTITY_OFFERS, NotAcceptable, UnknownFormat, by_name, choose, negotiate,
-                                   parse_accept, split_suffix)
+from tieslod.server.conneg import (
+    ENTITY_OFFERS,
+    NotAcceptable,
+    UnknownFormat,
+    by_name,
+    choose,
+    negotiate,
+    parse_accept,
+    split_suffix,
+)
 from tieslod.server.httpcache import is_fresh
 
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"

@@ -13,10 +13,10 @@ from tieslod.server.headers import ResponseHeaders
 def test_retry_after_on_every_503_and_429() -> None:
     """The middleware on a real ASGI app through httpx (429 comes from the query budget, 503 from
     deadlines and a busy pool; a route's own Retry-After is kept)."""
-    async def busy(request):  # noqa: ANN001, ANN202
+    async def busy(request):
         return PlainTextResponse("busy", status_code=int(request.query_params["status"]))
 
-    async def own(request):  # noqa: ANN001, ANN202
+    async def own(request):
         return PlainTextResponse("later", status_code=503, headers={"Retry-After": "120"})
 
     app = ResponseHeaders(Starlette(routes=[Route("/busy", busy), Route("/own", own)]), retry_after=2.5)

@@ -125,7 +125,7 @@ def test_labels_are_escaped_everywhere(mini_site: str) -> None:
         assert "onerror=" not in html.replace("onerror=&#39;", "") or "&lt;img" in html, path
     html = get(mini_site, "/id/carol", "text/html").text
     assert "&lt;script&gt;window.__pwned = 1&lt;/script&gt;" in html
-    embedded = re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S)
+    embedded = re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.DOTALL)
     assert embedded and "</" not in embedded.group(1) and "<" not in embedded.group(1)
 
 

@@ -11,11 +11,11 @@ def test_path_page_has_the_site_layout_a_diagram_per_chain_and_a_quote_per_hop(r
     import httpx
     page = httpx.get(real_site + "/path", params={"from": "matthew-heimbach", "to": "rodina"}).text
     assert '<header class="site">' in page and 'href="/static/style.css"' in page
-    chains = re.findall(r'<section class="chain-box">(.*?)</section>', page, re.S)
+    chains = re.findall(r'<section class="chain-box">(.*?)</section>', page, re.DOTALL)
     assert len(chains) == 3
     for chain in chains:
-        svg = re.search(r'<svg [^>]*class="chain".*?</svg>', chain, re.S).group(0)
-        hops = re.findall(r'<li class="hop">(.*?)</li>\s*(?=<li class="hop">|</ol>)', chain, re.S)
+        svg = re.search(r'<svg [^>]*class="chain".*?</svg>', chain, re.DOTALL).group(0)
+        hops = re.findall(r'<li class="hop">(.*?)</li>\s*(?=<li class="hop">|</ol>)', chain, re.DOTALL)
         assert len(re.findall(r'<line class="tie', svg)) >= len(hops) >= 1
         assert 'role="group"' in svg and "<title" in svg   # a group: it holds links (axe: nested-interactive)
         for hop in hops:

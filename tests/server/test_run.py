@@ -29,7 +29,7 @@ def test_serve_builds_prints_its_url_and_stops_on_ctrl_c(tieslod_serve, mini_dat
     assert len(tree) >= 3                                 # forkserver, resource tracker, workers
     server.proc.send_signal(signal.SIGINT)
     assert server.proc.wait(timeout=15) == 0
-    gone, alive = psutil.wait_procs(tree, timeout=10)
+    _gone, alive = psutil.wait_procs(tree, timeout=10)
     assert alive == [], [p.cmdline() for p in alive]
     assert "Traceback" not in server.log()
 
