@@ -42,8 +42,7 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve(settings: Settings, release: Path | None, access_log: bool = True,
-          cache_bytes: int | None = None, http_workers: int = 1) -> None:
+def serve(settings: Settings, release: Path | None) -> None:
     """Serve until Ctrl-C on granian: that many HTTP processes on the one port, each with its own app,
     query pool and answer cache. granian (hyper) bounds the request head (431), the URL (414, 64 KiB)
     and the time to send headers or to start the next request (connection closed); uvicorn with
@@ -52,10 +51,9 @@ def serve(settings: Settings, release: Path | None, access_log: bool = True,
     from granian.constants import HTTPModes, Interfaces
     from granian.http import HTTP1Settings
 
-    from .app import CACHE_BYTES, create_app
+    from .app import create_app
 
-    if http_workers < 1:
-        raise UsageError("--http-workers must be at least 1")
+    http_workers = settings.http_workers
     if settings.sparql_endpoint:   # a front end over a remote database: no local store, nothing built
         what = f"the SPARQL endpoint {settings.sparql_endpoint}"
         deadline = settings.sparql_timeout or settings.timeout
@@ -69,16 +67,15 @@ def serve(settings: Settings, release: Path | None, access_log: bool = True,
     port = sock.getsockname()[1]
     sock.close()                                 # granian binds it itself
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
-    cache = CACHE_BYTES if cache_bytes is None else cache_bytes
     server = Granian("tieslod.server.app:create_app", address=settings.host, port=port,
                      interface=Interfaces.ASGI, workers=http_workers, http=HTTPModes.http1, websockets=False,
                      backpressure=settings.max_in_flight,
                      http1_settings=HTTP1Settings(header_read_timeout=int(settings.header_timeout * 1000),
                                                   max_buffer_size=settings.max_header_bytes),
-                     log_level="warning", log_dictconfig=log_config(access_log), respawn_failed_workers=True)
+                     log_level="warning", log_dictconfig=log_config(settings.access_log), respawn_failed_workers=True)
     print(f"tieslod: serving {what} at http://{host}:{port}/ "
           f"(SPARQL endpoint /sparql; {http_workers} HTTP process(es) x {workers}, "
           f"{deadline:g} s deadline). Ctrl-C stops.", file=sys.stderr, flush=True)
     # Workers are forked: the loader closes over the settings, nothing goes through the environment.
-    server.serve(target_loader=lambda *_: create_app(settings, release, cache), wrap_loader=False)
+    server.serve(target_loader=lambda *_: create_app(settings, release), wrap_loader=False)
     logging.getLogger("tieslod.server").info("stopped")
