@@ -144,7 +144,8 @@ class Memory:
 
 @contextlib.contextmanager
 def server(kind: str, settings: Settings, log: Path, cache_mb: float = 0, timeout: float = 10,
-           http_workers: int = 2, workers: int = 2, budget: bool = False) -> Iterator[tuple[str, int]]:
+           http_workers: int = 2, workers: int = 2, budget: bool = False,
+           extra: tuple[str, ...] = ()) -> Iterator[tuple[str, int]]:
     """Yield (query URL, pid) of a running server; stop it afterwards."""
     port = free_port()
     if kind == "oxigraph":
@@ -157,6 +158,7 @@ def server(kind: str, settings: Settings, log: Path, cache_mb: float = 0, timeou
                "--http-workers", str(http_workers), "--workers", str(workers)]
         if not budget:   # wrk is one client: the per-client budget would measure the policy, not the server
             cmd += ["--client-concurrent", "0", "--client-query-seconds", "0"]
+        cmd += list(extra)
         url = f"http://127.0.0.1:{port}/sparql"
     with open(log, "ab") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)

@@ -1,29 +1,76 @@
 """`tieslod serve` (api.py builds first): check the port, print the URL, serve on granian until Ctrl-C."""
 from __future__ import annotations
 
+import io
 import logging
 import socket
 import sys
+import threading
+import time
 from pathlib import Path
+from typing import Any, TextIO
 
 from ..config import Settings
 from ..errors import UsageError
 from .sandbox import check_available
 
 
-def log_config(access_log: bool) -> dict:
+class BatchedStderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """The access log: lines go to stderr in batches, at most FLUSH_EVERY seconds late. A write per
+    request (stderr is line-buffered), from every HTTP process into one file, cost 40-45 % of the rate
+    of cached answers (docs/notes/issue-13.md). Its own buffered stream on fd 2, flushed by one
+    thread per process, started on the first line (after granian's fork)."""
+
+    FLUSH_EVERY = 0.5
+
+    def __init__(self) -> None:
+        super().__init__(self._stream())
+        self._flusher: threading.Thread | None = None
+
+    @staticmethod
+    def _stream() -> TextIO:
+        try:
+            fd = sys.stderr.fileno()
+        except (AttributeError, OSError, ValueError):   # no real stderr (e.g. captured): write through
+            return sys.stderr
+        return io.TextIOWrapper(io.BufferedWriter(io.FileIO(fd, "w", closefd=False), 65_536),
+                                encoding="utf-8", errors="backslashreplace")
+
+    def flush(self) -> None:   # emit() calls this after every line: only make sure a flush will come
+        if self._flusher is None or not self._flusher.is_alive():
+            self._flusher = threading.Thread(target=self._flush_loop, name="tieslod-access-log", daemon=True)
+            self._flusher.start()
+
+    def _flush_loop(self) -> None:
+        while True:
+            time.sleep(self.FLUSH_EVERY)
+            self.flush_now()
+
+    def flush_now(self) -> None:
+        with self.lock or threading.Lock():
+            if self.stream and hasattr(self.stream, "flush"):
+                self.stream.flush()
+
+    def close(self) -> None:
+        self.flush_now()
+        super().close()
+
+
+def log_config(access_log: bool) -> dict[str, Any]:
     """granian's own chatter stays at warnings; our access log and release switches go to stderr."""
     return {
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"plain": {"format": "%(asctime)s %(name)s %(message)s"}},
         "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain",
-                                "stream": "ext://sys.stderr"}},
+                                "stream": "ext://sys.stderr"},
+                     "access": {"()": BatchedStderr, "formatter": "plain"}},
         "loggers": {
             "_granian": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
             "granian": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
             "tieslod": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
-            "tieslod.access": {"level": "INFO" if access_log else "WARNING"},
+            "tieslod.access": {"handlers": ["access"], "level": "INFO" if access_log else "WARNING",
+                               "propagate": False},
         },
     }
 
