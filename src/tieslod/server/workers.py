@@ -52,21 +52,31 @@ def _store(release: str) -> ox.Store:
     return store
 
 
-def _recv_exact(conn: socket.socket, size: int) -> bytes | None:
-    data = bytearray()
-    while len(data) < size:
-        chunk = conn.recv(size - len(data))
+def _recv_frame(conn: socket.socket, pending: bytearray) -> bytes | None:
+    """The next request's payload (requests carry no body); `pending` keeps what was read past it.
+    One recv per request as a rule: every syscall here is one more on each query's path."""
+    need = HEAD.size
+    while True:
+        if len(pending) >= HEAD.size:
+            need = HEAD.size + HEAD.unpack_from(pending)[0]
+            if len(pending) >= need:
+                break
+        chunk = conn.recv(max(SMALL, need - len(pending)))
         if not chunk:
             return None   # the HTTP process is gone: so is this worker's reason to live
-        data += chunk
-    return bytes(data)
+        pending += chunk
+    payload = bytes(pending[HEAD.size:need])
+    del pending[:need]
+    return payload
 
 
 def _send(conn: socket.socket, header: object, body: bytes = b"") -> None:
     head = marshal.dumps(header)
+    if len(body) <= SMALL:   # one syscall; a big body is not copied into a second buffer
+        conn.sendall(HEAD.pack(len(head), len(body)) + head + body)
+        return
     conn.sendall(HEAD.pack(len(head), len(body)) + head)
-    if body:
-        conn.sendall(body)
+    conn.sendall(body)
 
 
 def _answer(message: tuple) -> tuple[tuple, bytes]:
@@ -104,14 +114,8 @@ def serve_worker(conn: socket.socket, release: str) -> None:
     with contextlib.suppress(OSError):
         _store(release)   # warm: the first query should not pay for opening the store
     _send(conn, ("ready", connect_errno("127.0.0.1", 9)))
-    while True:
-        head = _recv_exact(conn, HEAD.size)
-        if head is None:
-            return
-        size, _ = HEAD.unpack(head)
-        payload = _recv_exact(conn, size)
-        if payload is None:
-            return
+    pending = bytearray()
+    while (payload := _recv_frame(conn, pending)) is not None:
         header, body = _answer(marshal.loads(payload))
         _send(conn, header, body)
 
@@ -123,6 +127,7 @@ class Worker:
                  writer: asyncio.StreamWriter) -> None:
         self.proc, self.reader, self.writer = proc, reader, writer
         self.deadline = 0.0   # event-loop time at which the query it runs is killed
+        self.exitcode: int | None = None   # once reaped (the closed process object no longer tells)
 
     def send(self, message: tuple) -> None:
         payload = marshal.dumps(message)
@@ -139,6 +144,7 @@ class Worker:
     def reap(self) -> None:
         """Wait for the killed process and free what multiprocessing holds for it (its sentinel)."""
         self.proc.join(5)
+        self.exitcode = self.proc.exitcode
         with contextlib.suppress(ValueError):   # still running after 5 s: leave it to the GC
             self.proc.close()
 
@@ -146,6 +152,13 @@ class Worker:
         with contextlib.suppress(OSError, ValueError, AttributeError):
             self.proc.kill()   # SIGKILL: a query in Rust never returns to a Python signal handler
         self.writer.close()
+
+
+def _exitcode(worker: Worker) -> int | None:
+    try:
+        return worker.proc.exitcode
+    except ValueError:   # closed: reaped already
+        return worker.exitcode
 
 
 def _abandon(proc: multiprocessing.process.BaseProcess, *sockets: socket.socket) -> None:
@@ -204,8 +217,8 @@ class QueryWorkers:
             raise
         except (TimeoutError, asyncio.IncompleteReadError, ConnectionError):
             worker.kill()
-            await asyncio.to_thread(worker.reap)
-            raise InternalError(f"a query worker did not start (exit code {proc.exitcode})") from None
+            await asyncio.to_thread(worker.reap)   # reap() closes proc: its exit code is read before
+            raise InternalError(f"a query worker did not start (exit code {worker.exitcode})") from None
         if header[1] != errno.EPERM:
             worker.kill()
             await asyncio.to_thread(worker.reap)
@@ -292,7 +305,7 @@ class QueryWorkers:
                 await asyncio.wait_for(asyncio.shield(replacement), READY_WAIT)
             raise QueryTimeout(f"the query ran past its deadline of {self.timeout:g} s and was stopped") from None
         except (asyncio.IncompleteReadError, ConnectionError):
-            raise InternalError(f"the worker running the query died (exit code {worker.proc.exitcode})") from None
+            raise InternalError(f"the worker running the query died (exit code {_exitcode(worker)})") from None
         finally:
             if healthy:
                 self._idle.put_nowait(worker)
