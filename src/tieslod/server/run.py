@@ -96,6 +96,7 @@ def serve(settings: Settings, release: Path | None) -> None:
     httptools cannot (measured, docs/notes/issue-11-server.md). The other limits are server/limits.py's."""
     from granian import Granian
     from granian.constants import HTTPModes, Interfaces
+    from granian.log import LogLevels
     from granian.http import HTTP1Settings
 
     from .app import create_app
@@ -119,7 +120,7 @@ def serve(settings: Settings, release: Path | None) -> None:
                      backpressure=settings.max_in_flight,
                      http1_settings=HTTP1Settings(header_read_timeout=int(settings.header_timeout * 1000),
                                                   max_buffer_size=settings.max_header_bytes),
-                     log_level="warning", log_dictconfig=log_config(settings.access_log), respawn_failed_workers=True)
+                     log_level=LogLevels.warning, log_dictconfig=log_config(settings.access_log), respawn_failed_workers=True)
     print(f"tieslod: serving {what} at http://{host}:{port}/ "
           f"(SPARQL endpoint /sparql; {http_workers} HTTP process(es) x {workers}, "
           f"{deadline:g} s deadline). Ctrl-C stops.", file=sys.stderr, flush=True)

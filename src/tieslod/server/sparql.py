@@ -20,13 +20,13 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ..errors import BackendError, Problem, TiesError, TooManyRequests, outcome
+from ..errors import BackendError, NotAcceptable, Problem, TiesError, TooManyRequests, outcome
 from ..formats import GRAPH_PARAM_ALIASES, RDF_FORMATS, RESULT_FORMATS, Format, content_type
 from ..vocab import SD, VOID
 from .budget import client_of, client_of_scope
 from .context import AppContext, QueryRequest
 from .httpcache import Release
-from .conneg import NotAcceptable, by_name, negotiate
+from .conneg import by_name, negotiate
 from .queryui import QueryPage, wants_page
 
 FORM = "application/x-www-form-urlencoded"
@@ -151,7 +151,10 @@ def _graphs_of(release: Release) -> tuple[tuple[str, int], ...]:
 
 def service_description(endpoint: str, release: Release, fmt: Format) -> bytes:
     """SPARQL 1.1 Service Description: what this endpoint speaks and which graphs it holds."""
-    sd, node = (lambda local: ox.NamedNode(SD + local)), ox.NamedNode
+    node = ox.NamedNode
+
+    def sd(local: str) -> ox.NamedNode:
+        return ox.NamedNode(SD + local)
     rdf_type = node("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
     service, dataset, default = ox.BlankNode(), ox.BlankNode(), ox.BlankNode()
     triples = [ox.Triple(service, rdf_type, sd("Service")), ox.Triple(service, sd("endpoint"), node(endpoint)),
@@ -169,7 +172,10 @@ def service_description(endpoint: str, release: Release, fmt: Format) -> bytes:
                     ox.Triple(graph, node(VOID + "triples"), ox.Literal(str(quads), datatype=node(
                         "http://www.w3.org/2001/XMLSchema#integer")))]
     prefixes = None if fmt.name == "jsonld" else {"sd": SD, "void": VOID, "formats": FORMATS_NS}
-    return ox.serialize(triples, format=fmt.oxigraph, prefixes=prefixes)
+    assert isinstance(fmt.oxigraph, ox.RdfFormat)   # an offer of RDF_FORMATS
+    body = ox.serialize(triples, format=fmt.oxigraph, prefixes=prefixes)
+    assert body is not None   # no output file given: the bytes are returned
+    return body
 
 
 def _problem(status: int, message: str, headers: dict[str, str] | None = None) -> Response:

@@ -23,7 +23,9 @@ import signal
 import socket
 import struct
 import threading
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 
@@ -38,6 +40,7 @@ HEAD = struct.Struct("!IQ")    # (header length, body length) of every frame
 SMALL = 65_536                 # answers up to this size are read in one piece with their header
 READY_WAIT = 60.0              # seconds a new worker may take to open its store and report
 _OPEN: dict[str, ox.Store] = {}   # per worker process: the store it has open, by release path
+Frame = tuple[Any, ...]           # a marshalled header: ("query", release, ...), ("ok", kind, format), ...
 
 
 class ServerBusy(QueryTimeout):
@@ -70,7 +73,7 @@ def _recv_frame(conn: socket.socket, pending: bytearray) -> bytes | None:
     return payload
 
 
-def _send(conn: socket.socket, header: object, body: bytes = b"") -> None:
+def _send(conn: socket.socket, header: Frame, body: bytes = b"") -> None:
     head = marshal.dumps(header)
     if len(body) <= SMALL:   # one syscall; a big body is not copied into a second buffer
         conn.sendall(HEAD.pack(len(head), len(body)) + head + body)
@@ -79,7 +82,7 @@ def _send(conn: socket.socket, header: object, body: bytes = b"") -> None:
     conn.sendall(body)
 
 
-def _answer(message: tuple) -> tuple[tuple, bytes]:
+def _answer(message: Frame) -> tuple[Frame, bytes]:
     op = message[0]
     if op == "connect":        # the sandbox self-check, and tests
         return ("ok", connect_errno(message[1], message[2])), b""
@@ -129,11 +132,11 @@ class Worker:
         self.deadline = 0.0   # event-loop time at which the query it runs is killed
         self.exitcode: int | None = None   # once reaped (the closed process object no longer tells)
 
-    def send(self, message: tuple) -> None:
+    def send(self, message: Frame) -> None:
         payload = marshal.dumps(message)
         self.writer.write(HEAD.pack(len(payload), 0) + payload)
 
-    async def receive(self) -> tuple[tuple, bytes]:
+    async def receive(self) -> tuple[Frame, bytes]:
         size, length = HEAD.unpack(await self.reader.readexactly(HEAD.size))
         if length > SMALL:   # read apart: slicing a big body out of one frame would copy it
             header = marshal.loads(await self.reader.readexactly(size))
@@ -189,7 +192,7 @@ class QueryWorkers:
         self.killed = 0                 # workers killed at a deadline or found dead (for tests, logs)
         self._idle: asyncio.Queue[Worker] = asyncio.Queue()
         self._all: set[Worker] = set()
-        self._tasks: set[asyncio.Task] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
         self._release = ""
         self._stopped = False
 
@@ -199,7 +202,8 @@ class QueryWorkers:
     async def _spawn(self) -> Worker:
         """Start one worker and wait for its report; SandboxError if its connect was not refused."""
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        proc = _context().Process(target=serve_worker, args=(child, self._release), name="tieslod-query")
+        proc = _context().Process(target=serve_worker, args=(child, self._release),  # type: ignore[attr-defined]
+                                  name="tieslod-query")
         started = asyncio.ensure_future(asyncio.to_thread(proc.start))   # the first also starts the fork server
         try:
             await asyncio.shield(started)
@@ -234,7 +238,7 @@ class QueryWorkers:
             self._all.add(worker)
             self._idle.put_nowait(worker)
 
-    def _kill(self, worker: Worker) -> asyncio.Task:
+    def _kill(self, worker: Worker) -> asyncio.Task[None]:
         """Kill a worker (at its deadline, or dead already) now; the task starts its successor."""
         worker.kill()
         self._all.discard(worker)
@@ -266,7 +270,7 @@ class QueryWorkers:
             self._idle.put_nowait(fresh)
             return
 
-    def _background(self, coro) -> None:
+    def _background(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -277,10 +281,10 @@ class QueryWorkers:
         with contextlib.suppress(TiesError):
             await self._exchange(worker, None)
 
-    async def _exchange(self, worker: Worker, message: tuple | None) -> tuple[tuple, bytes]:
+    async def _exchange(self, worker: Worker, message: Frame | None) -> tuple[Frame, bytes]:
         """One request (None: the one already sent) and its answer; the worker then goes back to
         the idle queue, or is killed and replaced."""
-        healthy = False
+        healthy: bool | None = False   # None: the worker is someone else's now
         try:
             if message is not None:
                 worker.send(message)
@@ -312,7 +316,7 @@ class QueryWorkers:
             elif healthy is False:
                 self._kill(worker)   # died, or an error of ours: never reused
 
-    async def call(self, message: tuple) -> tuple[tuple, bytes]:
+    async def call(self, message: Frame) -> tuple[Frame, bytes]:
         """Send one frame to a free worker; ServerBusy if none frees up within the queue wait."""
         if not self._all and not self._tasks:
             raise InternalError("the query workers are not running")
