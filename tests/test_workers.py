@@ -15,7 +15,8 @@ from tieslod.formats import result_format
 from tieslod.server.context import QueryRequest
 from tieslod.querying.policy import ServiceRefused, UpdateRefused, check
 from tieslod.server.answers import AnswerCache
-from tieslod.server.workers import QueryWorkers, ServerBusy
+from tieslod.errors import ServerBusy
+from tieslod.server.workers import QueryWorkers
 from tieslod.querying.store import NotAcceptableResult
 from tieslod.querying.store import Answer
 

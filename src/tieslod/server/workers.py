@@ -29,7 +29,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from ..errors import InternalError, QueryTimeout, SandboxError, TiesError
+from ..errors import InternalError, QueryTimeout, SandboxError, ServerBusy, TiesError
 from ..formats import rdf_format, result_format
 from ..querying.store import Answer, run_query
 from .context import QueryRequest
@@ -39,12 +39,9 @@ LOG = logging.getLogger("tieslod.server")
 HEAD = struct.Struct("!IQ")    # (header length, body length) of every frame
 SMALL = 65_536                 # answers up to this size are read in one piece with their header
 READY_WAIT = 60.0              # seconds a new worker may take to open its store and report
-_OPEN: dict[str, ox.Store] = {}   # per worker process: the store it has open, by release path
+# A worker process's own state (never the HTTP process's): the store it has open, by release path.
+_OPEN: dict[str, ox.Store] = {}
 Frame = tuple[Any, ...]           # a marshalled header: ("query", release, ...), ("ok", kind, format), ...
-
-
-class ServerBusy(QueryTimeout):
-    """Every worker stayed busy for the whole queue wait: the query was never started."""
 
 
 def _store(release: str) -> ox.Store:
