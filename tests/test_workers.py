@@ -10,15 +10,13 @@ import psutil
 import pytest
 
 from tieslod.building.release import build
-from tieslod.errors import InternalError, QueryError, QueryTimeout, ResultTooLarge
+from tieslod.errors import InternalError, QueryError, QueryTimeout, ResultTooLarge, ServerBusy
 from tieslod.formats import result_format
-from tieslod.server.context import QueryRequest
 from tieslod.querying.policy import ServiceRefused, UpdateRefused, check
+from tieslod.querying.store import Answer, NotAcceptableResult
 from tieslod.server.answers import AnswerCache
-from tieslod.errors import ServerBusy
+from tieslod.server.context import QueryRequest
 from tieslod.server.workers import QueryWorkers
-from tieslod.querying.store import NotAcceptableResult
-from tieslod.querying.store import Answer
 
 ENDLESS = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"

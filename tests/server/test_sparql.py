@@ -16,7 +16,6 @@ import rdflib
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import CSV, JSON, JSONLD, N3, POST, RDFXML, TSV, TURTLE, XML, SPARQLWrapper
 
-
 TIMEOUT = 2.0            # the server's --timeout: small, to keep the deadline tests quick
 MAX_RESULT = 300_000     # the server's --max-result-bytes: the whole dataset as N-Triples is larger
 E = "https://w3id.org/tieslod/id/"

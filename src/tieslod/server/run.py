@@ -96,8 +96,8 @@ def serve(settings: Settings, release: Path | None) -> None:
     httptools cannot (measured, docs/notes/issue-11-server.md). The other limits are server/limits.py's."""
     from granian import Granian
     from granian.constants import HTTPModes, Interfaces
-    from granian.log import LogLevels
     from granian.http import HTTP1Settings
+    from granian.log import LogLevels
 
     from .app import create_app
 

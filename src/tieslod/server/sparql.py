@@ -24,9 +24,9 @@ from ..errors import BackendError, NotAcceptable, Problem, TiesError, TooManyReq
 from ..formats import GRAPH_PARAM_ALIASES, RDF_FORMATS, RESULT_FORMATS, Format, content_type
 from ..vocab import SD, VOID
 from .budget import client_of, client_of_scope
+from .conneg import by_name, negotiate
 from .context import AppContext, QueryRequest
 from .httpcache import Release
-from .conneg import by_name, negotiate
 from .queryui import QueryPage, wants_page
 
 FORM = "application/x-www-form-urlencoded"
