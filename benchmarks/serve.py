@@ -11,7 +11,7 @@ a GROUP BY aggregate, a CONSTRUCT of one entity) are sent by wrk for --duration 
 - cached: the same 50 texts over and over, tieslod with its answer cache (the default); c=8.
 
 Both against oxigraph (`--union-default-graph`, no timeout: the same semantics as ours) on the same
-paths. tieslod runs with `--http-workers 2 --workers 2`, access log on, and its per-client budget
+paths, both servers up at once and each cell sent to one and then the other (the same load for both). tieslod runs with `--http-workers 2 --workers 2`, access log on, and its per-client budget
 off (`--client-concurrent 0 --client-query-seconds 0`: wrk is one address, so the budget would
 measure the policy). Peak memory (PSS and RSS summed over the server's process tree, sampled every
 0.25 s) for each server; then memory against the number of query workers; then the fairness load of
@@ -144,7 +144,8 @@ class Memory:
 
 @contextlib.contextmanager
 def server(kind: str, settings: Settings, log: Path, cache_mb: float = 0, timeout: float = 10,
-           http_workers: int = 2, workers: int = 2, budget: bool = False) -> Iterator[tuple[str, int]]:
+           http_workers: int = 2, workers: int = 2, budget: bool = False,
+           extra: tuple[str, ...] = ()) -> Iterator[tuple[str, int]]:
     """Yield (query URL, pid) of a running server; stop it afterwards."""
     port = free_port()
     if kind == "oxigraph":
@@ -157,6 +158,7 @@ def server(kind: str, settings: Settings, log: Path, cache_mb: float = 0, timeou
                "--http-workers", str(http_workers), "--workers", str(workers)]
         if not budget:   # wrk is one client: the per-client budget would measure the policy, not the server
             cmd += ["--client-concurrent", "0", "--client-query-seconds", "0"]
+        cmd += list(extra)
         url = f"http://127.0.0.1:{port}/sparql"
     with open(log, "ab") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
@@ -224,30 +226,32 @@ def prepare(work: Path, articles: int, synthetic: bool = True) -> dict[str, Sett
     return {"bundled dataset": real, f"synthetic ({result.counts['quads']:,} quads)": synth}
 
 
-def cells(url: str, ents: list[str], seconds: float, tmp: Path, cached: bool) -> dict[tuple[str, int], dict]:
-    out = {}
-    for k, (name, (query, accept)) in enumerate(QUERIES.items()):
-        for conc in ((8,) if cached else (1, 8)):
-            n = None if cached else int(30_000 * seconds)
-            out[(name, conc)] = r = wrk(url, texts(query, ents, n, start=(2 * k + conc) * 10_000_000), accept,
-                                        conc, seconds, tmp)
-            print(f"  {'cached' if cached else 'distinct'} | {name} | c={conc}: {r['rps']:.0f} req/s p50 {r['p50']:.2f} ms "
-                  f"p99 {r['p99']:.2f} ms non-2xx {r['non2xx']} errors {r['errors']} load {r['load']:.1f}"
-                  + (" REPEATED" if r["repeated"] and not cached else ""), file=sys.stderr)
-    return out
-
-
 def compare(label: str, settings: Settings, seconds: float, work: Path) -> dict:
-    """{variant: {(query, c): wrk result}} plus each tieslod variant's peak memory."""
+    """{variant: {(query, c): wrk result}} plus each server's peak memory. Both servers run at once
+    (idle while the other is measured) and each cell goes to oxigraph and then to tieslod back to
+    back, with the same texts: on a shared machine both then meet about the same load."""
     ents, log, found = entities(settings, 50), work / "servers.log", {}
-    for variant, kind, cache_mb, cached in (("oxigraph", "oxigraph", 0, False), ("tieslod", "tieslod", 0, False),
-                                            ("oxigraph cached", "oxigraph", 0, True),
-                                            ("tieslod cached", "tieslod", 64, True)):
-        print(f"{label}: {variant}", file=sys.stderr)
-        with server(kind, settings, log, cache_mb=cache_mb) as (url, pid), tempfile.TemporaryDirectory() as tmp:
-            with Memory(pid) as memory:
-                found[variant] = cells(url, ents, seconds, Path(tmp), cached)
-            found[variant + " memory"] = (memory.pss, memory.rss)
+    for cached, variants in ((False, (("oxigraph", "oxigraph", 0), ("tieslod", "tieslod", 0))),
+                             (True, (("oxigraph cached", "oxigraph", 0), ("tieslod cached", "tieslod", 64)))):
+        print(f"{label}: {'cached' if cached else 'distinct'}", file=sys.stderr)
+        with contextlib.ExitStack() as stack:
+            servers = {}
+            for variant, kind, cache_mb in variants:
+                url, pid = stack.enter_context(server(kind, settings, log, cache_mb=cache_mb))
+                servers[variant] = (url, stack.enter_context(Memory(pid)))
+            tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+            results: dict[str, dict] = {variant: {} for variant in servers}
+            for k, (name, (query, accept)) in enumerate(QUERIES.items()):
+                for conc in ((8,) if cached else (1, 8)):
+                    n = None if cached else int(30_000 * seconds)
+                    qs = texts(query, ents, n, start=(2 * k + conc) * 10_000_000)
+                    for variant, (url, _) in servers.items():
+                        r = results[variant][(name, conc)] = wrk(url, qs, accept, conc, seconds, tmp)
+                        print(f"  {variant} | {name} | c={conc}: {r['rps']:.0f} req/s p50 {r['p50']:.2f} ms "
+                              f"p99 {r['p99']:.2f} ms non-2xx {r['non2xx']} errors {r['errors']} load {r['load']:.1f}"
+                              + (" REPEATED" if r["repeated"] and not cached else ""), file=sys.stderr)
+        for variant, (_, memory) in servers.items():
+            found[variant], found[variant + " memory"] = results[variant], (memory.pss, memory.rss)
     return found
 
 
@@ -294,7 +298,7 @@ def render(results: dict[str, dict], memory_rows: tuple[str, list[list[str]]], f
     lines = ["## SPARQL server (issues 3, 13)", "",
              f"Reproduce: `{command}` (2-core machine shared with other jobs, loopback; wrk for {seconds:g} s per "
              "cell; `oxigraph serve-read-only --union-default-graph` (no timeout) on the same on-disk store in the "
-             "same run; tieslod `--http-workers 2 --workers 2`, access log on, per-client budget off "
+             "same run, both up at once, each cell sent to oxigraph and then to tieslod; tieslod `--http-workers 2 --workers 2`, access log on, per-client budget off "
              "(`--client-concurrent 0 --client-query-seconds 0`: wrk is a single address). Latency in ms; "
              "\"load avg\" is the 1-minute load average during the cell (2 = both cores busy).", "",
              "### Uncached: every request a distinct query, tieslod `--cache-mb 0`", "",

@@ -64,6 +64,17 @@ class ServerProcess:
         self._log.seek(0)
         return self._log.read().decode(errors="replace")
 
+    def wait_for(self, text: str, timeout: float = 5.0) -> bool:
+        """Whether `text` appears in the log within `timeout` s (access lines come in batches, at
+        most 0.5 s late: server/run.py's BatchedStderr)."""
+        import time
+        deadline = time.monotonic() + timeout
+        while text not in self.log():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
 
 @pytest.fixture(scope="module")
 def tieslod_serve():

@@ -159,7 +159,7 @@ def push(settings: Settings, endpoint: str, per_source: bool = False, auth: str 
 def app(settings: Settings, progress: Progress | None = None) -> ASGIApp:
     """The ASGI app over the release built for settings (built first if needed)."""
     from .server.app import create_app
-    return create_app(settings, ensure_built(settings, progress), settings.cache_bytes)
+    return create_app(settings, ensure_built(settings, progress))
 
 
 def serve(settings: Settings, progress: Progress | None = None) -> None:
@@ -167,5 +167,4 @@ def serve(settings: Settings, progress: Progress | None = None) -> None:
     from .server.run import serve as run_serve
     # with --sparql-endpoint the data lives in that database: nothing is built here
     release = None if settings.sparql_endpoint else ensure_built(settings, progress)
-    run_serve(settings, release, access_log=settings.access_log,
-              cache_bytes=settings.cache_bytes, http_workers=settings.http_workers)
+    run_serve(settings, release)

@@ -337,7 +337,7 @@ def serve(host: Annotated[str, typer.Option("--host", help="Address to listen on
 
     Each query runs in a query worker process, one query at a time, reached over a Unix socket; workers have no network. Past --timeout a worker is killed at once (its CPU freed), a fresh one takes its place and the client gets 503; no other request shares the killed process. One client holds at most --client-concurrent workers, so its runaways leave the others served.
 
-    Speed (BENCHMARKS.md, 2 shared cores): queries that reach a worker came at 0.15-0.34x `oxigraph serve-read-only`'s rate (c=8), bounded by the Python HTTP front and the trip between processes; repeated ones, from the answer cache (--cache-mb), at 0.34-0.84x."""
+    Speed (BENCHMARKS.md, 2 shared cores, --http-workers 2 --workers 2): queries that reach a worker came at 0.16-0.28x `oxigraph serve-read-only`'s rate (c=8): the trip to a worker costs the HTTP process ~100 µs of CPU per query, as much as a lookup itself. Repeated ones, from the answer cache (--cache-mb), at 0.62-1.55x. GET /sparql?query= without Origin skips Starlette's middleware (the same answers)."""
     if sparql_auth is not None and not sparql_endpoint:
         raise UsageError("--sparql-auth needs --sparql-endpoint")
     if sparql_auth is not None:

@@ -10,12 +10,11 @@ import psutil
 import pytest
 
 from tieslod.building.release import build
-from tieslod.errors import InternalError, QueryError, QueryTimeout, ResultTooLarge
+from tieslod.errors import InternalError, QueryError, QueryTimeout, ResultTooLarge, ServerBusy
 from tieslod.formats import result_format
+from tieslod.querying.store import Answer, NotAcceptableResult
 from tieslod.server.context import QueryRequest
-from tieslod.server.workers import QueryWorkers, ServerBusy
-from tieslod.querying.store import NotAcceptableResult
-from tieslod.querying.store import Answer
+from tieslod.server.workers import QueryWorkers
 
 ENDLESS = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"

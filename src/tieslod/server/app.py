@@ -30,7 +30,6 @@ from .headers import ResponseHeaders
 from .limits import Limits
 from .querylayer import make_backend
 
-CACHE_BYTES = 64_000_000   # answers kept for repeated queries (0: none)
 # what a script on another origin may read from our answers (CORS hides all but a few by default)
 EXPOSED_HEADERS = ["ETag", "Last-Modified", "Link", "Content-Location", "Retry-After", "X-Tieslod-Release"]
 
@@ -75,10 +74,11 @@ def backend_failed(request: Request, exc: Exception) -> Response:
     return PlainTextResponse(f"{status} {title}: {exc}\n", status_code=status, headers=headers)
 
 
-def create_app(settings: Settings, release: Path | None, cache_bytes: int = CACHE_BYTES) -> ASGIApp:
+def create_app(settings: Settings, release: Path | None) -> ASGIApp:
     """The app over `release` (a built release directory; it follows out_dir/current from there), or,
-    with settings.sparql_endpoint, over that remote database (release None: nothing local is needed)."""
-    backend = make_backend(settings, release, cache_bytes)
+    with settings.sparql_endpoint, over that remote database (release None: nothing local is needed).
+    Answers to repeated queries are kept in settings.cache_bytes of memory (0: none)."""
+    backend = make_backend(settings, release)
     ctx = AppContext(settings=settings, release=backend.current, run_query=backend.query,
                      version=lambda: backend.current().version)
 
@@ -100,7 +100,9 @@ def create_app(settings: Settings, release: Path | None, cache_bytes: int = CACH
         Middleware(GZipMiddleware, minimum_size=1000),
         Middleware(ResponseHeaders, retry_after=settings.timeout),
     ]
-    app = Starlette(routes=[*sparql.routes(ctx), *extras.routes(ctx), *pages.routes(ctx)], middleware=middleware,
-                    lifespan=lifespan, exception_handlers={BackendError: backend_failed})
-    # the limits before anything else (a refused request reaches nothing), logged like any request
-    return AccessLog(Limits(app, settings))
+    endpoint = sparql.SparqlEndpoint(ctx)
+    app = Starlette(routes=[*sparql.routes(ctx, endpoint), *extras.routes(ctx), *pages.routes(ctx)],
+                    middleware=middleware, lifespan=lifespan, exception_handlers={BackendError: backend_failed})
+    # the limits before anything else (a refused request reaches nothing), logged like any request;
+    # queries by GET from scripts skip Starlette's stack (sparql.LeanRoute: the same answers, cheaper)
+    return AccessLog(Limits(sparql.LeanRoute(app, endpoint, backend_failed), settings))

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from cachetools import LRUCache
 from starlette.requests import Request
+from starlette.types import Scope
 
 from ..errors import TooManyRequests
 
@@ -76,9 +77,15 @@ class ClientBudget:
 
 def client_of(request: Request, trust_forwarded_for: bool) -> str:
     """The client's address; with a trusted proxy, the one it appended to X-Forwarded-For."""
+    return client_of_scope(request.scope, trust_forwarded_for)
+
+
+def client_of_scope(scope: Scope, trust_forwarded_for: bool) -> str:
+    """client_of on an ASGI scope (the lean /sparql route has no Request)."""
     if trust_forwarded_for:
-        forwarded = request.headers.get("x-forwarded-for", "")
+        forwarded = next((v for k, v in scope["headers"] if k == b"x-forwarded-for"), b"").decode("latin-1")
         last = forwarded.rsplit(",", 1)[-1].strip()
         if last:
             return last
-    return request.client.host if request.client else "-"
+    client = scope.get("client")
+    return client[0] if client else "-"

@@ -30,8 +30,7 @@ class _Exchange:
 def _header(scope: Scope, name: bytes) -> bytes | None:
     for key, value in scope["headers"]:
         if key == name:
-            found: bytes = value   # ASGI: headers are (bytes, bytes) pairs
-            return found
+            return bytes(value)
     return None
 
 

@@ -237,10 +237,10 @@ def description_manifest(dataset: str, version: str, triples: list[ox.Triple]) -
             "release_name": None}
 
 
-def make_backend(settings: Settings, release: Path | None, cache_bytes: int) -> QueryBackend:
+def make_backend(settings: Settings, release: Path | None) -> QueryBackend:
     if settings.sparql_endpoint:
-        return RemoteQueryBackend(settings, cache_bytes)
+        return RemoteQueryBackend(settings, settings.cache_bytes)
     if release is None:
         raise UsageError("no release to serve: build one first (tieslod build), or give --sparql-endpoint")
-    return LocalBackend(settings, release, cache_bytes)
+    return LocalBackend(settings, release, settings.cache_bytes)
 

@@ -6,6 +6,10 @@ one format table); a Service Description on a GET without a query. Queries run t
 ctx.run_query, i.e. in the worker pool with its deadline and size limit."""
 from __future__ import annotations
 
+import asyncio
+import math
+import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from urllib.parse import parse_qsl
@@ -14,14 +18,15 @@ import pyoxigraph as ox
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ..errors import BackendError, Problem, TiesError, TooManyRequests, outcome
+from ..errors import BackendError, NotAcceptable, Problem, TiesError, TooManyRequests, outcome
 from ..formats import GRAPH_PARAM_ALIASES, RDF_FORMATS, RESULT_FORMATS, Format, content_type
 from ..vocab import SD, VOID
-from .budget import client_of
+from .budget import client_of, client_of_scope
+from .conneg import by_name, negotiate
 from .context import AppContext, QueryRequest
 from .httpcache import Release
-from .conneg import NotAcceptable, by_name, negotiate
 from .queryui import QueryPage, wants_page
 
 FORM = "application/x-www-form-urlencoded"
@@ -146,7 +151,10 @@ def _graphs_of(release: Release) -> tuple[tuple[str, int], ...]:
 
 def service_description(endpoint: str, release: Release, fmt: Format) -> bytes:
     """SPARQL 1.1 Service Description: what this endpoint speaks and which graphs it holds."""
-    sd, node = (lambda local: ox.NamedNode(SD + local)), ox.NamedNode
+    node = ox.NamedNode
+
+    def sd(local: str) -> ox.NamedNode:
+        return ox.NamedNode(SD + local)
     rdf_type = node("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
     service, dataset, default = ox.BlankNode(), ox.BlankNode(), ox.BlankNode()
     triples = [ox.Triple(service, rdf_type, sd("Service")), ox.Triple(service, sd("endpoint"), node(endpoint)),
@@ -164,7 +172,10 @@ def service_description(endpoint: str, release: Release, fmt: Format) -> bytes:
                     ox.Triple(graph, node(VOID + "triples"), ox.Literal(str(quads), datatype=node(
                         "http://www.w3.org/2001/XMLSchema#integer")))]
     prefixes = None if fmt.name == "jsonld" else {"sd": SD, "void": VOID, "formats": FORMATS_NS}
-    return ox.serialize(triples, format=fmt.oxigraph, prefixes=prefixes)
+    assert isinstance(fmt.oxigraph, ox.RdfFormat)   # an offer of RDF_FORMATS
+    body = ox.serialize(triples, format=fmt.oxigraph, prefixes=prefixes)
+    assert body is not None   # no output file given: the bytes are returned
+    return body
 
 
 def _problem(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
@@ -212,5 +223,98 @@ class SparqlEndpoint:
         return Response(body, media_type=content_type(fmt), headers={"Vary": "Accept"})
 
 
-def routes(ctx: AppContext) -> list[BaseRoute]:
-    return [Route("/sparql", SparqlEndpoint(ctx).handle, methods=["GET", "POST"])]
+def routes(ctx: AppContext, endpoint: SparqlEndpoint | None = None) -> list[BaseRoute]:
+    return [Route("/sparql", (endpoint or SparqlEndpoint(ctx)).handle, methods=["GET", "POST"])]
+
+
+GZIP_MIN = 1000              # as app.py's GZipMiddleware: smaller answers are sent as they are
+GZIP_IN_THREAD = 128 * 1024  # as Starlette does it: bigger ones are compressed off the event loop
+
+
+def _gzip(body: bytes) -> bytes:
+    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)   # GZipMiddleware's settings
+    return packer.compress(body) + packer.flush()
+
+
+class LeanRoute:
+    """`GET /sparql?query=...` from a client that sends no Origin (scripts, SPARQLWrapper, curl; a
+    browser's cross-origin request takes the routed path, with CORS) is answered here, in front of
+    Starlette: its middleware stack, router and Request cost several times what the query trip does
+    (docs/notes/issue-13.md). The answer is the routed path's, header for header: the handler's
+    Content-Type, Vary and X-Tieslod-Release, gzip and Vary: Accept-Encoding as GZipMiddleware adds
+    them, Retry-After on 503 and 429 as headers.ResponseHeaders does (tests/server/test_sparql.py
+    compares the two). Anything else goes on to `app`."""
+
+    def __init__(self, app: ASGIApp, endpoint: SparqlEndpoint,
+                 backend_failed: Callable[[Request, Exception], Response]) -> None:
+        self.app, self.endpoint, self.backend_failed = app, endpoint, backend_failed
+        self.ctx = endpoint.ctx
+        self.retry_after = str(max(1, math.ceil(self.ctx.settings.timeout))).encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "GET" or scope["path"] != "/sparql" \
+                or b"query=" not in scope["query_string"]:
+            await self.app(scope, receive, send)
+            return
+        accept: str | None = None
+        gzip_ok = False
+        for key, value in scope["headers"]:
+            if key == b"origin":   # CORS headers: the routed path's CORSMiddleware
+                await self.app(scope, receive, send)
+                return
+            if key == b"accept":
+                accept = value.decode("latin-1")
+            elif key == b"accept-encoding":
+                gzip_ok = b"gzip" in value
+        try:
+            text = scope["query_string"].decode()
+        except UnicodeDecodeError:
+            await self.app(scope, receive, send)   # whatever the routed path makes of it
+            return
+        params = Params()
+        params.add(parse_qsl(text, keep_blank_values=True))
+        if not params.query and not params.update:   # e.g. `?xquery=`: the service description or the page
+            await self.app(scope, receive, send)
+            return
+        await self._answer(scope, receive, send, params, accept, gzip_ok)
+
+    async def _answer(self, scope: Scope, receive: Receive, send: Send, params: Params, accept: str | None,
+                      gzip_ok: bool) -> None:
+        ctx = self.ctx
+        try:
+            req = to_request(params, accept)
+            release = ctx.version()   # before run_query's first await: see SparqlEndpoint.handle
+            answer = await ctx.run_query(req, client=client_of_scope(scope, ctx.settings.trust_forwarded_for))
+        except Problem as exc:
+            response = _problem(exc.status, exc.message, exc.headers)
+        except TooManyRequests as exc:
+            response = _problem(exc.http_status, str(exc), {"Retry-After": str(exc.retry_after)})
+        except BackendError as exc:
+            response = self.backend_failed(Request(scope, receive), exc)
+        except TiesError as exc:
+            response = _problem(status_of(exc), str(exc))
+        else:
+            headers = [(b"content-type", content_type(answer.fmt).encode()), (b"vary", b"Accept"),
+                       (b"x-tieslod-release", release.encode())]
+            await self._send(send, 200, headers, answer.body, gzip_ok)
+            return
+        headers = list(response.raw_headers)
+        if response.status_code in (429, 503) and not any(k == b"retry-after" for k, _ in headers):
+            headers.append((b"retry-after", self.retry_after))
+        await self._send(send, response.status_code, [h for h in headers if h[0] != b"content-length"],
+                         bytes(response.body), gzip_ok)
+
+    @staticmethod
+    async def _send(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes, gzip_ok: bool) -> None:
+        if len(body) >= GZIP_MIN:
+            vary = [i for i, (k, _) in enumerate(headers) if k == b"vary"]
+            if vary:
+                headers[vary[0]] = (b"vary", headers[vary[0]][1] + b", Accept-Encoding")
+            else:
+                headers.append((b"vary", b"Accept-Encoding"))
+            if gzip_ok:
+                body = await asyncio.to_thread(_gzip, body) if len(body) >= GZIP_IN_THREAD else _gzip(body)
+                headers.append((b"content-encoding", b"gzip"))
+        headers.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})

@@ -23,7 +23,9 @@ import signal
 import socket
 import struct
 import threading
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 
@@ -37,8 +39,9 @@ LOG = logging.getLogger("tieslod.server")
 HEAD = struct.Struct("!IQ")    # (header length, body length) of every frame
 SMALL = 65_536                 # answers up to this size are read in one piece with their header
 READY_WAIT = 60.0              # seconds a new worker may take to open its store and report
-# per worker process: the store it has open, by release path (opening one per query costs ms)
+# A worker process's own state (never the HTTP process's): the store it has open, by release path.
 _OPEN: dict[str, ox.Store] = {}
+Frame = tuple[Any, ...]           # a marshalled header: ("query", release, ...), ("ok", kind, format), ...
 
 
 def _store(release: str) -> ox.Store:
@@ -49,24 +52,34 @@ def _store(release: str) -> ox.Store:
     return store
 
 
-def _recv_exact(conn: socket.socket, size: int) -> bytes | None:
-    data = bytearray()
-    while len(data) < size:
-        chunk = conn.recv(size - len(data))
+def _recv_frame(conn: socket.socket, pending: bytearray) -> bytes | None:
+    """The next request's payload (requests carry no body); `pending` keeps what was read past it.
+    One recv per request as a rule: every syscall here is one more on each query's path."""
+    need = HEAD.size
+    while True:
+        if len(pending) >= HEAD.size:
+            need = HEAD.size + HEAD.unpack_from(pending)[0]
+            if len(pending) >= need:
+                break
+        chunk = conn.recv(max(SMALL, need - len(pending)))
         if not chunk:
             return None   # the HTTP process is gone: so is this worker's reason to live
-        data += chunk
-    return bytes(data)
+        pending += chunk
+    payload = bytes(pending[HEAD.size:need])
+    del pending[:need]
+    return payload
 
 
-def _send(conn: socket.socket, header: object, body: bytes = b"") -> None:
+def _send(conn: socket.socket, header: Frame, body: bytes = b"") -> None:
     head = marshal.dumps(header)
+    if len(body) <= SMALL:   # one syscall; a big body is not copied into a second buffer
+        conn.sendall(HEAD.pack(len(head), len(body)) + head + body)
+        return
     conn.sendall(HEAD.pack(len(head), len(body)) + head)
-    if body:
-        conn.sendall(body)
+    conn.sendall(body)
 
 
-def _answer(message: tuple) -> tuple[tuple, bytes]:
+def _answer(message: Frame) -> tuple[Frame, bytes]:
     op = message[0]
     if op == "connect":        # the sandbox self-check, and tests
         return ("ok", connect_errno(message[1], message[2])), b""
@@ -101,14 +114,8 @@ def serve_worker(conn: socket.socket, release: str) -> None:
     with contextlib.suppress(OSError):
         _store(release)   # warm: the first query should not pay for opening the store
     _send(conn, ("ready", connect_errno("127.0.0.1", 9)))
-    while True:
-        head = _recv_exact(conn, HEAD.size)
-        if head is None:
-            return
-        size, _ = HEAD.unpack(head)
-        payload = _recv_exact(conn, size)
-        if payload is None:
-            return
+    pending = bytearray()
+    while (payload := _recv_frame(conn, pending)) is not None:
         header, body = _answer(marshal.loads(payload))
         _send(conn, header, body)
 
@@ -120,12 +127,13 @@ class Worker:
                  writer: asyncio.StreamWriter) -> None:
         self.proc, self.reader, self.writer = proc, reader, writer
         self.deadline = 0.0   # event-loop time at which the query it runs is killed
+        self.exitcode: int | None = None   # once reaped (the closed process object no longer tells)
 
-    def send(self, message: tuple) -> None:
+    def send(self, message: Frame) -> None:
         payload = marshal.dumps(message)
         self.writer.write(HEAD.pack(len(payload), 0) + payload)
 
-    async def receive(self) -> tuple[tuple, bytes]:
+    async def receive(self) -> tuple[Frame, bytes]:
         size, length = HEAD.unpack(await self.reader.readexactly(HEAD.size))
         if length > SMALL:   # read apart: slicing a big body out of one frame would copy it
             header = marshal.loads(await self.reader.readexactly(size))
@@ -136,6 +144,7 @@ class Worker:
     def reap(self) -> None:
         """Wait for the killed process and free what multiprocessing holds for it (its sentinel)."""
         self.proc.join(5)
+        self.exitcode = self.proc.exitcode
         with contextlib.suppress(ValueError):   # still running after 5 s: leave it to the GC
             self.proc.close()
 
@@ -143,6 +152,13 @@ class Worker:
         with contextlib.suppress(OSError, ValueError, AttributeError):
             self.proc.kill()   # SIGKILL: a query in Rust never returns to a Python signal handler
         self.writer.close()
+
+
+def _exitcode(worker: Worker) -> int | None:
+    try:
+        return worker.proc.exitcode
+    except ValueError:   # closed: reaped already
+        return worker.exitcode
 
 
 def _abandon(proc: multiprocessing.process.BaseProcess, *sockets: socket.socket) -> None:
@@ -173,7 +189,7 @@ class QueryWorkers:
         self.killed = 0                 # workers killed at a deadline or found dead (for tests, logs)
         self._idle: asyncio.Queue[Worker] = asyncio.Queue()
         self._all: set[Worker] = set()
-        self._tasks: set[asyncio.Task] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
         self._release = ""
         self._stopped = False
 
@@ -183,7 +199,8 @@ class QueryWorkers:
     async def _spawn(self) -> Worker:
         """Start one worker and wait for its report; SandboxError if its connect was not refused."""
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        proc = _context().Process(target=serve_worker, args=(child, self._release), name="tieslod-query")
+        proc = _context().Process(target=serve_worker, args=(child, self._release),  # type: ignore[attr-defined]
+                                  name="tieslod-query")
         started = asyncio.ensure_future(asyncio.to_thread(proc.start))   # the first also starts the fork server
         try:
             await asyncio.shield(started)
@@ -201,8 +218,8 @@ class QueryWorkers:
             raise
         except (TimeoutError, asyncio.IncompleteReadError, ConnectionError):
             worker.kill()
-            await asyncio.to_thread(worker.reap)
-            raise InternalError(f"a query worker did not start (exit code {proc.exitcode})") from None
+            await asyncio.to_thread(worker.reap)   # reap() closes proc: its exit code is read before
+            raise InternalError(f"a query worker did not start (exit code {worker.exitcode})") from None
         if header[1] != errno.EPERM:
             worker.kill()
             await asyncio.to_thread(worker.reap)
@@ -218,7 +235,7 @@ class QueryWorkers:
             self._all.add(worker)
             self._idle.put_nowait(worker)
 
-    def _kill(self, worker: Worker) -> asyncio.Task:
+    def _kill(self, worker: Worker) -> asyncio.Task[None]:
         """Kill a worker (at its deadline, or dead already) now; the task starts its successor."""
         worker.kill()
         self._all.discard(worker)
@@ -250,7 +267,7 @@ class QueryWorkers:
             self._idle.put_nowait(fresh)
             return
 
-    def _background(self, coro) -> None:
+    def _background(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -261,10 +278,10 @@ class QueryWorkers:
         with contextlib.suppress(TiesError):
             await self._exchange(worker, None)
 
-    async def _exchange(self, worker: Worker, message: tuple | None) -> tuple[tuple, bytes]:
+    async def _exchange(self, worker: Worker, message: Frame | None) -> tuple[Frame, bytes]:
         """One request (None: the one already sent) and its answer; the worker then goes back to
         the idle queue, or is killed and replaced."""
-        healthy = False
+        healthy: bool | None = False   # None: the worker is someone else's now
         try:
             if message is not None:
                 worker.send(message)
@@ -289,14 +306,14 @@ class QueryWorkers:
                 await asyncio.wait_for(asyncio.shield(replacement), READY_WAIT)
             raise QueryTimeout(f"the query ran past its deadline of {self.timeout:g} s and was stopped") from None
         except (asyncio.IncompleteReadError, ConnectionError):
-            raise InternalError(f"the worker running the query died (exit code {worker.proc.exitcode})") from None
+            raise InternalError(f"the worker running the query died (exit code {_exitcode(worker)})") from None
         finally:
             if healthy:
                 self._idle.put_nowait(worker)
             elif healthy is False:
                 self._kill(worker)   # died, or an error of ours: never reused
 
-    async def call(self, message: tuple) -> tuple[tuple, bytes]:
+    async def call(self, message: Frame) -> tuple[Frame, bytes]:
         """Send one frame to a free worker; ServerBusy if none frees up within the queue wait."""
         if not self._all and not self._tasks:
             raise InternalError("the query workers are not running")
