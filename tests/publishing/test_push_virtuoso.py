@@ -19,6 +19,7 @@ from tieslod.building.release import build
 from tieslod.config import Settings
 from tieslod.api import push
 from tieslod.publishing.push import PushError, release_graph
+from tieslod.publishing.union import union_graph
 from synthetic import generate
 
 from _virtuoso import PASSWORD, USER, Virtuoso
@@ -32,7 +33,8 @@ def _counts(server: Virtuoso) -> dict[str, int]:
     default graph of a query is the union of all graphs."""
     query = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
     rows = httpx.post(server.sparql, data={"query": query}, headers=JSON, timeout=60).json()["results"]["bindings"]
-    skip = server.system_graphs | {release_graph(Settings())}   # the release description: tested on its own
+    # the release description and the union graph: tested on their own
+    skip = server.system_graphs | {release_graph(Settings()), union_graph(Settings())}
     return {r["g"]["value"]: int(r["n"]["value"]) for r in rows if r["g"]["value"] not in skip}
 
 
@@ -93,6 +95,11 @@ def test_bundled_release_lands_exactly(real_settings: Settings, virtuoso: Virtuo
     for name, graph in expected.items():
         remote = _remote_graph(virtuoso, name)
         assert to_isomorphic(remote) == to_isomorphic(graph), f"{name} differs: {set(graph) ^ set(remote)}"
+    union = rdflib.Graph()
+    for graph in expected.values():
+        union += graph
+    remote = _remote_graph(virtuoso, union_graph(real_settings))
+    assert to_isomorphic(remote) == to_isomorphic(union), "the union graph is the union of the graphs"
 
 
 def test_interrupted_push_resumes_without_loss_or_duplicates(built: Settings, virtuoso: Virtuoso,

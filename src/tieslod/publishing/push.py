@@ -5,9 +5,11 @@ Idempotent and resumable by construction: a graph's first batch is sent with PUT
 graph) and later batches with POST (which adds), so repeating a push never duplicates anything; a
 journal next to the build records each graph once its triple count on the server has been verified,
 so a resumed push skips what is already there. Batches are bounded (no request larger than
-`batch_triples`) and retried with backoff on network errors, 429 and 5xx. Last, the release's VoID
-description (version, graphs) replaces the graph <BASE>dataset, where front ends read which release
-the database holds (backend.py).
+`batch_triples`) and retried with backoff on network errors, 429 and 5xx. With --graph-per-source the
+union of the graphs is also kept in one graph, <BASE>graph/union (union.py: docs/scaling.md's choice),
+which front ends query instead of naming every graph. Last, the release's VoID description (version,
+graphs, the union graph as sd:defaultGraph) replaces the graph <BASE>dataset, where front ends read
+which release the database holds (backend.py).
 """
 from __future__ import annotations
 
@@ -31,6 +33,8 @@ from ..formats import media_type
 from ..httpauth import credentials_auth
 
 NT = media_type("ntriples")
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+XSD_INTEGER = "http://www.w3.org/2001/XMLSchema#integer"
 RETRIES = 5
 Progress = Callable[[str], None]
 
@@ -41,6 +45,8 @@ class PushResult:
     graphs: dict[str, int] = field(default_factory=dict)     # target graph ("" = default) -> triples
     sent: int = 0                                           # graphs sent in this run
     release_graph: str = ""                                 # where the release's description went
+    union_graph: str = ""                                   # per source: where the union is kept too
+    union_triples: int = 0
     skipped: int = 0                                        # graphs the journal showed as done
     requests: int = 0
 
@@ -125,13 +131,24 @@ def release_graph(settings: Settings) -> str:
     return settings.base_uri + "dataset"
 
 
+SD = "http://www.w3.org/ns/sparql-service-description#"
+
+
 def send_release_description(client: httpx.Client, endpoint: str, settings: Settings, release: Path,
                              counts: dict[str, int], result: PushResult) -> None:
-    """Replace the description graph, last: its version names a release whose graphs are all verified."""
+    """Replace the description graph, last: its version names a release whose graphs are all verified.
+    The union graph, where kept, is named as the dataset's sd:defaultGraph (front ends query FROM it)."""
     manifest = load_manifest(release)
     keys = {g["iri"]: k for k, g in manifest.get("graphs", {}).items()}
     subsets = [(keys.get(g, "union"), ox.NamedNode(g), n) for g, n in sorted(counts.items()) if g]
     triples = describe(None, [], manifest["version"], settings, (manifest["counts"], subsets))
+    if result.union_graph:
+        ds, union = ox.NamedNode(release_graph(settings)), ox.NamedNode(result.union_graph)
+        triples += [ox.Triple(ds, ox.NamedNode(RDF_TYPE), ox.NamedNode(SD + "Dataset")),
+                    ox.Triple(ds, ox.NamedNode(SD + "defaultGraph"), union),
+                    ox.Triple(union, ox.NamedNode(RDF_TYPE), ox.NamedNode(SD + "Graph")),
+                    ox.Triple(union, ox.NamedNode("http://rdfs.org/ns/void#triples"),
+                              ox.Literal(str(result.union_triples), datatype=ox.NamedNode(XSD_INTEGER)))]
     result.release_graph = release_graph(settings)
     send_graph(client, endpoint, result.release_graph, triples, len(triples) + 1, result)
 
@@ -194,16 +211,22 @@ def _wrong(client: httpx.Client, endpoint: str, groups: dict[str, list[ox.Triple
 
 def push(settings: Settings, release: Path, endpoint: str, per_source: bool = False, auth: str | None = None,
          graph: str = "", batch_triples: int = 20_000, progress: Progress | None = None,
-         client: httpx.Client | None = None, query_endpoint: str | None = None) -> PushResult:
+         client: httpx.Client | None = None, query_endpoint: str | None = None,
+         update_endpoint: str | None = None) -> PushResult:
     """Send the current release to a Graph Store endpoint and verify every graph's triple count
-    (by SPARQL over `query_endpoint` where given: see remote_count)."""
+    (by SPARQL over `query_endpoint` where given: see remote_count); per source, also the union graph
+    (union.py; its difference sent over `update_endpoint` where given)."""
+    from .union import UnionTarget, push_union, union_graph   # union.py builds on this module
     say = progress or (lambda _msg: None)
-    if not endpoint.startswith(("http://", "https://")):
-        raise UsageError(f"--endpoint must be an http(s) URL (got {endpoint!r})")
-    if query_endpoint and not query_endpoint.startswith(("http://", "https://")):
-        raise UsageError(f"--query-endpoint must be an http(s) URL (got {query_endpoint!r})")
+    for option, url in (("--endpoint", endpoint), ("--query-endpoint", query_endpoint),
+                        ("--update-endpoint", update_endpoint)):
+        if (url or option == "--endpoint") and not (url or "").startswith(("http://", "https://")):
+            raise UsageError(f"{option} must be an http(s) URL (got {url!r})")
     credentials = credentials_auth(auth)
     groups = _groups(release, per_source, graph)
+    if per_source and union_graph(settings) in groups:
+        raise PushError(f"the release has a graph named {union_graph(settings)}, where push keeps the union of "
+                        "the graphs: rename that article")
     journal_path = _journal_path(settings, endpoint, per_source, graph)
     journal = _read_journal(journal_path, say)
     own = client is None
@@ -237,6 +260,10 @@ def push(settings: Settings, release: Path, endpoint: str, per_source: bool = Fa
                                 + ("" if query_endpoint or found > len(groups[name]) else
                                    " (some servers truncate a Graph Store GET, Virtuoso at ResultSetMaxRows:"
                                    " --query-endpoint counts by SPARQL instead)"))
+        if per_source:
+            target = UnionTarget(endpoint, union_graph(settings), query_endpoint, update_endpoint, batch_triples)
+            result.union_triples = push_union(client, settings, release, target, result, say)
+            result.union_graph = target.graph
         send_release_description(client, endpoint, settings, release, result.graphs, result)
     finally:
         if own:
