@@ -87,7 +87,10 @@ QUERIES = {
     "neighbourhood (picture)": (neighbourhood_query(RODINA), "bindings"),
     "entities (search, reconcile)": (None, "bindings"),
     "ties (path)": (TIE_QUERY, "bindings"),
-    "union, no dataset named": ("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", "bindings"),
+    # distinct: the union graph push keeps is a set (the RDF merge), the embedded union default graph a
+    # bag, counting twice the 2 triples of the bundled release that two graphs state (docs/scaling.md)
+    "union, no dataset named": ("SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o { ?s ?p ?o } }",
+                                "bindings"),
     "GRAPH ?g over the union": ("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g", "bindings"),
     "our prefixes, undeclared": ("SELECT ?l WHERE { ?x a schema:Person ; rdfs:label ?l }", "bindings"),
 }
