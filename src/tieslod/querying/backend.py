@@ -112,8 +112,10 @@ class RemoteBackend:
     # queries ------------------------------------------------------------------------------------
     async def query(self, query: str, result_format: str = "json", graph_format: str = "turtle",
                     default_graph_uris: tuple[str, ...] = (), named_graph_uris: tuple[str, ...] = (),
-                    max_bytes: int | None = None, base_iri: str | None = None) -> Answer:
-        """Run one read-only query remotely; the union of the release's graphs unless a dataset is named."""
+                    max_bytes: int | None = None, base_iri: str | None = None, own: bool = False) -> Answer:
+        """Run one read-only query remotely; the union of the release's graphs unless a dataset is named.
+        own: the front end's own query (a page's), which the database refusing (HTTP 400) makes an upstream
+        failure (502), not the client's mistake (400, as for a query a client sent to /sparql)."""
         seen = check(query)        # SERVICE and updates never leave this process
         kind = query_kind(query)
         name = graph_format if kind == "graph" else result_format
@@ -129,7 +131,13 @@ class RemoteBackend:
             clauses = "".join(f"FROM <{g}>\n" for g in default) + "".join(f"FROM NAMED <{g}>\n" for g in named)
             text = text[:at] + clauses + text[at:]
         limit = self.max_result_bytes if max_bytes is None else max_bytes
-        body, headers = await self._post(text, kind, (default_graph_uris, named_graph_uris), limit)
+        try:
+            body, headers = await self._post(text, kind, (default_graph_uris, named_graph_uris), limit)
+        except QueryError as exc:   # only the database's own 400 gets here (_refusal)
+            if not own:
+                raise
+            said = str(exc).split(": ", 1)[-1]
+            raise BackendError(f"the SPARQL database refused a query this page asks: {said}", self.retry_after) from None
         if "x-sparql-maxrows" in headers:
             raise ResultTooLarge(f"the SPARQL endpoint cut this answer at its own limit of "
                                  f"{headers['x-sparql-maxrows']} rows (Virtuoso: ResultSetMaxRows); add a LIMIT")
@@ -170,7 +178,7 @@ class RemoteBackend:
         said = " ".join(re.sub(r"<[^>]*>", " ", response.text).split())[:300]
         status = response.status_code
         if status == 400:
-            return QueryError(f"the SPARQL endpoint refused the query: {said}")
+            return QueryError(f"the SPARQL endpoint refused the query: {said}")   # the caller decides whose fault
         if status in (429, 503):
             wait = response.headers.get("retry-after", "")
             return BackendUnavailable(f"the SPARQL endpoint is overloaded (HTTP {status})",

@@ -189,7 +189,8 @@ class RemoteQueryBackend:
             if client is not None:   # the same per-client budget as the local backend (issue 11)
                 await stack.enter_async_context(self.budget.slot(client))
             answer = await self.remote.query(req.query, req.result_format, req.graph_format,
-                                             req.default_graph_uris, req.named_graph_uris, base_iri=req.base_iri)
+                                             req.default_graph_uris, req.named_graph_uris, base_iri=req.base_iri,
+                                             own=client is None)
         if not seen.volatile:
             self.cache.put(key, answer)
         return answer
