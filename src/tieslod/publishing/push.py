@@ -82,9 +82,15 @@ def _request(client: httpx.Client, method: str, url: str, result: PushResult, **
     raise PushError(f"{method} {url} kept failing ({response.status_code}): {_explain(response)}")
 
 
+def ntriples(triples: list[ox.Triple]) -> bytes:
+    body = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
+    assert body is not None   # no output given: the bytes are returned
+    return body
+
+
 def _batches(triples: list[ox.Triple], size: int) -> Iterator[bytes]:
     for start in range(0, max(len(triples), 1), size):
-        yield ox.serialize(triples[start:start + size], format=ox.RdfFormat.N_TRIPLES)
+        yield ntriples(triples[start:start + size])
 
 
 def remote_count(client: httpx.Client, endpoint: str, graph: str, result: PushResult,
@@ -159,7 +165,7 @@ def _journal_path(settings: Settings, endpoint: str, per_source: bool, target: s
 
 
 def _digest(triples: list[ox.Triple]) -> str:
-    return hashlib.sha256(ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)).hexdigest()
+    return hashlib.sha256(ntriples(triples)).hexdigest()
 
 
 def _read_journal(path: Path, say: Progress) -> dict[str, str]:

@@ -25,10 +25,9 @@ from ..building.dumps import write_atomic
 from ..building.release import load_manifest
 from ..config import Settings
 from ..errors import PushError, TiesError
-from .push import PushResult, Progress, _request, remote_count, send_graph
+from .push import Progress, PushResult, _request, ntriples, remote_count, send_graph
 
 UNION_KEY = "union"
-NT = ox.RdfFormat.N_TRIPLES
 
 
 def union_graph(settings: Settings) -> str:
@@ -82,7 +81,7 @@ def _update(client: httpx.Client, target: UnionTarget, op: str, triples: list[ox
             result: PushResult) -> None:
     assert target.update_endpoint
     for start in range(0, len(triples), target.batch):
-        body = ox.serialize(triples[start:start + target.batch], format=NT).decode()
+        body = ntriples(triples[start:start + target.batch]).decode()
         _request(client, "POST", target.update_endpoint, result,
                  data={"update": f"{op} DATA {{ GRAPH <{target.graph}> {{\n{body}}} }}"})
 
@@ -101,7 +100,7 @@ def _send_difference(client: httpx.Client, target: UnionTarget, old: set[ox.Trip
     elif added:   # Graph Store POST merges into the graph
         for start in range(0, len(added), target.batch):
             _request(client, "POST", target.endpoint, result, params={"graph": target.graph},
-                     content=ox.serialize(added[start:start + target.batch], format=NT),
+                     content=ntriples(added[start:start + target.batch]),
                      headers={"Content-Type": "application/n-triples"})
     return True
 

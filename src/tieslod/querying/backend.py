@@ -25,16 +25,17 @@ import json
 import re
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any, cast
 
 import httpx
 import pyoxigraph as ox
 
-from ..errors import BackendError, BackendTimeout, BackendUnavailable, QueryError, ResultTooLarge, UsageError
+from ..errors import (BackendError, BackendTimeout, BackendUnavailable, NotAcceptableResult, QueryError,
+                      ResultTooLarge, UsageError)
 from ..formats import media_type, rdf_format, result_format
 from .policy import check, dataset_position, named_graphs_used
 from ..httpauth import credentials_auth
-from .store import Answer, Bounded, NotAcceptableResult, query_kind
+from .store import Answer, Bounded, query_kind
 from ..vocab import PREFIXES, prefix_block
 
 SRJ, NT = media_type("json"), media_type("ntriples")
@@ -224,7 +225,8 @@ def _results_answer(body: bytes, kind: str, name: str, limit: int | None) -> Ans
     sink = Bounded(limit)
     try:
         parsed = ox.parse_query_results(json.dumps(data).encode(), ox.QueryResultsFormat.JSON)
-        parsed.serialize(sink, fmt.oxigraph)
+        assert isinstance(fmt.oxigraph, ox.QueryResultsFormat)
+        parsed.serialize(cast(IO[bytes], sink), fmt.oxigraph)
     except (SyntaxError, ValueError, TypeError) as exc:
         raise BackendError(f"the SPARQL endpoint sent results that cannot be read: {exc}") from None
     return Answer(kind, b"".join(sink.parts), fmt)
@@ -236,7 +238,8 @@ def _graph_answer(body: bytes, name: str, limit: int | None) -> Answer:
     prefixes = None if fmt.name == "jsonld" else PREFIXES
     try:
         triples = list(ox.parse(body, format=ox.RdfFormat.N_TRIPLES))
-        ox.serialize(triples, sink, fmt.oxigraph, prefixes=prefixes)
+        assert isinstance(fmt.oxigraph, ox.RdfFormat)
+        ox.serialize(triples, cast(IO[bytes], sink), fmt.oxigraph, prefixes=prefixes)
     except (SyntaxError, ValueError) as exc:
         raise BackendError(f"the SPARQL endpoint sent triples that cannot be read: {exc}") from None
     return Answer("graph", b"".join(sink.parts), fmt)

@@ -18,7 +18,9 @@ network socket at all (server/sandbox.py)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import cast
 
 from pyparsing import ParseBaseException
 from rdflib.plugins.sparql import parser as rdflib_sparql
@@ -68,7 +70,7 @@ def _walk(tree: object) -> tuple[bool, bool]:
             dataset = dataset or name == "DatasetClause"
             stack.extend(node.values())
         elif isinstance(node, (list, tuple)) or hasattr(node, "as_list"):   # ParseResults
-            stack.extend(node)
+            stack.extend(cast(Iterable[object], node))
     return service, dataset
 
 
