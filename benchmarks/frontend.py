@@ -165,13 +165,91 @@ def run(args: argparse.Namespace, work: Path) -> str:
     return "\n".join(rows)
 
 
+def latencies(settings: Settings, query_url: str, paths: list[str], sample: int, auth: str | None) -> dict[str, float]:
+    """Median ms per page query over `sample` entities, asked one at a time through RemoteBackend (the
+    dataset clauses as a front end writes them), and the bytes of the longest query text sent."""
+    import asyncio
+    import statistics
+    from tieslod.querying.backend import RemoteBackend
+    from tieslod.querying.neighbourhood import neighbourhood_query
+    from tieslod.querying.resource import describe_nodes_query, related_nodes_query
+
+    async def go() -> dict[str, float]:
+        remote = RemoteBackend(query_url, settings.base_uri + "dataset", auth, timeout=120, version_ttl=3600)
+        times: dict[str, list[float]] = {"related nodes": [], "describe nodes": [], "neighbourhood": [], "ASK point": []}
+        try:
+            release = await remote.release()
+            for path in paths[:sample]:
+                iri = settings.base_uri + path[1:]
+                for name, query in (("related nodes", related_nodes_query(iri)), ("ASK point", f"ASK {{ <{iri}> ?p ?o }}"),
+                                    ("neighbourhood", neighbourhood_query(iri))):
+                    began = time.perf_counter()
+                    answer = await remote.query(query)
+                    times[name].append((time.perf_counter() - began) * 1000)
+                    if name == "related nodes":
+                        nodes = [row["n"]["value"] for row in json.loads(answer.body)["results"]["bindings"]]
+                        began = time.perf_counter()
+                        await remote.query(describe_nodes_query(iri, nodes), graph_format="ntriples")
+                        times["describe nodes"].append((time.perf_counter() - began) * 1000)
+        finally:
+            await remote.aclose()
+        default, named = release.dataset(neighbourhood_query(settings.base_uri + paths[0][1:]))
+        sent = sum(len(g) + 8 for g in default) + sum(len(g) + 14 for g in named)   # "FROM <g>\n", "FROM NAMED <g>\n"
+        return {**{k: statistics.median(v) for k, v in times.items()}, "bytes": float(sent)}
+    return asyncio.run(go())
+
+
+def latency_rows(args: argparse.Namespace, work: Path) -> str:
+    """--latency: the page queries one at a time, union graph vs FROM list, on both databases."""
+    settings = Settings(data_dir=work / "data", out_dir=work / "build") if args.articles else Settings(out_dir=work / "build")
+    if args.articles and not (work / "data").is_dir():
+        generate(work / "data", args.articles, seed=1)
+    build(settings)
+    paths = entity_paths(settings)
+    virtuoso = start_virtuoso(work / "virtuoso-lat")
+    ox_server = Oxigraph(work / "oxigraph-lat", free_port())
+    ox_server.start()
+    base = f"http://127.0.0.1:{ox_server.port}"
+    rows = ["| database | dataset | related nodes ms | describe nodes ms | neighbourhood ms | ASK point ms | FROM clauses, bytes | load |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    try:
+        for db, query, store, update, auth in (
+                ("oxigraph serve", base + "/query", base + "/store", base + "/update", None),
+                ("Virtuoso 7.2.5", virtuoso.sparql, virtuoso.gsp, virtuoso.base + "/sparql-auth", virtuoso.auth)):
+            for journal in [*settings.out_dir.glob("push-journal-*.json"), *settings.out_dir.glob("push-union-*.json")]:
+                journal.unlink()
+            push(settings, store, per_source=True, auth=auth, query_endpoint=query)
+            digest = httpx.DigestAuth(*auth.split(":", 1)) if auth else None
+            for mode in ("union graph", "FROM list of every graph"):
+                if mode != "union graph":
+                    forget_union(settings, update, digest)
+                got = latencies(settings, query, paths, args.sample, auth)
+                rows.append(f"| {db} | {mode} | {got['related nodes']:.1f} | {got['describe nodes']:.1f} | "
+                            f"{got['neighbourhood']:.1f} | {got['ASK point']:.1f} | {got['bytes']:,.0f} | "
+                            f"{os.getloadavg()[0]:.1f} |")
+                print(rows[-1], file=sys.stderr, flush=True)
+    finally:
+        virtuoso.stop()
+        ox_server.stop()
+    return "\n".join(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--articles", type=int, default=0, help="synthetic corpus size (0: the bundled data)")
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--write", action="store_true", help="append the rows to BENCHMARKS.md's front-end table")
+    parser.add_argument("--latency", action="store_true", help="only the page queries' latency, union vs FROM list")
+    parser.add_argument("--sample", type=int, default=10, help="--latency: entities asked")
     args = parser.parse_args()
+    if args.latency:
+        work = Path(tempfile.mkdtemp(prefix="tieslod-latency-"))
+        try:
+            print(latency_rows(args, work))
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        return
     if not WRK:
         sys.exit("wrk is not installed (Debian package wrk)")
     work = Path(tempfile.mkdtemp(prefix="tieslod-frontend-"))
