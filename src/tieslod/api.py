@@ -36,7 +36,7 @@ if TYPE_CHECKING:   # only for annotations: importing them here would load every
 
     from .curation.authoring import NewSource, QuoteMatch
     from .publishing.changelog import Changelog
-    from .publishing.push import PushResult
+    from .publishing.graphstore import PushResult
     from .publishing.versions import ReleaseResult
     from .querying.connections import PathAnswer
     from .querying.reconcile import CsvResult

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tieslod.publishing import push as push_mod
+from tieslod.publishing import graphstore
 from tieslod.building.release import build
 from tieslod.config import Settings
 from tieslod.api import push
@@ -68,7 +68,7 @@ def test_push_per_source_verifies_every_graph(built: Settings, server: str) -> N
 
 def test_interrupted_push_resumes_without_loss_or_duplicates(built: Settings, server: str,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(push_mod, "RETRIES", 1)
+    monkeypatch.setattr(graphstore, "RETRIES", 1)
     with pytest.raises(PushError):
         push(built, server + "/store", per_source=True, batch_triples=25, client=httpx.Client(transport=FailAfter(7)))
     partial = _counts(server)

@@ -16,6 +16,7 @@ from tieslod.api import push
 from tieslod.building.release import build
 from tieslod.config import Settings
 from tieslod.errors import PushError
+from tieslod.publishing import graphstore
 from tieslod.publishing import push as push_mod
 from tieslod.publishing.push import release_graph
 from tieslod.publishing.union import release_union, union_graph
@@ -150,7 +151,7 @@ def test_a_push_failing_while_the_union_changes_is_repaired_by_the_next(built: S
     assert len(journal) == 1
     _edit(built, 'tl:summary "Carol did not respond."', 'tl:summary "Carol gave no answer."')
     new = release_union(_release(built))
-    monkeypatch.setattr(push_mod, "RETRIES", 1)
+    monkeypatch.setattr(graphstore, "RETRIES", 1)
     # the changed graph in one PUT, one count per graph (Graph Store GET), the union's DELETE DATA: then
     # the connection drops, before its INSERT DATA
     fail_at = 1 + len(push_mod._groups(_release(built), True, "")) + 1

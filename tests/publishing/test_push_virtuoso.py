@@ -15,6 +15,7 @@ import pytest
 import rdflib
 from rdflib.compare import to_isomorphic
 
+from tieslod.publishing import graphstore
 from tieslod.publishing import push as push_mod
 from tieslod.building.release import build
 from tieslod.config import Settings
@@ -105,7 +106,7 @@ def test_bundled_release_lands_exactly(real_settings: Settings, virtuoso: Virtuo
 
 def test_interrupted_push_resumes_without_loss_or_duplicates(built: Settings, virtuoso: Virtuoso,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(push_mod, "RETRIES", 1)
+    monkeypatch.setattr(graphstore, "RETRIES", 1)
     client = httpx.Client(transport=FailAfter(7), auth=httpx.DigestAuth(USER, PASSWORD))
     with pytest.raises(PushError):
         push(built, virtuoso.gsp, per_source=True, batch_triples=25, client=client)
@@ -123,7 +124,7 @@ def test_interrupted_push_resumes_without_loss_or_duplicates(built: Settings, vi
 def test_union_needs_a_named_graph_on_virtuoso(built: Settings, virtuoso: Virtuoso,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     """Virtuoso's Graph Store endpoint has no default graph: a clear error, then --graph works."""
-    monkeypatch.setattr(push_mod, "RETRIES", 1)
+    monkeypatch.setattr(graphstore, "RETRIES", 1)
     with pytest.raises(PushError, match="default graph"):
         push(built, virtuoso.gsp, auth=virtuoso.auth)
     target = "https://example.org/graph/union"

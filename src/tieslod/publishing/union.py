@@ -25,7 +25,7 @@ from ..building.dumps import write_atomic
 from ..building.release import load_manifest
 from ..config import Settings
 from ..errors import PushError, TiesError
-from .push import Progress, PushResult, _request, ntriples, remote_count, send_graph
+from .graphstore import Progress, PushResult, _request, ntriples, remote_count, send_graph
 
 UNION_KEY = "union"
 
