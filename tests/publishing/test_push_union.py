@@ -11,7 +11,10 @@ from pathlib import Path
 import httpx
 import pyoxigraph as ox
 import pytest
+from test_push import FailAfter
 
+from _oxigraph import Oxigraph
+from conftest import free_port
 from tieslod.api import push
 from tieslod.building.release import build
 from tieslod.config import Settings
@@ -20,10 +23,6 @@ from tieslod.publishing import graphstore
 from tieslod.publishing import push as push_mod
 from tieslod.publishing.push import release_graph
 from tieslod.publishing.union import release_union, union_graph
-
-from _oxigraph import Oxigraph
-from conftest import free_port
-from test_push import FailAfter
 
 JSON = {"Accept": "application/sparql-results+json"}
 SD = "http://www.w3.org/ns/sparql-service-description#"

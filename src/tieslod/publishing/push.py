@@ -20,11 +20,11 @@ from pathlib import Path
 import httpx
 import pyoxigraph as ox
 
-from ..building.release import load_manifest
-from ..config import Settings
-from ..building.void import describe
 from ..building.dumps import write_atomic
-from ..errors import PushError, TiesError, UsageError
+from ..building.release import load_manifest
+from ..building.void import describe
+from ..config import Settings
+from ..errors import PushError, UsageError
 from ..httpauth import credentials_auth
 from .graphstore import Progress, PushResult, _graph_param, _request, ntriples, remote_count, send_graph
 from .union import UnionTarget, push_union, union_graph

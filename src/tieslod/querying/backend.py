@@ -30,13 +30,20 @@ from typing import IO, Any, cast
 import httpx
 import pyoxigraph as ox
 
-from ..errors import (BackendError, BackendTimeout, BackendUnavailable, NotAcceptableResult, QueryError,
-                      ResultTooLarge, UsageError)
+from ..errors import (
+    BackendError,
+    BackendTimeout,
+    BackendUnavailable,
+    NotAcceptableResult,
+    QueryError,
+    ResultTooLarge,
+    UsageError,
+)
 from ..formats import media_type, rdf_format, result_format
-from .policy import check, dataset_position, named_graphs_used
 from ..httpauth import credentials_auth
-from .store import Answer, Bounded, query_kind
 from ..vocab import PREFIXES, prefix_block
+from .policy import check, dataset_position, named_graphs_used
+from .store import Answer, Bounded, query_kind
 
 SRJ, NT = media_type("json"), media_type("ntriples")
 RELEASE_QUERY = """SELECT ?v ?g ?u WHERE {{ GRAPH <{d}> {{ <{d}> <http://www.w3.org/2002/07/owl#versionInfo> ?v .

@@ -22,17 +22,17 @@ from typing import Any, Protocol
 
 import pyoxigraph as ox
 
-from ..querying.backend import RemoteBackend
 from ..config import Settings
 from ..errors import BackendError, BackendUnavailable, TiesError, UsageError
-from ..querying.policy import check, may_vary
 from ..publishing.push import release_graph
+from ..querying.backend import RemoteBackend
+from ..querying.policy import check, may_vary
 from ..querying.store import Answer
 from ..vocab import TL
+from .answers import AnswerCache
 from .budget import ClientBudget
 from .context import QueryRequest
 from .httpcache import Release, load_release
-from .answers import AnswerCache
 from .releases import ReleaseWatcher, complete
 from .workers import QueryWorkers
 
