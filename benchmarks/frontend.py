@@ -1,15 +1,16 @@
 """Front-end pages/s (issue 15): `tieslod serve` over the embedded store vs `tieslod serve --sparql-endpoint`
 over `oxigraph serve` and over Virtuoso holding the same release (pushed with --graph-per-source).
 
-    .venv/bin/python benchmarks/frontend.py [--articles N] [--seconds 15] [--concurrency 8] [--union] [--write]
+    .venv/bin/python benchmarks/frontend.py [--articles N] [--seconds 15] [--concurrency 8] [--write]
 
 Builds the bundled data (or a synthetic corpus of N articles: 2,500 is ~1M quads), pushes it to both
 servers, starts three front ends (one HTTP process each, answer cache off so that every page asks its
 queries), and loads each with wrk (one thread, --concurrency connections, --seconds) over entity pages
 in HTML (describe in two steps + the neighbourhood picture: three queries a page), rotating through up
 to 200 entities. Prints, and with --write puts into BENCHMARKS.md, a Markdown table with the load
-average next to each figure (the machine is shared). --union adds two more databases holding the union
-pushed into one graph (`push --graph`), to compare with the FROM list of every graph.
+average next to each figure (the machine is shared). Each database is measured twice: as push leaves it
+(the union graph named as sd:defaultGraph: every query has one FROM), then with that triple taken out of
+the description, so the front end names every graph in FROM/FROM NAMED as it did before (the "before").
 """
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests"), str(ROOT / "benchmarks")]
 from _virtuoso import start_virtuoso  # noqa: E402
 from conftest import free_port  # noqa: E402
-from push import oxigraph  # noqa: E402
+from _oxigraph import Oxigraph  # noqa: E402
 from tieslod.building.release import build  # noqa: E402
 from tieslod.config import Settings  # noqa: E402
 from tieslod.api import push  # noqa: E402
@@ -38,6 +39,7 @@ from tieslod.querying.store import open_read_only, run_query  # noqa: E402
 from synthetic import generate  # noqa: E402
 
 START, END = "<!-- frontend:start -->", "<!-- frontend:end -->"
+DEADLINE = 60.0   # --latency: seconds a page query may take; longer ones count as "inf" (> 60 s)
 WRK = shutil.which("wrk")
 LUA = """paths = {%s}
 i = 0
@@ -77,7 +79,10 @@ def load(url: str, paths: list[str], seconds: int, concurrency: int, work: Path)
     script = work / "pages.lua"
     script.write_text(LUA % ", ".join(json.dumps(p) for p in paths))
     for path in paths[:3]:   # warm: the search index, the first connections
-        httpx.get(url + path, headers={"Accept": "text/html"}, timeout=120)
+        try:
+            httpx.get(url + path, headers={"Accept": "text/html"}, timeout=60)
+        except httpx.TimeoutException:
+            pass
     before = os.getloadavg()[0]
     out = subprocess.run([WRK, "-t1", f"-c{concurrency}", f"-d{seconds}s", "--latency", "--timeout", "60s",
                           "-s", str(script), url], capture_output=True, text=True, check=True).stdout
@@ -90,6 +95,33 @@ def load(url: str, paths: list[str], seconds: int, concurrency: int, work: Path)
             "p50": float(p50.group(1)) * scale[p50.group(2)] if p50 else float("nan"), "load": (before + after) / 2}
 
 
+SD_DEFAULT = "http://www.w3.org/ns/sparql-service-description#defaultGraph"
+
+
+def forget_union(settings: Settings, update_url: str, auth: httpx.Auth | None) -> None:
+    """Take sd:defaultGraph out of the pushed description: front ends then name every graph in FROM and
+    FROM NAMED, as they did before push kept the union graph (the "before" rows)."""
+    d = settings.base_uri + "dataset"
+    update = (f"DELETE {{ GRAPH <{d}> {{ <{d}> <{SD_DEFAULT}> ?u }} }} "
+              f"WHERE {{ GRAPH <{d}> {{ <{d}> <{SD_DEFAULT}> ?u }} }}")
+    httpx.post(update_url, data={"update": update}, auth=auth, timeout=120).raise_for_status()
+
+
+def measure(settings: Settings, work: Path, args: argparse.Namespace, paths: list[str], name: str,
+            out: Path, *extra: str) -> dict[str, float]:
+    out.mkdir(exist_ok=True)
+    fp, url = front_end(settings, out, "--timeout", "60", "--sparql-timeout", "60", *extra)
+    try:
+        return load(url, paths, args.seconds, args.concurrency, work)
+    finally:
+        fp.terminate()
+        try:
+            fp.wait(20)
+        except subprocess.TimeoutExpired:
+            fp.kill()
+            fp.wait()
+
+
 def run(args: argparse.Namespace, work: Path) -> str:
     if args.articles:
         generate(work / "data", args.articles, seed=1)
@@ -98,75 +130,116 @@ def run(args: argparse.Namespace, work: Path) -> str:
         settings = Settings(out_dir=work / "build")
     began = time.monotonic()
     build(settings)
-    quads = json.loads((settings.out_dir / "current" / "manifest.json").read_text())["counts"].get("quads", "")
-    graphs = len(json.loads((settings.out_dir / "current" / "manifest.json").read_text())["graphs"])
+    manifest = json.loads((settings.out_dir / "current" / "manifest.json").read_text())
+    quads, graphs = manifest["counts"].get("quads", ""), len(manifest["graphs"])
     print(f"built in {time.monotonic() - began:.1f} s ({graphs} graphs)", file=sys.stderr, flush=True)
     paths = entity_paths(settings)
     virtuoso = start_virtuoso(work / "virtuoso")
-    proc, base = oxigraph(work / "oxigraph")
-    fronts: list[subprocess.Popen] = []
+    ox_server = Oxigraph(work / "oxigraph", free_port())
+    ox_server.start()
+    base = f"http://127.0.0.1:{ox_server.port}"
     label = f"synthetic {args.articles} articles" if args.articles else "bundled"
+    label = f"{label} ({graphs} graphs{f', {quads:,} quads' if quads else ''})"
     rows = []
+
+    def row(name: str, got: dict[str, float]) -> None:
+        rows.append(f"| {label} | {name} | {got['rps']:.1f} | {got['p50']:.0f} | {got['bad']} | {got['load']:.1f} |")
+        print(rows[-1], file=sys.stderr, flush=True)
+    dbs = (("oxigraph serve", base + "/query", base + "/store", base + "/update", None, None),
+           ("Virtuoso 7.2.5", virtuoso.sparql, virtuoso.gsp, virtuoso.base + "/sparql-auth", virtuoso.auth,
+            httpx.DigestAuth(*virtuoso.auth.split(":", 1))))
     try:
-        push(settings, virtuoso.gsp, per_source=True, auth=virtuoso.auth, query_endpoint=virtuoso.sparql)
-        push(settings, base + "/store", per_source=True, query_endpoint=base + "/query")
-        print(f"pushed ({time.monotonic() - began:.1f} s)", file=sys.stderr, flush=True)
-        timeout = ["--timeout", "60", "--sparql-timeout", "60"]
-        for name, extra, out in (("embedded store (2 query workers)", (), settings.out_dir),
-                                 ("remote oxigraph serve", ("--sparql-endpoint", base + "/query"), work / "empty1"),
-                                 ("remote Virtuoso 7.2.5", ("--sparql-endpoint", virtuoso.sparql), work / "empty2")):
-            out.mkdir(exist_ok=True)
-            fp, url = front_end(settings, out, *timeout, *extra)
-            fronts.append(fp)
-            got = load(url, paths, args.seconds, args.concurrency, work)
-            rows.append(f"| {label} ({graphs} graphs{f', {quads:,} quads' if quads else ''}) | {name} | "
-                        f"{got['rps']:.1f} | {got['p50']:.0f} | {got['bad']} | {got['load']:.1f} |")
-            print(rows[-1], file=sys.stderr, flush=True)
-            fp.terminate()
-            fp.wait(20)
-        if args.union:
-            rows += union_rows(args, settings, work, paths, label, graphs, quads, timeout)
+        for db, query, store, _update, auth, _ in dbs:
+            t0 = time.monotonic()
+            push(settings, store, per_source=True, auth=auth, query_endpoint=query)
+            print(f"push to {db} with the union graph: {time.monotonic() - t0:.1f} s", file=sys.stderr, flush=True)
+        row("embedded store (2 query workers)", measure(settings, work, args, paths, "", settings.out_dir))
+        for db, query, _store, update, _auth, digest in dbs:
+            row(f"remote {db}, union graph (FROM it alone)",
+                measure(settings, work, args, paths, db, work / f"empty-{len(rows)}", "--sparql-endpoint", query))
+            forget_union(settings, update, digest)
+            row(f"remote {db}, FROM list of every graph (before)",
+                measure(settings, work, args, paths, db, work / f"empty-{len(rows)}", "--sparql-endpoint", query))
     finally:
-        for fp in fronts:
-            if fp.poll() is None:
-                fp.kill()
         virtuoso.stop()
-        proc.terminate()
-        proc.wait(10)
+        ox_server.stop()
     return "\n".join(rows)
 
 
-def union_rows(args: argparse.Namespace, settings: Settings, work: Path, paths: list[str], label: str,
-               graphs: int, quads: object, timeout: list[str]) -> list[str]:
-    """The alternative to a FROM list of every graph: the union pushed into one graph (push --graph), so the
-    description names one graph and every query carries one FROM and one FROM NAMED."""
-    union = settings.base_uri + "graph/union"
-    virtuoso = start_virtuoso(work / "virtuoso-union")
-    proc, base = oxigraph(work / "oxigraph-union")
-    rows = []
+def latencies(settings: Settings, query_url: str, paths: list[str], sample: int, auth: str | None) -> dict[str, float]:
+    """Median ms per page query over `sample` entities, asked one at a time through RemoteBackend (the
+    dataset clauses as a front end writes them), and the bytes of the longest query text sent."""
+    import asyncio
+    import statistics
+    from tieslod.errors import BackendTimeout
+    from tieslod.querying.backend import RemoteBackend
+    from tieslod.querying.neighbourhood import neighbourhood_query
+    from tieslod.querying.resource import describe_nodes_query, related_nodes_query
+
+    async def go() -> dict[str, float]:
+        remote = RemoteBackend(query_url, settings.base_uri + "dataset", auth, timeout=DEADLINE, version_ttl=3600)
+        times: dict[str, list[float]] = {"related nodes": [], "describe nodes": [], "neighbourhood": [], "ASK point": []}
+        try:
+            release = await remote.release()
+            for path in paths[:sample]:
+                iri = settings.base_uri + path[1:]
+                for name, query in (("related nodes", related_nodes_query(iri)), ("ASK point", f"ASK {{ <{iri}> ?p ?o }}"),
+                                    ("neighbourhood", neighbourhood_query(iri))):
+                    began = time.perf_counter()
+                    try:
+                        answer = await remote.query(query)
+                    except BackendTimeout:   # counted as the deadline: the median then reads "> deadline"
+                        times[name].append(float("inf"))
+                        continue
+                    times[name].append((time.perf_counter() - began) * 1000)
+                    if name == "related nodes":
+                        nodes = [row["n"]["value"] for row in json.loads(answer.body)["results"]["bindings"]]
+                        began = time.perf_counter()
+                        await remote.query(describe_nodes_query(iri, nodes), graph_format="ntriples")
+                        times["describe nodes"].append((time.perf_counter() - began) * 1000)
+        finally:
+            await remote.aclose()
+        default, named = release.dataset(neighbourhood_query(settings.base_uri + paths[0][1:]))
+        sent = sum(len(g) + 8 for g in default) + sum(len(g) + 14 for g in named)   # "FROM <g>\n", "FROM NAMED <g>\n"
+        return {**{k: statistics.median(v) if v else float("nan") for k, v in times.items()}, "bytes": float(sent)}
+    return asyncio.run(go())
+
+
+def latency_rows(args: argparse.Namespace, work: Path) -> str:
+    """--latency: the page queries one at a time, union graph vs FROM list, on both databases."""
+    settings = Settings(data_dir=work / "data", out_dir=work / "build") if args.articles else Settings(out_dir=work / "build")
+    if args.articles and not (work / "data").is_dir():
+        generate(work / "data", args.articles, seed=1)
+    build(settings)
+    paths = entity_paths(settings)
+    virtuoso = start_virtuoso(work / "virtuoso-lat")
+    ox_server = Oxigraph(work / "oxigraph-lat", free_port())
+    ox_server.start()
+    base = f"http://127.0.0.1:{ox_server.port}"
+    rows = ["| database | dataset | related nodes ms | describe nodes ms | neighbourhood ms | ASK point ms | FROM clauses, bytes | load |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     try:
-        for journal in settings.out_dir.glob("push-journal-*.json"):
-            journal.unlink()
-        push(settings, virtuoso.gsp, graph=union, auth=virtuoso.auth, query_endpoint=virtuoso.sparql)
-        push(settings, base + "/store", graph=union, query_endpoint=base + "/query")
-        for name, url in (("remote oxigraph serve, union in one graph", base + "/query"),
-                          ("remote Virtuoso 7.2.5, union in one graph", virtuoso.sparql)):
-            out = work / f"empty-{len(rows)}-union"
-            out.mkdir()
-            fp, front = front_end(settings, out, *timeout, "--sparql-endpoint", url)
-            try:
-                got = load(front, paths, args.seconds, args.concurrency, work)
-            finally:
-                fp.terminate()
-                fp.wait(20)
-            rows.append(f"| {label} ({graphs} graphs{f', {quads:,} quads' if quads else ''}) | {name} | "
-                        f"{got['rps']:.1f} | {got['p50']:.0f} | {got['bad']} | {got['load']:.1f} |")
-            print(rows[-1], file=sys.stderr, flush=True)
+        for db, query, store, update, auth in (
+                ("oxigraph serve", base + "/query", base + "/store", base + "/update", None),
+                ("Virtuoso 7.2.5", virtuoso.sparql, virtuoso.gsp, virtuoso.base + "/sparql-auth", virtuoso.auth)):
+            if args.only and args.only.lower() not in db.lower():
+                continue
+            for journal in [*settings.out_dir.glob("push-journal-*.json"), *settings.out_dir.glob("push-union-*.json")]:
+                journal.unlink()
+            push(settings, store, per_source=True, auth=auth, query_endpoint=query)
+            digest = httpx.DigestAuth(*auth.split(":", 1)) if auth else None
+            for mode in ("union graph", "FROM list of every graph"):
+                if mode != "union graph":
+                    forget_union(settings, update, digest)
+                got = latencies(settings, query, paths, args.sample, auth)
+                rows.append(f"| {db} | {mode} | {got['related nodes']:.1f} | {got['describe nodes']:.1f} | "
+                            f"{got['neighbourhood']:.1f} | {got['ASK point']:.1f} | {got['bytes']:,.0f} | "
+                            f"{os.getloadavg()[0]:.1f} |")
+                print(rows[-1], file=sys.stderr, flush=True)
     finally:
         virtuoso.stop()
-        proc.terminate()
-        proc.wait(10)
-    return rows
+        ox_server.stop()
+    return "\n".join(rows)
 
 
 def main() -> None:
@@ -174,9 +247,18 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=0, help="synthetic corpus size (0: the bundled data)")
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--union", action="store_true", help="also measure the union pushed into one graph")
     parser.add_argument("--write", action="store_true", help="append the rows to BENCHMARKS.md's front-end table")
+    parser.add_argument("--latency", action="store_true", help="only the page queries' latency, union vs FROM list")
+    parser.add_argument("--sample", type=int, default=10, help="--latency: entities asked")
+    parser.add_argument("--only", default="", help="--latency: only the database whose name contains this")
     args = parser.parse_args()
+    if args.latency:
+        work = Path(tempfile.mkdtemp(prefix="tieslod-latency-"))
+        try:
+            print(latency_rows(args, work))
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        return
     if not WRK:
         sys.exit("wrk is not installed (Debian package wrk)")
     work = Path(tempfile.mkdtemp(prefix="tieslod-frontend-"))

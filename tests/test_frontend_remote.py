@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 import signal
 import time
 from collections.abc import Iterator
@@ -159,6 +160,30 @@ def test_sparql_answers_and_service_never_reaches_the_database(front: Front) -> 
         assert not [q for q in sent if target.url in q or "127.0.0.1:9/" in q or "INSERT DATA" in q] and target.queries == []
     finally:
         target.close()
+
+
+def test_pages_query_the_union_graph_not_every_graph(front: Front, real_settings: Settings) -> None:
+    """push kept the union in one graph: page queries name it alone (FROM), and named graphs only where a
+    GRAPH pattern asks for them (the ontology page: its graph; the reconcile index: GRAPH ?g, every graph)."""
+    union, ontology = real_settings.graph_iri("union"), real_settings.graph_iri("ontology")
+    before = len(front.recorder.queries)
+    for path in ("/id/rodina", "/ontology", "/search?q=rodina"):
+        assert fetch(front.proxied, path).status_code == 200, path
+    sent = front.recorder.queries[before:]
+    assert sent, "the pages asked the database"
+    for query in sent:
+        if f"GRAPH <{real_settings.base_uri}dataset>" in query:
+            continue   # the front end reading the release description (a dataset of its own)
+        froms = re.findall(r"\bFROM <([^>]+)>\n", query)   # as backend.RemoteBackend writes them
+        named = re.findall(r"\bFROM NAMED <([^>]+)>\n", query)
+        assert froms == [union], query[:500]
+        if "GRAPH ?g" in query:
+            assert len(named) > 1 and union not in named
+        elif ontology in query:
+            assert named == [ontology]
+        else:
+            assert named == [], query[:500]
+    assert any(ontology in q and "GRAPH" in q for q in sent) and any("rdfs:label" in q for q in sent)
 
 
 def fresh_query(origin: str) -> httpx.Response:

@@ -36,7 +36,7 @@ if TYPE_CHECKING:   # only for annotations: importing them here would load every
 
     from .curation.authoring import NewSource, QuoteMatch
     from .publishing.changelog import Changelog
-    from .publishing.push import PushResult
+    from .publishing.graphstore import PushResult
     from .publishing.versions import ReleaseResult
     from .querying.connections import PathAnswer
     from .querying.reconcile import CsvResult
@@ -149,11 +149,12 @@ def quote(settings: Settings, source: str, text: str) -> tuple[Path, QuoteMatch]
 
 def push(settings: Settings, endpoint: str, per_source: bool = False, auth: str | None = None,
          graph: str = "", batch_triples: int = 20_000, progress: Progress | None = None,
-         client: httpx.Client | None = None, query_endpoint: str | None = None) -> PushResult:
+         client: httpx.Client | None = None, query_endpoint: str | None = None,
+         update_endpoint: str | None = None) -> PushResult:
     """`tieslod push`: send the current release (built first if needed) to a Graph Store and verify it."""
     from .publishing.push import push as run_push
     return run_push(settings, ensure_built(settings, progress), endpoint, per_source, auth, graph, batch_triples,
-                    progress, client, query_endpoint)
+                    progress, client, query_endpoint, update_endpoint)
 
 
 def app(settings: Settings, progress: Progress | None = None) -> ASGIApp:

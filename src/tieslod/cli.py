@@ -297,12 +297,14 @@ def push(endpoint: Annotated[str, typer.Option("--endpoint", help="Graph Store H
          auth: Annotated[str | None, typer.Option("--auth", help="user:password, sent as Basic or Digest (Virtuoso), whichever the server asks for.")] = None,
          batch: Annotated[int, typer.Option("--batch", help="Most triples per request.")] = 20_000,
          query_endpoint: Annotated[str | None, typer.Option("--query-endpoint", help="SPARQL query URL to verify counts with (needed where a Graph Store GET is truncated, e.g. Virtuoso's /sparql).")] = None,
+         update_endpoint: Annotated[str | None, typer.Option("--update-endpoint", help="SPARQL Update URL: with --graph-per-source, only the union graph's difference is sent (e.g. http://host:7878/update).")] = None,
          data: DataOpt = None, out: OutOpt = DEFAULTS.out_dir, base_uri: BaseOpt = DEFAULTS.base_uri) -> None:
     """Publish the current release to a SPARQL Graph Store endpoint (resumable; verifies counts per graph)."""
     result = api.push(make_settings(data, out, base_uri), endpoint, graph_per_source, auth, graph, batch,
-                      progress_printer(), query_endpoint=query_endpoint)
+                      progress_printer(), query_endpoint=query_endpoint, update_endpoint=update_endpoint)
     err(f"tieslod: pushed {result.sent} graph(s), {result.skipped} already there, "
-        f"{sum(result.graphs.values())} triples verified in {len(result.graphs)} graph(s)")
+        f"{sum(result.graphs.values())} triples verified in {len(result.graphs)} graph(s)"
+        + (f", the union ({result.union_triples} triples) in {result.union_graph}" if result.union_graph else ""))
 
 
 @app.command()

@@ -3,6 +3,7 @@ holds exactly the release's triples afterwards, checked by SPARQL and by rdflib 
 interrupted, for the union, and past Virtuoso's cap on what a Graph Store GET returns."""
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -14,11 +15,13 @@ import pytest
 import rdflib
 from rdflib.compare import to_isomorphic
 
+from tieslod.publishing import graphstore
 from tieslod.publishing import push as push_mod
 from tieslod.building.release import build
 from tieslod.config import Settings
 from tieslod.api import push
 from tieslod.publishing.push import PushError, release_graph
+from tieslod.publishing.union import union_graph
 from synthetic import generate
 
 from _virtuoso import PASSWORD, USER, Virtuoso
@@ -32,7 +35,8 @@ def _counts(server: Virtuoso) -> dict[str, int]:
     default graph of a query is the union of all graphs."""
     query = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
     rows = httpx.post(server.sparql, data={"query": query}, headers=JSON, timeout=60).json()["results"]["bindings"]
-    skip = server.system_graphs | {release_graph(Settings())}   # the release description: tested on its own
+    # the release description and the union graph: tested on their own
+    skip = server.system_graphs | {release_graph(Settings()), union_graph(Settings())}
     return {r["g"]["value"]: int(r["n"]["value"]) for r in rows if r["g"]["value"] not in skip}
 
 
@@ -93,11 +97,16 @@ def test_bundled_release_lands_exactly(real_settings: Settings, virtuoso: Virtuo
     for name, graph in expected.items():
         remote = _remote_graph(virtuoso, name)
         assert to_isomorphic(remote) == to_isomorphic(graph), f"{name} differs: {set(graph) ^ set(remote)}"
+    union = rdflib.Graph()
+    for graph in expected.values():
+        union += graph
+    remote = _remote_graph(virtuoso, union_graph(real_settings))
+    assert to_isomorphic(remote) == to_isomorphic(union), "the union graph is the union of the graphs"
 
 
 def test_interrupted_push_resumes_without_loss_or_duplicates(built: Settings, virtuoso: Virtuoso,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(push_mod, "RETRIES", 1)
+    monkeypatch.setattr(graphstore, "RETRIES", 1)
     client = httpx.Client(transport=FailAfter(7), auth=httpx.DigestAuth(USER, PASSWORD))
     with pytest.raises(PushError):
         push(built, virtuoso.gsp, per_source=True, batch_triples=25, client=client)
@@ -115,7 +124,7 @@ def test_interrupted_push_resumes_without_loss_or_duplicates(built: Settings, vi
 def test_union_needs_a_named_graph_on_virtuoso(built: Settings, virtuoso: Virtuoso,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     """Virtuoso's Graph Store endpoint has no default graph: a clear error, then --graph works."""
-    monkeypatch.setattr(push_mod, "RETRIES", 1)
+    monkeypatch.setattr(graphstore, "RETRIES", 1)
     with pytest.raises(PushError, match="default graph"):
         push(built, virtuoso.gsp, auth=virtuoso.auth)
     target = "https://example.org/graph/union"
@@ -155,3 +164,23 @@ def test_the_release_description_on_virtuoso(built: Settings, virtuoso: Virtuoso
     version = __import__("json").loads((built.out_dir / "current" / "manifest.json").read_text())["version"]
     result = push(built, virtuoso.gsp, per_source=True, auth=virtuoso.auth, query_endpoint=virtuoso.sparql)
     assert release_on(virtuoso.sparql, built) == ({version}, set(result.graphs))
+
+
+def test_the_union_graph_gets_the_difference_over_sparql_update(built: Settings, virtuoso: Virtuoso) -> None:
+    """DELETE DATA / INSERT DATA through Virtuoso's digest-protected /sparql-auth: only the change is sent."""
+    push(built, virtuoso.gsp, per_source=True, auth=virtuoso.auth, query_endpoint=virtuoso.sparql)
+    article = built.data_dir / "articles" / "mini.ttl"
+    article.write_text(article.read_text(encoding="utf-8").replace(
+        'tl:summary "Carol did not respond."', 'tl:summary "Carol gave no answer."'), encoding="utf-8")
+    build(built)
+    said: list[str] = []
+    result = push(built, virtuoso.gsp, per_source=True, auth=virtuoso.auth, query_endpoint=virtuoso.sparql,
+                  update_endpoint=virtuoso.base + "/sparql-auth", progress=said.append)
+    sent = [re.search(r"(\d+) triple\(s\) removed, (\d+) added", m) for m in said]
+    assert [tuple(map(int, m.groups())) for m in sent if m] in ([(2, 2)], [(1, 1)]), said   # the summary (and what is derived from it)
+    assert not any("sending all" in m or "whole" in m for m in said), said
+    expected = rdflib.Graph()
+    for graph in _release_graphs(built).values():
+        expected += graph
+    remote = _remote_graph(virtuoso, union_graph(built))
+    assert to_isomorphic(remote) == to_isomorphic(expected) and result.union_triples == len(expected)

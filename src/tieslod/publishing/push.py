@@ -5,104 +5,32 @@ Idempotent and resumable by construction: a graph's first batch is sent with PUT
 graph) and later batches with POST (which adds), so repeating a push never duplicates anything; a
 journal next to the build records each graph once its triple count on the server has been verified,
 so a resumed push skips what is already there. Batches are bounded (no request larger than
-`batch_triples`) and retried with backoff on network errors, 429 and 5xx. Last, the release's VoID
-description (version, graphs) replaces the graph <BASE>dataset, where front ends read which release
-the database holds (backend.py).
+`batch_triples`) and retried with backoff on network errors, 429 and 5xx. With --graph-per-source the
+union of the graphs is also kept in one graph, <BASE>graph/union (union.py: docs/scaling.md's choice),
+which front ends query instead of naming every graph. Last, the release's VoID description (version,
+graphs, the union graph as sd:defaultGraph) replaces the graph <BASE>dataset, where front ends read
+which release the database holds (backend.py).
 """
 from __future__ import annotations
 
 import hashlib
 import json
-import re
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pyoxigraph as ox
 
-from ..building.release import load_manifest
-from ..config import Settings
-from ..building.void import describe
 from ..building.dumps import write_atomic
-from ..errors import PushError, TiesError, UsageError
-from ..formats import media_type
+from ..building.release import load_manifest
+from ..building.void import describe
+from ..config import Settings
+from ..errors import PushError, UsageError
 from ..httpauth import credentials_auth
+from .graphstore import Progress, PushResult, _graph_param, _request, ntriples, remote_count, send_graph
+from .union import UnionTarget, push_union, union_graph
 
-NT = media_type("ntriples")
-RETRIES = 5
-Progress = Callable[[str], None]
-
-
-@dataclass
-class PushResult:
-    endpoint: str
-    graphs: dict[str, int] = field(default_factory=dict)     # target graph ("" = default) -> triples
-    sent: int = 0                                           # graphs sent in this run
-    release_graph: str = ""                                 # where the release's description went
-    skipped: int = 0                                        # graphs the journal showed as done
-    requests: int = 0
-
-
-def _graph_param(graph: str) -> dict[str, str]:
-    return {"graph": graph} if graph else {"default": ""}
-
-
-def _explain(response: httpx.Response) -> str:
-    """The server's own words, without markup (Virtuoso answers errors as HTML pages)."""
-    text = " ".join(re.sub(r"<[^>]*>", " ", response.text).split())[:300]
-    if "default" in response.request.url.params and "graph" not in response.request.url.params:
-        text += " (the union goes to the default graph unless --graph names a target graph)"
-    return text
-
-
-def _request(client: httpx.Client, method: str, url: str, result: PushResult, **kwargs: object) -> httpx.Response:
-    delay = 0.5
-    for attempt in range(1, RETRIES + 1):
-        try:
-            response = client.request(method, url, **kwargs)  # type: ignore[arg-type]
-            result.requests += 1
-            if response.status_code < 500 and response.status_code != 429:
-                if response.status_code >= 400 and not (method == "GET" and response.status_code == 404):
-                    raise PushError(f"{method} {url} -> {response.status_code}: {_explain(response)}")
-                return response
-        except httpx.TransportError as exc:
-            if attempt == RETRIES:
-                raise PushError(f"{method} {url} failed after {RETRIES} attempts: {exc}") from exc
-        if attempt < RETRIES:
-            time.sleep(delay)
-            delay *= 2
-    raise PushError(f"{method} {url} kept failing ({response.status_code}): {_explain(response)}")
-
-
-def _batches(triples: list[ox.Triple], size: int) -> Iterator[bytes]:
-    for start in range(0, max(len(triples), 1), size):
-        yield ox.serialize(triples[start:start + size], format=ox.RdfFormat.N_TRIPLES)
-
-
-def remote_count(client: httpx.Client, endpoint: str, graph: str, result: PushResult,
-                 query_endpoint: str | None = None) -> int:
-    """Triples the server holds in a graph: by SPARQL COUNT where a query endpoint is given, else by the
-    Graph Store protocol alone (GET, parse, count), which some servers truncate (Virtuoso: ResultSetMaxRows)."""
-    if query_endpoint:
-        where = f"GRAPH <{graph}> {{ ?s ?p ?o }}" if graph else "?s ?p ?o"
-        response = _request(client, "POST", query_endpoint, result,
-                            data={"query": f"SELECT (COUNT(*) AS ?n) WHERE {{ {where} }}"},
-                            headers={"Accept": media_type("json")})
-        return int(response.json()["results"]["bindings"][0]["n"]["value"])
-    response = _request(client, "GET", endpoint, result, params=_graph_param(graph), headers={"Accept": NT})
-    if response.status_code == 404:
-        return 0
-    return sum(1 for _ in ox.parse(response.content, format=ox.RdfFormat.N_TRIPLES))
-
-
-def send_graph(client: httpx.Client, endpoint: str, graph: str, triples: list[ox.Triple], batch: int,
-               result: PushResult) -> None:
-    for index, body in enumerate(_batches(triples, batch)):
-        method = "PUT" if index == 0 else "POST"   # PUT replaces: a repeated push never duplicates
-        _request(client, method, endpoint, result, params=_graph_param(graph), content=body,
-                 headers={"Content-Type": NT})
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+XSD_INTEGER = "http://www.w3.org/2001/XMLSchema#integer"
 
 
 def _groups(release: Path, per_source: bool, target: str) -> dict[str, list[ox.Triple]]:
@@ -125,13 +53,24 @@ def release_graph(settings: Settings) -> str:
     return settings.base_uri + "dataset"
 
 
+SD = "http://www.w3.org/ns/sparql-service-description#"
+
+
 def send_release_description(client: httpx.Client, endpoint: str, settings: Settings, release: Path,
                              counts: dict[str, int], result: PushResult) -> None:
-    """Replace the description graph, last: its version names a release whose graphs are all verified."""
+    """Replace the description graph, last: its version names a release whose graphs are all verified.
+    The union graph, where kept, is named as the dataset's sd:defaultGraph (front ends query FROM it)."""
     manifest = load_manifest(release)
     keys = {g["iri"]: k for k, g in manifest.get("graphs", {}).items()}
     subsets = [(keys.get(g, "union"), ox.NamedNode(g), n) for g, n in sorted(counts.items()) if g]
     triples = describe(None, [], manifest["version"], settings, (manifest["counts"], subsets))
+    if result.union_graph:
+        ds, union = ox.NamedNode(release_graph(settings)), ox.NamedNode(result.union_graph)
+        triples += [ox.Triple(ds, ox.NamedNode(RDF_TYPE), ox.NamedNode(SD + "Dataset")),
+                    ox.Triple(ds, ox.NamedNode(SD + "defaultGraph"), union),
+                    ox.Triple(union, ox.NamedNode(RDF_TYPE), ox.NamedNode(SD + "Graph")),
+                    ox.Triple(union, ox.NamedNode("http://rdfs.org/ns/void#triples"),
+                              ox.Literal(str(result.union_triples), datatype=ox.NamedNode(XSD_INTEGER)))]
     result.release_graph = release_graph(settings)
     send_graph(client, endpoint, result.release_graph, triples, len(triples) + 1, result)
 
@@ -142,7 +81,7 @@ def _journal_path(settings: Settings, endpoint: str, per_source: bool, target: s
 
 
 def _digest(triples: list[ox.Triple]) -> str:
-    return hashlib.sha256(ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)).hexdigest()
+    return hashlib.sha256(ntriples(triples)).hexdigest()
 
 
 def _read_journal(path: Path, say: Progress) -> dict[str, str]:
@@ -194,16 +133,21 @@ def _wrong(client: httpx.Client, endpoint: str, groups: dict[str, list[ox.Triple
 
 def push(settings: Settings, release: Path, endpoint: str, per_source: bool = False, auth: str | None = None,
          graph: str = "", batch_triples: int = 20_000, progress: Progress | None = None,
-         client: httpx.Client | None = None, query_endpoint: str | None = None) -> PushResult:
+         client: httpx.Client | None = None, query_endpoint: str | None = None,
+         update_endpoint: str | None = None) -> PushResult:
     """Send the current release to a Graph Store endpoint and verify every graph's triple count
-    (by SPARQL over `query_endpoint` where given: see remote_count)."""
+    (by SPARQL over `query_endpoint` where given: see remote_count); per source, also the union graph
+    (union.py; its difference sent over `update_endpoint` where given)."""
     say = progress or (lambda _msg: None)
-    if not endpoint.startswith(("http://", "https://")):
-        raise UsageError(f"--endpoint must be an http(s) URL (got {endpoint!r})")
-    if query_endpoint and not query_endpoint.startswith(("http://", "https://")):
-        raise UsageError(f"--query-endpoint must be an http(s) URL (got {query_endpoint!r})")
+    for option, url in (("--endpoint", endpoint), ("--query-endpoint", query_endpoint),
+                        ("--update-endpoint", update_endpoint)):
+        if (url or option == "--endpoint") and not (url or "").startswith(("http://", "https://")):
+            raise UsageError(f"{option} must be an http(s) URL (got {url!r})")
     credentials = credentials_auth(auth)
     groups = _groups(release, per_source, graph)
+    if per_source and union_graph(settings) in groups:
+        raise PushError(f"the release has a graph named {union_graph(settings)}, where push keeps the union of "
+                        "the graphs: rename that article")
     journal_path = _journal_path(settings, endpoint, per_source, graph)
     journal = _read_journal(journal_path, say)
     own = client is None
@@ -237,6 +181,10 @@ def push(settings: Settings, release: Path, endpoint: str, per_source: bool = Fa
                                 + ("" if query_endpoint or found > len(groups[name]) else
                                    " (some servers truncate a Graph Store GET, Virtuoso at ResultSetMaxRows:"
                                    " --query-endpoint counts by SPARQL instead)"))
+        if per_source:
+            target = UnionTarget(endpoint, union_graph(settings), query_endpoint, update_endpoint, batch_triples)
+            result.union_triples = push_union(client, settings, release, target, result, say)
+            result.union_graph = target.graph
         send_release_description(client, endpoint, settings, release, result.graphs, result)
     finally:
         if own:

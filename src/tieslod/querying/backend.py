@@ -2,11 +2,13 @@
 (Oxigraph server, Virtuoso, Fuseki...) answering the same calls as the embedded store (store.run_query).
 
 - The same policy first: SERVICE and updates are refused by guard.check before anything is sent.
-- The dataset is the union of the graphs the release description names (push writes it last, in the
-  graph <BASE>dataset), written into the query as FROM and FROM NAMED clauses: both are needed for the
-  same meaning on Oxigraph and Virtuoso, and the protocol's default-graph-uri/named-graph-uri would do
-  the same but Virtuoso echoes each as a response header (365 KB for 2,500 graphs, more than an HTTP
-  client accepts). docs/notes/issue-15.md has the measurements.
+- The dataset is the one the release description names (push writes it last, in the graph
+  <BASE>dataset), written into the query as FROM and FROM NAMED clauses, the same on Oxigraph, Virtuoso
+  and Fuseki (the protocol's default-graph-uri would do the same, but Virtuoso echoes each as a response
+  header: 365 KB for 2,500 graphs). Where push kept the union in one graph (the description's
+  sd:defaultGraph), FROM names that graph alone, and FROM NAMED only the graphs the query's GRAPH
+  patterns can reach: none for most page queries, every graph only for `GRAPH ?g`. Without it (an older
+  push), FROM and FROM NAMED list every graph. docs/scaling.md has the measurements.
 - Every answer is fetched in one canonical format per kind (SPARQL JSON results, N-Triples), parsed
   and re-serialized by pyoxigraph into the format asked for: an engine's dialect stops here (Virtuoso's
   its ASK answered as a one-row table, its nodeID:// blank nodes) and a garbled answer
@@ -23,21 +25,30 @@ import json
 import re
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any, cast
 
 import httpx
 import pyoxigraph as ox
 
-from ..errors import BackendError, BackendTimeout, BackendUnavailable, QueryError, ResultTooLarge, UsageError
+from ..errors import (
+    BackendError,
+    BackendTimeout,
+    BackendUnavailable,
+    NotAcceptableResult,
+    QueryError,
+    ResultTooLarge,
+    UsageError,
+)
 from ..formats import media_type, rdf_format, result_format
-from .policy import check, dataset_position
 from ..httpauth import credentials_auth
-from .store import Answer, Bounded, NotAcceptableResult, query_kind
 from ..vocab import PREFIXES, prefix_block
+from .policy import check, dataset_position, named_graphs_used
+from .store import Answer, Bounded, query_kind
 
 SRJ, NT = media_type("json"), media_type("ntriples")
-RELEASE_QUERY = """SELECT ?v ?g WHERE {{ GRAPH <{d}> {{ <{d}> <http://www.w3.org/2002/07/owl#versionInfo> ?v .
+RELEASE_QUERY = """SELECT ?v ?g ?u WHERE {{ GRAPH <{d}> {{ <{d}> <http://www.w3.org/2002/07/owl#versionInfo> ?v .
   OPTIONAL {{ <{d}> <http://rdfs.org/ns/void#subset>/<http://www.w3.org/ns/sparql-service-description#name> ?g }}
+  OPTIONAL {{ <{d}> <http://www.w3.org/ns/sparql-service-description#defaultGraph> ?u }}
 }} }}"""
 
 
@@ -47,6 +58,15 @@ class RemoteRelease:
 
     version: str
     graphs: tuple[str, ...]
+    union: str | None = None      # the graph holding the union of `graphs`, where push keeps one
+
+    def dataset(self, query: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(FROM, FROM NAMED) giving this query the embedded store's dataset: the union as the default
+        graph, the release's graphs as the named graphs (only those its GRAPH patterns can reach)."""
+        if self.union is None:
+            return self.graphs, self.graphs
+        used = named_graphs_used(query)
+        return (self.union,), self.graphs if used is None else tuple(g for g in self.graphs if g in used)
 
 
 class RemoteBackend:
@@ -85,9 +105,12 @@ class RemoteBackend:
                                      "`tieslod push` to it first", self.retry_after)
         try:   # the names go into query text: only what pyoxigraph accepts as an IRI
             graphs = tuple(sorted({ox.NamedNode(row["g"]["value"]).value for row in rows if "g" in row}))
+            unions = {ox.NamedNode(row["u"]["value"]).value for row in rows if "u" in row}
         except ValueError as exc:
             raise BackendError(f"the release description names a graph that is not an IRI: {exc}") from None
-        found = RemoteRelease(versions.pop(), graphs)
+        if len(unions) > 1:
+            raise BackendError(f"the release description names {len(unions)} default graphs, not one")
+        found = RemoteRelease(versions.pop(), graphs, unions.pop() if unions else None)
         self._release = (now, found)
         return found
 
@@ -97,8 +120,10 @@ class RemoteBackend:
     # queries ------------------------------------------------------------------------------------
     async def query(self, query: str, result_format: str = "json", graph_format: str = "turtle",
                     default_graph_uris: tuple[str, ...] = (), named_graph_uris: tuple[str, ...] = (),
-                    max_bytes: int | None = None, base_iri: str | None = None) -> Answer:
-        """Run one read-only query remotely; the union of the release's graphs unless a dataset is named."""
+                    max_bytes: int | None = None, base_iri: str | None = None, own: bool = False) -> Answer:
+        """Run one read-only query remotely; the union of the release's graphs unless a dataset is named.
+        own: the front end's own query (a page's), which the database refusing (HTTP 400) makes an upstream
+        failure (502), not the client's mistake (400, as for a query a client sent to /sparql)."""
         seen = check(query)        # SERVICE and updates never leave this process
         kind = query_kind(query)
         name = graph_format if kind == "graph" else result_format
@@ -109,12 +134,18 @@ class RemoteBackend:
         # BASE first: Virtuoso refuses it after a PREFIX (SP030), though the grammar allows either order
         text = (f"BASE <{ox.NamedNode(base_iri).value}>\n" if base_iri else "") + prefix_block() + query
         if not (default_graph_uris or named_graph_uris or seen.dataset):
-            graphs = (await self.release()).graphs    # none listed: the endpoint's default graph
+            default, named = (await self.release()).dataset(query)
             at = dataset_position(text)
-            clauses = "".join(f"FROM <{g}>\n" for g in graphs) + "".join(f"FROM NAMED <{g}>\n" for g in graphs)
+            clauses = "".join(f"FROM <{g}>\n" for g in default) + "".join(f"FROM NAMED <{g}>\n" for g in named)
             text = text[:at] + clauses + text[at:]
         limit = self.max_result_bytes if max_bytes is None else max_bytes
-        body, headers = await self._post(text, kind, (default_graph_uris, named_graph_uris), limit)
+        try:
+            body, headers = await self._post(text, kind, (default_graph_uris, named_graph_uris), limit)
+        except QueryError as exc:   # only the database's own 400 gets here (_refusal)
+            if not own:
+                raise
+            said = str(exc).split(": ", 1)[-1]
+            raise BackendError(f"the SPARQL database refused a query this page asks: {said}", self.retry_after) from None
         if "x-sparql-maxrows" in headers:
             raise ResultTooLarge(f"the SPARQL endpoint cut this answer at its own limit of "
                                  f"{headers['x-sparql-maxrows']} rows (Virtuoso: ResultSetMaxRows); add a LIMIT")
@@ -155,7 +186,7 @@ class RemoteBackend:
         said = " ".join(re.sub(r"<[^>]*>", " ", response.text).split())[:300]
         status = response.status_code
         if status == 400:
-            return QueryError(f"the SPARQL endpoint refused the query: {said}")
+            return QueryError(f"the SPARQL endpoint refused the query: {said}")   # the caller decides whose fault
         if status in (429, 503):
             wait = response.headers.get("retry-after", "")
             return BackendUnavailable(f"the SPARQL endpoint is overloaded (HTTP {status})",
@@ -201,7 +232,8 @@ def _results_answer(body: bytes, kind: str, name: str, limit: int | None) -> Ans
     sink = Bounded(limit)
     try:
         parsed = ox.parse_query_results(json.dumps(data).encode(), ox.QueryResultsFormat.JSON)
-        parsed.serialize(sink, fmt.oxigraph)
+        assert isinstance(fmt.oxigraph, ox.QueryResultsFormat)
+        parsed.serialize(cast(IO[bytes], sink), fmt.oxigraph)
     except (SyntaxError, ValueError, TypeError) as exc:
         raise BackendError(f"the SPARQL endpoint sent results that cannot be read: {exc}") from None
     return Answer(kind, b"".join(sink.parts), fmt)
@@ -213,7 +245,8 @@ def _graph_answer(body: bytes, name: str, limit: int | None) -> Answer:
     prefixes = None if fmt.name == "jsonld" else PREFIXES
     try:
         triples = list(ox.parse(body, format=ox.RdfFormat.N_TRIPLES))
-        ox.serialize(triples, sink, fmt.oxigraph, prefixes=prefixes)
+        assert isinstance(fmt.oxigraph, ox.RdfFormat)
+        ox.serialize(triples, cast(IO[bytes], sink), fmt.oxigraph, prefixes=prefixes)
     except (SyntaxError, ValueError) as exc:
         raise BackendError(f"the SPARQL endpoint sent triples that cannot be read: {exc}") from None
     return Answer("graph", b"".join(sink.parts), fmt)

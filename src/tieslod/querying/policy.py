@@ -191,3 +191,20 @@ def dataset_position(query: str) -> int:
                 if braces == 0 and form == "CONSTRUCT":
                     template_done = True
     return len(query)
+
+
+def named_graphs_used(query: str) -> frozenset[str] | None:
+    """The graphs a query's GRAPH patterns name, as absolute IRIs written out (same lexer as
+    dataset_position): an empty set where it has no GRAPH pattern, None where one of them takes a
+    variable, a prefixed name, a relative IRI or an escape, i.e. may mean any named graph."""
+    names: set[str] = set()
+    tokens = [m for m in _TOKEN.finditer(query) if not (m.group().isspace() or m.group().startswith("#"))]
+    for index, match in enumerate(tokens):
+        if (match.group("word") or "").upper() != "GRAPH":
+            continue
+        following = tokens[index + 1].group() if index + 1 < len(tokens) else ""
+        iri = following[1:-1]
+        if not (following.startswith("<") and following.endswith(">") and ":" in iri and "\\" not in iri):
+            return None
+        names.add(iri)
+    return frozenset(names)

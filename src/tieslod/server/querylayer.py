@@ -18,21 +18,21 @@ import dataclasses
 import logging
 import time
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import pyoxigraph as ox
 
-from ..querying.backend import RemoteBackend
 from ..config import Settings
 from ..errors import BackendError, BackendUnavailable, TiesError, UsageError
-from ..querying.policy import check, may_vary
 from ..publishing.push import release_graph
+from ..querying.backend import RemoteBackend
+from ..querying.policy import check, may_vary
 from ..querying.store import Answer
 from ..vocab import TL
+from .answers import AnswerCache
 from .budget import ClientBudget
 from .context import QueryRequest
 from .httpcache import Release, load_release
-from .answers import AnswerCache
 from .releases import ReleaseWatcher, complete
 from .workers import QueryWorkers
 
@@ -189,7 +189,8 @@ class RemoteQueryBackend:
             if client is not None:   # the same per-client budget as the local backend (issue 11)
                 await stack.enter_async_context(self.budget.slot(client))
             answer = await self.remote.query(req.query, req.result_format, req.graph_format,
-                                             req.default_graph_uris, req.named_graph_uris, base_iri=req.base_iri)
+                                             req.default_graph_uris, req.named_graph_uris, base_iri=req.base_iri,
+                                             own=client is None)
         if not seen.volatile:
             self.cache.put(key, answer)
         return answer
@@ -216,21 +217,21 @@ class RemoteQueryBackend:
         await self.remote.aclose()
 
 
-def description_manifest(dataset: str, version: str, triples: list[ox.Triple]) -> dict:
+def description_manifest(dataset: str, version: str, triples: list[ox.Triple]) -> dict[str, Any]:
     """The parts of a manifest.json the pages use, from the pushed VoID description."""
     ds = ox.NamedNode(dataset)
     counts: dict[str, int] = {}
-    names: dict[ox.NamedOrBlankNode, str] = {}
-    sizes: dict[ox.NamedOrBlankNode, int] = {}
+    names: dict[ox.NamedNode, str] = {}      # subset node -> graph name (push names subsets by IRI)
+    sizes: dict[ox.NamedNode, int] = {}
     dumps = []
     for s, p, o in ((t.subject, t.predicate.value, t.object) for t in triples):
         if s == ds and p in COUNT_TERMS and isinstance(o, ox.Literal):
             counts[COUNT_TERMS[p]] = int(o.value)
-        elif s == ds and p == VOID + "dataDump":
+        elif s == ds and p == VOID + "dataDump" and isinstance(o, ox.NamedNode):
             dumps.append(o.value)
-        elif p == SD + "name":
+        elif p == SD + "name" and isinstance(o, ox.NamedNode) and isinstance(s, ox.NamedNode):
             names[s] = o.value
-        elif p == VOID + "triples" and s != ds and isinstance(o, ox.Literal):
+        elif p == VOID + "triples" and s != ds and isinstance(o, ox.Literal) and isinstance(s, ox.NamedNode):
             sizes[s] = int(o.value)
     graphs = {str(s.value).rsplit("/", 1)[-1]: {"iri": iri, "quads": sizes.get(s, 0)} for s, iri in names.items()}
     return {"version": version, "counts": counts, "graphs": graphs, "files": [], "remote_dumps": sorted(dumps),
