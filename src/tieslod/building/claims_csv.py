@@ -28,6 +28,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from .cache import Cache
+from .dumpparts import naming
 from .parts import Chunk, Describers, gz, subject_lines
 from .dumps import CSV_COLUMNS, Index, claim_row, csv_line
 from ..vocab import TL
@@ -191,17 +192,16 @@ def claims_csv(table: Table, cache: Cache) -> list[bytes]:
     return [HEADER, *(line for _, line in lines)]
 
 
-def write_claim_files(metas: list[Chunk], keys: list[str], facts: Callable[[int], bytes], describers: Describers,
-                      cache: Cache, dumps: Path) -> tuple[set[str], dict[str, tuple[int, str]]]:
-    """tieslod-claims.csv and its .gz, written into dumps; returns the cache entries used and each
-    file's size and sha256. The build runs this in a forked child (forked.py) beside its main thread:
-    the parent marks those entries kept."""
-    lines = claims_csv(Table(metas, keys, facts, describers), cache)
+def write_claim_files(lines: list[bytes], cache: Cache, dumps: Path) -> dict[str, tuple[int, str]]:
+    """tieslod-claims.csv and its .gz (lines from claims_csv), written into dumps; returns each file's
+    size and sha256."""
     out = {}
     for name, data in (("tieslod-claims.csv", b"".join(lines)), ("tieslod-claims.csv.gz", csv_gzip(lines, cache))):
-        (dumps / name).write_bytes(data)
+        path = dumps / name
+        with naming(path):
+            path.write_bytes(data)
         out[name] = (len(data), hashlib.sha256(data).hexdigest())
-    return cache.used, out
+    return out
 
 
 GZ_TABLE = ("claim-csv-gz", "0" * 32)   # one entry: block digest -> its gzip member

@@ -57,13 +57,18 @@ def locked(directory: Path) -> Iterator[None]:
 
 
 def die_with_parent(parent: int) -> None:
-    """First thing in a forked build worker: SIGKILL when `parent` dies. (The signal follows the
-    thread that forked; build workers are started from the build's main thread.)"""
+    """First thing in a build worker: SIGKILL when its parent dies. The worker's parent is the fork
+    server the build started (pipeline.POOL_CONTEXT), which exits when the build (`parent`) dies, so
+    the worker follows the build either way. (The signal follows the thread that started it.)"""
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
         if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
             raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
-    if os.getppid() != parent:      # the parent died before the signal was asked for
+    try:
+        os.kill(parent, 0)          # the build died before the signal was asked for
+    except ProcessLookupError:
+        os._exit(1)
+    if os.getppid() == 1:           # so did the fork server
         os._exit(1)
 
 

@@ -177,5 +177,5 @@ def make_less(job: tuple[str, str, str, bytes, dict[str, str]]) -> None:
     cache = Cache(Path(root))
     drop = {q.triple for q in ox.parse(dropped, format=ox.RdfFormat.N_TRIPLES)}
     full, _gzs = cache.need("union", chunk_key)
-    less = without_triples(full["nt"], full["ttl"], drop, prefixes)
+    less = without_triples(full["nt"], drop, prefixes)
     cache.put("union-less", key, (less, {k: gz(v) for k, v in less.items()}))

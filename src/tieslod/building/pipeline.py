@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import multiprocessing
 import json
 import os
 import time
@@ -19,7 +20,7 @@ from .cache import Cache, key_of
 from .parts import Chunk, Describers, Task, gz, init_worker, make_chunks, make_less, subject_lines
 from ..config import Settings
 from .dumps import dump_prefixes, duplicate_triples, load_context, without_triples
-from .splice import Bodies, Source
+from .dumpparts import Bodies, Source
 from .plan import Made, Plan
 from .storeupdate import RESERVED, StoreUpdate
 from ..errors import InputError, UsageError
@@ -33,6 +34,10 @@ BATCH = 24            # parts per pyshacl call: amortises its per-call cost (~20
 INLINE_MAX = 4        # this few parts to make: no process pool (its start-up costs more)
 
 
+# Worker processes start from a fork server, never by forking the build itself: the build runs threads
+# (store checks, pruning) when its pools start, and a fork copies their locks held (Python 3.14 makes
+# forkserver the default; this says so on every version).
+POOL_CONTEXT = multiprocessing.get_context("forkserver")
 RACY_NS = 2_000_000_000     # a file written this close to when its digest was taken is hashed again
 
 
@@ -100,8 +105,8 @@ def _vocabulary(settings: Settings, entity_files: list[Path], ontology: Path) ->
 
 
 def _compiled_shapes(text: str, cache: Cache | None) -> None:
-    """The shapes' compiled checks (compiled.py) from the cache, or compiled and cached: workers
-    forked after this inherit them."""
+    """The shapes' compiled checks (compiled.py) from the cache, or compiled and cached (a worker
+    process reads them from the cache too)."""
     if cache is None:
         return
     key = key_of("compiled-shapes", text)
@@ -134,7 +139,7 @@ def plan(settings: Settings, digests: dict[Path, str], cache: Cache | None = Non
     _compiled_shapes(result.shapes_text, cache)
     shapes_digest = hashlib.sha256(result.shapes_text.encode()).hexdigest()
     # every file a chunk's bytes depend on: labels, the JSON-LD context its graph object is compacted
-    # with, the shapes it was checked against (splice.py copies dump spans by these keys too)
+    # with, the shapes it was checked against (dump parts are keyed by these keys too)
     jsonld_context = settings.ontology_dir / "context.jsonld"
     context = "".join(digests[p] for p in [*entity_files, ontology, jsonld_context] if p in digests) + shapes_digest
     common = (settings.base_uri, context)
@@ -205,6 +210,9 @@ def _worker_start(parent: int) -> None:
 def _init(cache_root: Path, *args: object) -> None:
     gc.enable()     # off in the building process (build._collector_paused); a worker runs rdflib code
     _WORKER_CACHE[:] = [Cache(cache_root)]
+    checker = args[-1]
+    if isinstance(checker, shards.LocalChecker):
+        _compiled_shapes(checker.shapes_text, _WORKER_CACHE[0])
     init_worker(*args)  # type: ignore[arg-type]
 
 
@@ -247,7 +255,7 @@ def make_all(work: Plan, cache: Cache, progress: Progress) -> Made:
         _collect(map(_make_stored, batches), metas, cache, progress, len(todo))
     else:
         workers = max(1, min(2, os.cpu_count() or 1))
-        with ProcessPoolExecutor(workers, initializer=_pool_init, initargs=(os.getpid(), *args)) as pool:
+        with ProcessPoolExecutor(workers, mp_context=POOL_CONTEXT, initializer=_pool_init, initargs=(os.getpid(), *args)) as pool:
             _collect(pool.map(_make_stored, batches), metas, cache, progress, len(todo))
     for task in todo:     # written by the workers: this build used them (Cache.prune)
         for kind in _CHUNK_KINDS:
@@ -275,14 +283,14 @@ def nq_bodies(cache: Cache, work: Plan) -> Iterator[Source]:
 
 def bodies(cache: Cache, work: Plan) -> Iterator[Source]:
     """Each chunk's TriG and JSON-LD pieces in graph-key order; a body is loaded only if the previous
-    release's dumps do not hold it (splice.py), one at a time (memory stays flat)."""
+    release does not hold its part (dumpparts.py), one at a time (memory stays flat)."""
     for task in work.tasks:
         key = task.cache_key
         yield {"trig": "trig:" + key, "jsonld": "jsonld:" + key}, _loader(cache, "body", key)
 
 
 def _loader(cache: Cache, kind: str, key: str, body: str = "") -> Callable[[], Bodies]:
-    cache.keep(kind, key)     # a spliced piece still needs its entry: the next build may not splice
+    cache.keep(kind, key)     # a reused part's pieces still need their entries: the next build may not reuse it
 
     def load() -> Bodies:
         found = cache.need(kind, key)
@@ -310,7 +318,7 @@ class UnionPieces:
                 if m.graph in drop and not cache.has("union-less", key)
                 and not any(isinstance(x, ox.BlankNode) for d in drop[m.graph] for x in (d.subject, d.object))]
         # (blank nodes: N-Triples would not carry their identity to a worker; those are made here)
-        self.pool = ProcessPoolExecutor(2, initializer=_worker_start, initargs=(os.getpid(),)) \
+        self.pool = ProcessPoolExecutor(2, mp_context=POOL_CONTEXT, initializer=_worker_start, initargs=(os.getpid(),)) \
             if len(jobs) > INLINE_MAX else None
         self.ahead = {job[2]: self.pool.submit(make_less, job) for job in jobs} if self.pool is not None else {}
 
@@ -341,7 +349,7 @@ def _union_less(cache: Cache, task: Task, key: str, drop: set[ox.Triple], prefix
         found = cache.get("union-less", key)
         if found is None:
             full, _gzs = cache.need("union", task.cache_key)
-            less = without_triples(full["nt"], full["ttl"], drop, prefixes)
+            less = without_triples(full["nt"], drop, prefixes)
             found = less, {k: gz(v) for k, v in less.items()}
             cache.put("union-less", key, found)
         return found

@@ -9,6 +9,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import pyoxigraph as ox
 
@@ -63,7 +64,7 @@ def update_store(path: Path, made: Made, work: Plan, cache: Cache, previous: Pat
 
 
 def update_or_load(path: Path, made: Made, work: Plan, cache: Cache, previous: Path,
-                   graphs: tuple[list[str], list[str]], nquads: Callable[[], Path],
+                   graphs: tuple[list[str], list[str]], nquads: Callable[[], IO[bytes]],
                    say: Callable[[str], None]) -> StoreUpdate:
     """update_store, or a fresh load if the previous store cannot be opened or read (a damaged file
     its checksums do not cover: they cover the table files, verified_store): a damaged previous
@@ -79,10 +80,10 @@ def update_or_load(path: Path, made: Made, work: Plan, cache: Cache, previous: P
         return load_store(path, nquads)
 
 
-def load_store(path: Path, nquads: Callable[[], Path]) -> StoreUpdate:
-    """A fresh bulk load of the N-Quads dump; `nquads` gives it once it is complete."""
+def load_store(path: Path, nquads: Callable[[], IO[bytes]]) -> StoreUpdate:
+    """A fresh bulk load of the release's N-Quads, read from the stream `nquads` gives."""
     store = ox.Store(str(path))
-    store.bulk_load(path=str(nquads()), format=ox.RdfFormat.N_QUADS)
+    store.bulk_load(nquads(), format=ox.RdfFormat.N_QUADS)
     store.flush()
     return StoreUpdate("fresh")
 
