@@ -100,7 +100,7 @@ class Parts:
         self.dir = tmp / PARTS
         self.dir.mkdir(parents=True, exist_ok=True)
         self.previous = previous / PARTS if previous is not None else None
-        self.old = {kind: {e[0]: Part.of(e) for e in entries} for kind, entries in recorded.items()}
+        self.old = _records(recorded, previous, say)
         self.ext, self.separators, self.say = extensions, separators, say
         self.planned: dict[str, list[Planned]] = {}
 
@@ -209,6 +209,21 @@ class Parts:
                     name = self.file(kind, p.key).name
                     lines += [f"{p.made.sha256}  {name}\n", f"{p.made.gz_sha256}  {name}.gz\n"]
         return "".join(lines)
+
+
+def _records(recorded: object, previous: Path | None, say: Say) -> dict[str, dict[str, Part]]:
+    """kind -> key -> Part as the previous manifest records them; a record that is not what this
+    module writes (a hand edit, a damaged disk) is named, and no part of that release is reused."""
+    if previous is None:
+        return {}
+    try:
+        if not isinstance(recorded, dict):
+            raise TypeError(f"a {type(recorded).__name__}, not an object")
+        return {str(kind): {str(e[0]): Part.of(e) for e in entries} for kind, entries in recorded.items()}
+    except (ValueError, TypeError, KeyError, IndexError) as exc:
+        say(f"{previous / 'manifest.json'}: its record of the parts is unreadable ({exc}): "
+            "previous parts not reused, made again")
+        return {}
 
 
 def _framed(head: bytes, pieces: Iterable[tuple[bytes, bytes]], foot: bytes) -> Iterator[tuple[bytes, bytes]]:
