@@ -42,7 +42,8 @@ def run_measured(cmd: list[str], env: dict[str, str] | None = None) -> tuple[flo
     with the build count twice; PSS (proportional set size) counts a page shared by n processes 1/n
     in each, so its sum over the tree is the memory the tree really holds. Both are reported."""
     began = time.monotonic()
-    proc = psutil.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    errors = tempfile.TemporaryFile("w+")
+    proc = psutil.Popen(cmd, stdout=subprocess.PIPE, stderr=errors, text=True, env=env)
     peak_rss = peak_pss = 0
     while proc.poll() is None:
         try:
@@ -54,7 +55,8 @@ def run_measured(cmd: list[str], env: dict[str, str] | None = None) -> tuple[flo
         time.sleep(0.05)
     out = proc.stdout.read() if proc.stdout else ""
     if proc.returncode:
-        raise RuntimeError(f"{cmd} failed with {proc.returncode}")
+        errors.seek(0)
+        raise RuntimeError(f"{cmd} failed with {proc.returncode}:\n{errors.read()[-4000:]}")
     return time.monotonic() - began, peak_rss / 1e6, peak_pss / 1e6, out
 
 

@@ -111,13 +111,10 @@ def _compiled_shapes(text: str, cache: Cache | None) -> None:
         return
     key = key_of("compiled-shapes", text)
     found = cache.get("compiled-shapes", key)
-    if not isinstance(found, tuple):
-        try:
-            found = (compiled.compile_shapes(text),)
-        except compiled.Unsupported:
-            found = (None,)
+    if not isinstance(found, compiled.Split):
+        found = compiled.split(text)
         cache.put("compiled-shapes", key, found)
-    compiled.remember(text, found[0])
+    compiled.remember(text, found)
 
 
 def plan(settings: Settings, digests: dict[Path, str], cache: Cache | None = None) -> Plan:
@@ -137,6 +134,7 @@ def plan(settings: Settings, digests: dict[Path, str], cache: Cache | None = Non
             cache.put("vocabulary", vocab_key, vocab)
     result.labels, result.subclass_nt = vocab
     _compiled_shapes(result.shapes_text, cache)
+    shards.warn_uncovered(result.shapes_text)     # loudly: pyshacl checks what the fast path does not
     shapes_digest = hashlib.sha256(result.shapes_text.encode()).hexdigest()
     # every file a chunk's bytes depend on: labels, the JSON-LD context its graph object is compacted
     # with, the shapes it was checked against (dump parts are keyed by these keys too)
@@ -494,4 +492,5 @@ def validate_all(store: ox.Store, made: Made, work: Plan, cache: Cache, shared: 
         rules = shards.cross_rules(work.shapes_text)
         cache.put("cross-rules", rules_key, rules)
     found += cached + shards.run_cross(store, work.shapes_text, where, cross_focus(store, update), rules)
+    found += shards.run_uncovered(store, work.shapes_text, where)
     return sorted(set(found), key=lambda v: (v.file, v.line or 0, v.focus, v.message, v.path, v.value))

@@ -137,27 +137,43 @@ def _node(graph: rdflib.Graph, node: rdflib.term.Node) -> NodeCheck:
                      strings(SH.targetObjectsOf), strings(SH.targetNode), tuple(props))
 
 
-# Cache: shapes text -> its compiled checks (None: Unsupported), as a build's cache had them: reading the
-# shapes with rdflib took ~0.12 s of every rebuild, and of every worker process of a full build
-_KNOWN: dict[str, tuple[NodeCheck, ...] | None] = {}
+@dataclass(frozen=True)
+class Split:
+    """The node shapes compiled here, and those that are not, each with what stops it (a warning
+    names it, and pyshacl checks that shape: shards.Coverage)."""
+
+    checks: tuple[NodeCheck, ...]
+    shapes: tuple[str, ...]                        # IRIs of the compiled node shapes, as `checks`
+    uncovered: tuple[tuple[str, str], ...] = ()    # (node shape IRI, or EVERY, what is not compiled)
 
 
-def remember(text: str, shapes: tuple[NodeCheck, ...] | None) -> None:
-    _KNOWN[text] = shapes
+EVERY = "every shape"
+
+# Cache: shapes text -> its split, as a build's cache had it: reading the shapes with rdflib took
+# ~0.12 s of every rebuild, and of every worker process of a full build
+_KNOWN: dict[str, Split] = {}
+
+
+def remember(text: str, split: Split) -> None:
+    _KNOWN[text] = split
+
+
+def split(text: str) -> Split:
+    """Every node shape compiled that can be, and the others with the reason."""
+    if text not in _KNOWN:
+        _KNOWN[text] = _split(text)
+    return _KNOWN[text]
 
 
 def compile_shapes(text: str) -> tuple[NodeCheck, ...]:
     """Every node shape of the shapes text as a NodeCheck; Unsupported if any feature is not compiled."""
-    if text in _KNOWN:
-        known = _KNOWN[text]
-        if known is None:
-            raise Unsupported("shapes use a feature that is not compiled")
-        return known
-    return _compile(text)
+    found = split(text)
+    if found.uncovered:
+        raise Unsupported("; ".join(f"{shape}: {why}" for shape, why in found.uncovered))
+    return found.checks
 
 
-@lru_cache(maxsize=4)
-def _compile(text: str) -> tuple[NodeCheck, ...]:
+def _split(text: str) -> Split:
     graph = rdflib.Graph()
     graph.parse(data=text, format="turtle")
     shapes = set(graph.subjects(RDF_TYPE, SH.NodeShape))
@@ -165,16 +181,19 @@ def _compile(text: str) -> tuple[NodeCheck, ...]:
                             SH.targetNode, SH.sparql) for s in graph.subjects(p)}
     if implicit - shapes or set(graph.subjects(RDF_TYPE, SH.PropertyShape)) or \
             list(graph.subjects(SH.deactivated)) or set(graph.subjects(RDF_TYPE, rdflib.RDFS.Class)) & shapes:
-        raise Unsupported("shapes declared other than as sh:NodeShape with targets")
-    return tuple(_node(graph, s) for s in sorted(shapes, key=str))
+        return Split((), (), ((EVERY, "shapes declared other than as sh:NodeShape with targets"),))
+    checks, names, uncovered = [], [], []
+    for node in sorted(shapes, key=str):
+        try:
+            checks.append(_node(graph, node))
+            names.append(str(node))
+        except Unsupported as exc:
+            uncovered.append((str(node), str(exc)))
+    return Split(tuple(checks), tuple(names), tuple(uncovered))
 
 
 def supported(text: str) -> bool:
-    try:
-        compile_shapes(text)
-    except Unsupported:
-        return False
-    return True
+    return not split(text).uncovered
 
 
 # ---------------------------------------------------------------- checking

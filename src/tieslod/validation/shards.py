@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -73,14 +74,13 @@ def to_graph(quads: list[ox.Quad], subclass: list[ox.Triple]) -> rdflib.Graph:
 
 def run_local(quads: list[ox.Quad], subclass: list[ox.Triple], shapes_text: str,
               origins: Mapping[str, Path | str]) -> list[Violation]:
-    """The local shapes' results on these quads: compiled checks (compiled.py) when the shapes use
-    only what is compiled, else pyshacl itself."""
-    if not quads:
+    """The local constraints' results on these quads, by the compiled checks (compiled.py) of the
+    covered node shapes; pyshacl checks the others on the whole graph (run_uncovered)."""
+    checks = coverage(shapes_text).checks
+    if not quads or not checks:
         return []
-    if compiled.supported(shapes_text):
-        pairs = [(t.subject.value, t.object.value) for t in subclass]
-        return compiled.check(compiled.compile_shapes(shapes_text), quads, pairs, origins)
-    return shacl_report(to_graph(quads, subclass), local_shapes(shapes_text), origins)
+    pairs = [(t.subject.value, t.object.value) for t in subclass]
+    return compiled.check(checks, quads, pairs, origins)
 
 
 @dataclass
@@ -121,6 +121,7 @@ FOCUS = "#focus\n"
 @dataclass(frozen=True)
 class Rule:
     shape: str          # label of the node shape, as shacl_report names it
+    node: str           # the node shape's IRI
     message: str
     path: str           # as shown in a report ("" for SPARQL constraints)
     query: str          # SELECT ?this ?value (?value may be unbound); FOCUS marks where VALUES ?this goes
@@ -196,7 +197,7 @@ def _sparql_rule(shapes: rdflib.Graph, node: rdflib.term.Node, constraint: rdfli
     prefixes, target = _prefixes(shapes, constraint), _target(shapes, node)
     query = f"{prefixes}\n{head}{brace} {FOCUS}{target} {body}"
     full = f"{prefixes}\n{head}{brace} {_subquery('?this', target)} {_hash_joined(body)}"
-    return Rule(_label(shapes, node), str(shapes.value(constraint, SH.message) or ""), "", query, full)
+    return Rule(_label(shapes, node), str(node), str(shapes.value(constraint, SH.message) or ""), "", query, full)
 
 
 # `?this <path> ?v . FILTER NOT EXISTS { ?v <p> ?x } }`, the form of every "value must have a label"
@@ -223,20 +224,101 @@ def _class_rule(shapes: rdflib.Graph, node: rdflib.term.Node, prop: rdflib.term.
     query = f"SELECT DISTINCT ?this ?value WHERE {{ {FOCUS}{target} ?this <{path}> ?value . FILTER NOT EXISTS {{ {typed} }} }}"
     full = (f"SELECT DISTINCT ?this ?value WHERE {{ {_subquery('?this', target)} "
             f"{_subquery('?this ?value', f'?this <{path}> ?value')} MINUS {_subquery('?value', typed)} }}")
-    return Rule(_label(shapes, node), str(shapes.value(prop, SH.message) or ""), short_term(path, _NS), query, full)
+    return Rule(_label(shapes, node), str(node), str(shapes.value(prop, SH.message) or ""), short_term(path, _NS),
+                query, full)
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """What the fast path covers: per node shape, either all of it (its local constraints compiled
+    into Python checks, its cross-document ones into SPARQL rules) or none of it (`uncovered`, with
+    the reason: pyshacl, the validator of record, checks that shape on the whole graph)."""
+
+    checks: tuple[compiled.NodeCheck, ...]
+    rules: tuple[Rule, ...]
+    uncovered: tuple[tuple[str, str], ...]
 
 
 @lru_cache(maxsize=4)
-def cross_rules(text: str) -> tuple[Rule, ...]:
-    shapes = shapes_graph(text)
+def coverage(text: str) -> Coverage:
+    local = compiled.split(text)
+    uncovered = dict(local.uncovered)
+    rules: list[Rule] = []
+    if compiled.EVERY not in uncovered:
+        shapes = shapes_graph(text)
+        for node in sorted(set(shapes.subjects(RDF_TYPE, SH.NodeShape)), key=str):
+            if str(node) in uncovered:
+                continue
+            try:
+                rules += _node_rules(shapes, node)
+            except compiled.Unsupported as exc:
+                uncovered[str(node)] = str(exc)
+    checks = tuple(c for c, name in zip(local.checks, local.shapes) if name not in uncovered)
+    rules = [r for r in rules if r.node not in uncovered]
+    return Coverage(checks, tuple(rules), tuple(sorted(uncovered.items())))
+
+
+# pre-bound variables of SHACL-SPARQL that the compiled rules do not bind (only $this is)
+_UNBOUND = ("$shapesGraph", "$currentShape", "$PATH", "$value", "?shapesGraph", "?currentShape")
+
+
+def _node_rules(shapes: rdflib.Graph, node: rdflib.term.Node) -> list[Rule]:
+    """The node shape's cross-document constraints as rules; Unsupported naming one that is not."""
+    if not _target(shapes, node):
+        return []           # no focus nodes: nothing to check (as pyshacl)
     rules = []
-    for node in sorted(set(shapes.subjects(RDF_TYPE, SH.NodeShape)), key=str):
-        for constraint in shapes.objects(node, SH.sparql):
-            rules.append(_sparql_rule(shapes, node, constraint))
-        for prop in shapes.objects(node, SH.property):
-            if shapes.value(prop, SH["class"]) is not None:
-                rules.append(_class_rule(shapes, node, prop))
-    return tuple(rules)
+    for constraint in shapes.objects(node, SH.sparql):
+        select = shapes.value(constraint, SH.select)
+        if select is None:
+            raise compiled.Unsupported(f"sh:sparql {constraint} has no sh:select")
+        used = [v for v in _UNBOUND if v in str(select)]
+        if used:
+            raise compiled.Unsupported(f"sh:sparql {constraint} uses {used[0]}")
+        rules.append(_sparql_rule(shapes, node, constraint))
+    for prop in shapes.objects(node, SH.property):
+        classes = list(shapes.objects(prop, SH["class"]))
+        if len(classes) > 1:
+            raise compiled.Unsupported(f"property shape {prop} has several sh:class")
+        if classes:
+            if not isinstance(shapes.value(prop, SH.path), rdflib.URIRef):
+                raise compiled.Unsupported(f"sh:class on the complex path {shapes.value(prop, SH.path)}")
+            rules.append(_class_rule(shapes, node, prop))
+    return rules
+
+
+def cross_rules(text: str) -> tuple[Rule, ...]:
+    return coverage(text).rules
+
+
+def warn_uncovered(text: str) -> list[str]:
+    """A warning for each node shape the fast path does not cover, naming the constraint; returns them."""
+    said = []
+    for shape, why in coverage(text).uncovered:
+        said.append(f"shapes: {shape}: {why}; not compiled: pyshacl checks this shape on the whole graph "
+                    "(slow on large data)")
+        warnings.warn(said[-1], RuntimeWarning, stacklevel=2)
+    return said
+
+
+def uncovered_shapes(text: str, names: tuple[str, ...]) -> rdflib.Graph:
+    """The shapes with every node shape but `names` deactivated (sh:deactivated: pyshacl skips them)."""
+    graph = rdflib.Graph()
+    for triple in shapes_graph(text):
+        graph.add(triple)
+    if compiled.EVERY not in names:
+        for node in set(graph.subjects(RDF_TYPE, SH.NodeShape)):
+            if str(node) not in names:
+                graph.add((node, SH.deactivated, rdflib.Literal(True)))
+    return graph
+
+
+def run_uncovered(store: ox.Store, text: str, locate: Mapping[str, Path | str]) -> list[Violation]:
+    """pyshacl on the union of the store's graphs for the node shapes the fast path does not cover."""
+    names = tuple(shape for shape, _why in coverage(text).uncovered)
+    if not names:
+        return []
+    graph = to_graph(list(store.quads_for_pattern(None, None, None, None)), [])
+    return shacl_report(graph, uncovered_shapes(text, names), locate)
 
 
 def _fill(message: str, row: dict[str, ox.Term | None]) -> str:
