@@ -21,7 +21,7 @@ import contextlib
 import hashlib
 import os
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -237,27 +237,3 @@ def _framed(head: bytes, pieces: Iterable[tuple[bytes, bytes]], foot: bytes) -> 
 def _close(handle: IO[bytes], path: Path) -> None:
     with naming(path):
         handle.close()
-
-
-@dataclass
-class Reader:
-    """A read-only binary stream over byte strings made one at a time (the store's bulk load reads the
-    N-Quads bodies from the cache through it, instead of from a dump written before validation)."""
-
-    chunks: Iterator[bytes]
-    _buffer: memoryview = field(default_factory=lambda: memoryview(b""))
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int = -1) -> bytes:
-        while not self._buffer:
-            nxt = next(self.chunks, None)
-            if nxt is None:
-                return b""
-            self._buffer = memoryview(nxt)
-        if size < 0 or size >= len(self._buffer):
-            out, self._buffer = bytes(self._buffer), memoryview(b"")
-            return out
-        out, self._buffer = bytes(self._buffer[:size]), self._buffer[size:]
-        return out

@@ -38,6 +38,8 @@ INLINE_MAX = 4        # this few parts to make: no process pool (its start-up co
 # (store checks, pruning) when its pools start, and a fork copies their locks held (Python 3.14 makes
 # forkserver the default; this says so on every version).
 POOL_CONTEXT = multiprocessing.get_context("forkserver")
+# the fork server imports the workers' code once; each worker is then a cheap fork of it
+POOL_CONTEXT.set_forkserver_preload(["tieslod.building.pipeline"])
 RACY_NS = 2_000_000_000     # a file written this close to when its digest was taken is hashed again
 
 

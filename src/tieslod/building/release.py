@@ -8,10 +8,11 @@ import hashlib
 import json
 import os
 import shutil
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -23,7 +24,7 @@ from ..config import Settings
 from .cache import Cache
 from .void import TIE_CLASSES, FileInfo, describe
 from .claims_csv import Table, claims_csv, write_claim_files
-from .dumpparts import PARTS, Parts, Reader
+from .dumpparts import PARTS, Parts
 from .dumps import DUMP_KINDS, dump_frame, dump_prefixes
 from .pipeline import (Made, Plan, Shared, bodies, facts_reader, file_digests, input_files, make_all, nq_bodies,
                        plan, relative, shared_quads, UnionPieces, validate_all)
@@ -319,8 +320,8 @@ def _store_and_parts(work: Plan, made: Made, cache: Cache, tmp: Path, stage: _St
     graphs = changed_graphs(made, work, old)
     store = tmp / "store"
 
-    def nquads() -> Reader:
-        return Reader(load()[0]["nq"] for _keys, load in nq_bodies(cache, work))
+    def nquads() -> Iterator[bytes]:
+        return (load()[0]["nq"] for _keys, load in nq_bodies(cache, work))
     with ThreadPoolExecutor(1) as loader, ThreadPoolExecutor(2) as writers, \
             UnionPieces(cache, work, made, shared.drop) as union:
         if graphs is not None and old is not None:
@@ -393,6 +394,23 @@ def _summary_counts(made: Made, drop: dict[str, set[ox.Triple]]) -> dict[str, in
     return {"quads": quads, "triples": quads - sum(len(d) for d in drop.values()),
             "claims": len(typed(TL + "Claim")), "sources": len(typed(TL + "Source")),
             "ties": len(ties), "entities": entities}
+
+
+def check(settings: Settings, progress: Progress | None = None) -> Report:
+    """`tieslod validate`: the build's own validation (validation_report, on the store and the parts
+    a build makes), in a temporary directory that is removed after: nothing is published, and the
+    answer is the one `tieslod build` would act on."""
+    say = progress or (lambda _msg: None)
+    with tempfile.TemporaryDirectory(prefix="tieslod-validate-") as tmp:
+        scratch = replace(settings, out_dir=Path(tmp))
+        cache = Cache(Path(tmp) / "cache")
+        with _collector_paused():
+            work = plan(scratch, file_digests(scratch), cache)
+            made = make_all(work, cache, say)
+            shared = shared_quads(made, work, cache)
+            update = load_store(Path(tmp) / "store",
+                                lambda: (load()[0]["nq"] for _keys, load in nq_bodies(cache, work)))
+            return validation_report(Path(tmp) / "store", made, work, cache, shared, update, say)
 
 
 def ensure_built(settings: Settings, progress: Progress | None = None) -> Path:
