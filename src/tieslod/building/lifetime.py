@@ -16,8 +16,11 @@ import contextlib
 import ctypes
 import fcntl
 import os
+import select
 import signal
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -57,19 +60,34 @@ def locked(directory: Path) -> Iterator[None]:
 
 
 def die_with_parent(parent: int) -> None:
-    """First thing in a build worker: SIGKILL when its parent dies. The worker's parent is the fork
-    server the build started (pipeline.POOL_CONTEXT), which exits when the build (`parent`) dies, so
-    the worker follows the build either way. (The signal follows the thread that started it.)"""
+    """First thing in a build worker: exit when the build (`parent`) does. The worker's own parent is
+    the fork server (pipeline.POOL_CONTEXT), which outlives a killed build as long as any worker it
+    started lives (each holds the fork server's "alive" pipe), so PR_SET_PDEATHSIG alone would keep
+    them all: a thread waits on a pidfd of the build (readable when it exits) and ends the worker.
+    PR_SET_PDEATHSIG stays for the fork server dying first."""
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
         if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
             raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
     try:
-        os.kill(parent, 0)          # the build died before the signal was asked for
-    except ProcessLookupError:
+        watch = os.pidfd_open(parent) if hasattr(os, "pidfd_open") else None
+        os.kill(parent, 0)
+    except ProcessLookupError:      # the build died before this worker started
         os._exit(1)
-    if os.getppid() == 1:           # so did the fork server
-        os._exit(1)
+    threading.Thread(target=_exit_with, args=(parent, watch), daemon=True, name="exit-with-build").start()
+
+
+def _exit_with(parent: int, watch: int | None) -> None:
+    if watch is not None:
+        select.select([watch], [], [])
+    else:                           # no pidfds (not Linux >= 5.3): look twice a second
+        while True:
+            try:
+                os.kill(parent, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.5)
+    os._exit(1)
 
 
 def hold(fd: int) -> None:
