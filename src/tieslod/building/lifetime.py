@@ -16,11 +16,8 @@ import contextlib
 import ctypes
 import fcntl
 import os
-import select
 import signal
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -60,34 +57,14 @@ def locked(directory: Path) -> Iterator[None]:
 
 
 def die_with_parent(parent: int) -> None:
-    """First thing in a build worker: exit when the build (`parent`) does. The worker's own parent is
-    the fork server (pipeline.POOL_CONTEXT), which outlives a killed build as long as any worker it
-    started lives (each holds the fork server's "alive" pipe), so PR_SET_PDEATHSIG alone would keep
-    them all: a thread waits on a pidfd of the build (readable when it exits) and ends the worker.
-    PR_SET_PDEATHSIG stays for the fork server dying first."""
+    """First thing in a forked build worker: SIGKILL when `parent` dies. (The signal follows the
+    thread that forked; build workers are started from the build's main thread.)"""
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
         if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
             raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
-    try:
-        watch = os.pidfd_open(parent) if hasattr(os, "pidfd_open") else None
-        os.kill(parent, 0)
-    except ProcessLookupError:      # the build died before this worker started
+    if os.getppid() != parent:      # the parent died before the signal was asked for
         os._exit(1)
-    threading.Thread(target=_exit_with, args=(parent, watch), daemon=True, name="exit-with-build").start()
-
-
-def _exit_with(parent: int, watch: int | None) -> None:
-    if watch is not None:
-        select.select([watch], [], [])
-    else:                           # no pidfds (not Linux >= 5.3): look twice a second
-        while True:
-            try:
-                os.kill(parent, 0)
-            except ProcessLookupError:
-                break
-            time.sleep(0.5)
-    os._exit(1)
 
 
 def hold(fd: int) -> None:

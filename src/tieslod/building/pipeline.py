@@ -34,12 +34,12 @@ BATCH = 24            # parts per pyshacl call: amortises its per-call cost (~20
 INLINE_MAX = 4        # this few parts to make: no process pool (its start-up costs more)
 
 
-# Worker processes start from a fork server, never by forking the build itself: the build runs threads
-# (store checks, pruning) when its pools start, and a fork copies their locks held (Python 3.14 makes
-# forkserver the default; this says so on every version).
-POOL_CONTEXT = multiprocessing.get_context("forkserver")
-# the fork server imports the workers' code once; each worker is then a cheap fork of it
-POOL_CONTEXT.set_forkserver_preload(["tieslod.building.pipeline"])
+# Worker processes are spawned (a fresh interpreter), never forked from the build: the build runs
+# threads (store checks, pruning) when its pools start, and a fork copies the locks they hold. Not
+# forkserver (Python 3.14's default): its server is process-wide state that outlives the build, and
+# a process that builds and then forks (`tieslod serve`'s HTTP workers) inherits a server that is
+# not its child, which the query workers' own fork server then fails on (ChildProcessError).
+POOL_CONTEXT = multiprocessing.get_context("spawn")
 RACY_NS = 2_000_000_000     # a file written this close to when its digest was taken is hashed again
 
 
