@@ -29,9 +29,10 @@ import pyoxigraph as ox
 
 from .cache import Cache
 from .dumpparts import naming
-from .parts import Chunk, Describers, gz, subject_lines
+from .bodies import gz
+from .parts import Chunk, Describers, subject_lines
 from .dumps import CSV_COLUMNS, REVIEWED, Index, claim_row, csv_line
-from ..vocab import TL
+from ..vocab import TL, Term
 
 CLAIM = TL + "Claim"
 
@@ -43,11 +44,11 @@ class _Tracking(Index):
         super().__init__(quads)
         self.looked: set[str] = set()
 
-    def one(self, node: str, pred: str) -> ox.Term | None:
+    def one(self, node: str, pred: str) -> Term | None:
         self.looked.add(node)
         return super().one(node, pred)
 
-    def all(self, node: str, pred: str) -> list[ox.Term]:
+    def all(self, node: str, pred: str) -> list[Term]:
         self.looked.add(node)
         return super().all(node, pred)
 

@@ -7,6 +7,7 @@ import io
 import json
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 
@@ -14,15 +15,16 @@ from .bodies import strip_prefixes
 from ..config import Settings
 from ..formats import Format
 from ..model.graph import sort_key
-from ..vocab import LABEL, PREFIXES, SCHEMA, TL, TYPE
+from ..vocab import LABEL, PREFIXES, SCHEMA, TL, TYPE, serialized, Term
 
 CSV_COLUMNS = ("claim", "subject", "subject_label", "relation", "relation_label", "object", "object_label",
                "stance", "speaker_label", "date", "source", "source_title", "quote", "details",
                "speaker", "reported_by", "modality", "verdict")
 
 
-def load_context(settings: Settings) -> dict:
-    return json.loads((settings.ontology_dir / "context.jsonld").read_text(encoding="utf-8"))
+def load_context(settings: Settings) -> dict[str, Any]:
+    context: dict[str, Any] = json.loads((settings.ontology_dir / "context.jsonld").read_text(encoding="utf-8"))
+    return context
 
 
 def dump_prefixes(settings: Settings) -> dict[str, str]:
@@ -57,16 +59,17 @@ def jsonld_bytes(quads: list[ox.Quad], settings: Settings) -> bytes:
 def rdf_bytes(quads: list[ox.Quad], fmt: Format, settings: Settings) -> bytes:
     if fmt.name == "jsonld":
         return jsonld_bytes(quads, settings)
+    assert isinstance(fmt.oxigraph, ox.RdfFormat), fmt      # (the table's RDF formats all have one)
     if fmt.kind == "dataset":
-        return ox.serialize(ordered_quads(quads), format=fmt.oxigraph, prefixes=dump_prefixes(settings))
-    return ox.serialize(triples_of(quads), format=fmt.oxigraph, prefixes=dump_prefixes(settings))
+        return serialized(ordered_quads(quads), fmt.oxigraph, dump_prefixes(settings))
+    return serialized(triples_of(quads), fmt.oxigraph, dump_prefixes(settings))
 
 
 class Index:
     """subject -> predicate -> [objects] over the union graph: enough to write the claim table."""
 
     def __init__(self, quads: list[ox.Quad]) -> None:
-        self.props: dict[str, dict[str, list[ox.Term]]] = defaultdict(lambda: defaultdict(list))
+        self.props: dict[str, dict[str, list[Term]]] = defaultdict(lambda: defaultdict(list))
         self.reviews: dict[str, list[str]] = defaultdict(list)     # claim -> reviews of it
         for q in quads:
             values = self.props[q.subject.value][q.predicate.value]
@@ -75,14 +78,14 @@ class Index:
                 if q.predicate.value == REVIEWED:
                     self.reviews[q.object.value].append(q.subject.value)
 
-    def one(self, node: str, pred: str) -> ox.Term | None:
+    def one(self, node: str, pred: str) -> Term | None:
         values = self.props.get(node, {}).get(pred)
         return values[0] if values else None
 
-    def all(self, node: str, pred: str) -> list[ox.Term]:
+    def all(self, node: str, pred: str) -> list[Term]:
         return list(self.props.get(node, {}).get(pred, []))
 
-    def label(self, node: ox.Term | str | None) -> str:
+    def label(self, node: Term | str | None) -> str:
         if node is None:
             return ""
         key = node if isinstance(node, str) else node.value
@@ -224,8 +227,8 @@ def without_triples(nt: bytes, drop: set[ox.Triple], prefixes: dict[str, str]) -
     """A graph's union-dump bodies (N-Triples, Turtle) without the triples an earlier graph states:
     the N-Triples lines of those triples left out (N-Triples is one triple per line, by its grammar),
     and the Turtle written again from the lines kept (no reading of the serializer's layout)."""
-    gone = {ox.serialize([t], format=ox.RdfFormat.N_TRIPLES) for t in drop}
+    gone = {serialized([t], ox.RdfFormat.N_TRIPLES) for t in drop}
     kept = b"".join(line for line in nt.splitlines(keepends=True) if line not in gone)
     triples = list(ox.parse(kept, format=ox.RdfFormat.N_TRIPLES))
-    ttl = strip_prefixes(ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=prefixes)) if triples else b""
+    ttl = strip_prefixes(serialized(triples, ox.RdfFormat.TURTLE, prefixes)) if triples else b""
     return {"nt": kept, "ttl": ttl}

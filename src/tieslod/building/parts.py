@@ -17,7 +17,7 @@ from ..config import Settings
 from ..model.graph import Part, plain_part, enrich_article
 from ..model.jsonld import Compactor, graph_object
 from ..model.sources import parse_turtle, read_article
-from ..vocab import OA, SCHEMA, TL, TYPE
+from ..vocab import OA, SCHEMA, TL, TYPE, serialized
 from .bodies import gz, strip_prefixes, subject_span
 
 COUNTED = (TL + "Claim", TL + "Source")
@@ -94,10 +94,10 @@ def union_bodies(quads: list[ox.Quad], prefixes: dict[str, str], nquads: bytes |
     and Turtle is written from a parse of them: both cheaper than a Triple made from each Quad."""
     if not quads:
         return {"nt": b"", "ttl": b""}
-    nquads = nquads if nquads is not None else ox.serialize(quads, format=ox.RdfFormat.N_QUADS)
+    nquads = nquads if nquads is not None else serialized(quads, ox.RdfFormat.N_QUADS)
     nt = nquads.replace(f" {quads[0].graph_name} .\n".encode(), b" .\n")
     triples = ox.parse(nt, format=ox.RdfFormat.N_TRIPLES)
-    return {"nt": nt, "ttl": strip_prefixes(ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=prefixes))}
+    return {"nt": nt, "ttl": strip_prefixes(serialized(triples, ox.RdfFormat.TURTLE, prefixes))}
 
 
 def _is_fact(q: ox.Quad) -> bool:
@@ -109,9 +109,9 @@ def _is_fact(q: ox.Quad) -> bool:
 
 def render(part: Part, compactor: Compactor, prefixes: dict[str, str], origins: dict[str, str]) -> Chunk:
     quads = part.quads   # sorted by (subject, predicate, object) in graph.py
-    nquads = ox.serialize(quads, format=ox.RdfFormat.N_QUADS)
+    nquads = serialized(quads, ox.RdfFormat.N_QUADS)
     bodies = {"nq": nquads,
-              "trig": strip_prefixes(ox.serialize(quads, format=ox.RdfFormat.TRIG, prefixes=prefixes)),
+              "trig": strip_prefixes(serialized(quads, ox.RdfFormat.TRIG, prefixes)),
               "jsonld": graph_object(compactor, part.graph.value, quads), **union_bodies(quads, prefixes, nquads)}
     # one str object per subject, shared by subjects and typed: pickle then writes each once, and
     # loading every chunk's metadata (2,500 files at 1M quads) is a third cheaper. Only our own
@@ -125,7 +125,7 @@ def render(part: Part, compactor: Compactor, prefixes: dict[str, str], origins: 
     return Chunk(
         part.key, part.graph.value, str(part.origin), part.digest, len(quads),
         sorted(subject), typed, bodies, {name: gz(body) for name, body in bodies.items()},
-        ox.serialize([q for q in quads if _is_fact(q)], format=ox.RdfFormat.N_QUADS), origins=origins)
+        serialized([q for q in quads if _is_fact(q)], ox.RdfFormat.N_QUADS), origins=origins)
 
 
 # ---------------------------------------------------------------- worker side

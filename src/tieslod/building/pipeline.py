@@ -17,7 +17,8 @@ import pyoxigraph as ox
 
 from ..validation import compiled, shards
 from .cache import Cache, key_of
-from .parts import Chunk, Describers, Task, gz, init_worker, make_chunks, make_less, subject_lines
+from .bodies import gz
+from .parts import Chunk, Describers, Task, init_worker, make_chunks, make_less, subject_lines
 from ..config import Settings
 from .dumps import dump_prefixes, duplicate_triples, load_context, without_triples
 from .dumpparts import Bodies, Source
@@ -28,6 +29,7 @@ from .lifetime import die_with_parent
 from ..model.graph import labels_of
 from ..model.sources import parse_turtle
 from ..validation.shacl import Violation
+from ..vocab import serialized
 
 Progress = Callable[[str], None]
 BATCH = 24            # parts per pyshacl call: amortises its per-call cost (~20 ms)
@@ -312,7 +314,7 @@ class UnionPieces:
         self.prefixes = dump_prefixes(work.settings)
         self.pieces = []
         for task, meta in zip(work.tasks, made.metas):
-            dropped = sorted(ox.serialize([t], format=ox.RdfFormat.N_TRIPLES) for t in drop.get(meta.graph, ()))
+            dropped = sorted(serialized([t], ox.RdfFormat.N_TRIPLES) for t in drop.get(meta.graph, ()))
             self.pieces.append((task, meta, key_of(task.cache_key, *dropped), b"".join(dropped)))
         jobs = [(cache.base, t.cache_key, key, nt, self.prefixes) for t, m, key, nt in self.pieces
                 if m.graph in drop and not cache.has("union-less", key)
@@ -398,8 +400,8 @@ def shared_quads(made: Made, work: Plan, cache: Cache) -> Shared:
             quads = sorted(set(ox.parse(nquads, format=ox.RdfFormat.N_QUADS)), key=shards.quad_order)
             dropped = [ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(g))
                        for g, triples in duplicate_triples(quads, rank).items() for t in triples]
-            table[keys[s]] = (ox.serialize(quads, format=ox.RdfFormat.N_QUADS),
-                              ox.serialize(sorted(dropped, key=shards.quad_order), format=ox.RdfFormat.N_QUADS))
+            table[keys[s]] = (serialized(quads, ox.RdfFormat.N_QUADS),
+                              serialized(sorted(dropped, key=shards.quad_order), ox.RdfFormat.N_QUADS))
     if missing or len(table) != len(old):
         cache.put(*SHARED_NODES, table)
     else:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pyoxigraph as ox
 
@@ -26,7 +26,8 @@ from .void import TIE_CLASSES, FileInfo, describe
 from .claims_csv import Table, claims_csv, write_claim_files
 from .dumpparts import PARTS, Parts
 from .dumps import DUMP_KINDS, dump_frame, dump_prefixes
-from .pipeline import (Made, Plan, Shared, bodies, facts_reader, file_digests, input_files, make_all, nq_bodies,
+from .plan import Made, Plan
+from .pipeline import (Shared, bodies, facts_reader, file_digests, input_files, make_all, nq_bodies,
                        plan, relative, shared_quads, UnionPieces, validate_all)
 from .storeupdate import StoreUpdate, changed_graphs, load_store, sst_sums, update_or_load, verified_store
 from ..errors import DamagedCache, DiskFull, IncompleteRelease, NonConformance, disk_full
@@ -35,7 +36,7 @@ from ..formats import CSV_DUMP, Format, media_type, rdf_format
 from ..model import jsonld
 from ..validation.ledger import enforce as enforce_ledger
 from ..validation.shacl import Report
-from ..vocab import TL
+from ..vocab import TL, serialized
 
 DUMP_NAMES: tuple[tuple[str, Format], ...] = tuple(
     [(f"tieslod.{rdf_format(name).extension}", rdf_format(name))
@@ -96,7 +97,7 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _manifest_json(manifest: dict) -> str:
+def _manifest_json(manifest: dict[str, Any]) -> str:
     """Indented two levels deep, each graph and file on one line. json's indenting encoder is pure
     Python (~0.1 s for the 2,500 graphs of a 1M-quad build); the compact one is C."""
     def dump(value: object) -> str:
@@ -125,7 +126,7 @@ def _switch(out_dir: Path, release: Path) -> None:
     os.replace(tmp_link, out_dir / "current")
 
 
-def _prune(releases: Path, keep: set[Path], count: int = KEEP_RELEASES, tmps: bool = True) -> None:
+def _prune(releases: Path, keep: set[Path | None], count: int = KEEP_RELEASES, tmps: bool = True) -> None:
     """Keep a few old releases (besides `keep`): a server may still be answering a request from one."""
     if not releases.is_dir():
         return
@@ -139,7 +140,7 @@ def _prune(releases: Path, keep: set[Path], count: int = KEEP_RELEASES, tmps: bo
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def load_manifest(release: Path) -> dict:
+def load_manifest(release: Path) -> dict[str, Any]:
     """The manifest of a complete release, or UsageError (exit 2) naming what is wrong (manifest.py)."""
     return read_manifest(release)
 
@@ -155,7 +156,8 @@ class _Stages:
     """Tells the progress callback what each stage does and records its wall time (manifest, benchmarks)."""
 
     def __init__(self, say: Progress) -> None:
-        self.say, self.times = say, {}
+        self.say = say
+        self.times: dict[str, float] = {}
         self.start = time.monotonic()
         self._told: set[str] = set()
 
@@ -178,7 +180,7 @@ def _reuse(settings: Settings, target: Path, version: str, switch: bool) -> Buil
     return BuildResult(target, version, manifest["counts"], [FileInfo(**f) for f in manifest["files"]], reused=True)
 
 
-def _previous(settings: Settings, say: Progress) -> tuple[Path | None, dict]:
+def _previous(settings: Settings, say: Progress) -> tuple[Path | None, dict[str, Any]]:
     """The release this build may reuse parts of, and its manifest: the current one, if its manifest
     is sound. One that is not (a disk that lost data, a hand edit) would wedge every later build: say
     which file, and build from scratch."""
@@ -288,7 +290,7 @@ def _write_release(work: Plan, made: Made, cache: Cache, tmp: Path, version: str
     counts = _summary_counts(made, drop)
     with stage("describe"):
         summary = (counts, [(m.key, ox.NamedNode(m.graph), m.quads) for m in made.metas])
-        void = ox.serialize(describe(None, infos, version, settings, summary), format=ox.RdfFormat.TURTLE,
+        void = serialized(describe(None, infos, version, settings, summary), ox.RdfFormat.TURTLE,
                             prefixes=dump_prefixes(settings))
         (dumps / "void.ttl").write_bytes(void)
         infos.append(_file_info(dumps / "void.ttl", media_type("turtle")))

@@ -15,6 +15,7 @@ import pyoxigraph as ox
 
 from .cache import Cache
 from .plan import Made, Plan
+from ..vocab import Term
 
 RESERVED = ("entities", "ontology", "lifecycle")
 
@@ -26,8 +27,8 @@ class StoreUpdate:
     near them (validate_all)."""
 
     mode: str                                  # "fresh" or "incremental"
-    subjects: set[ox.Term] = field(default_factory=set)
-    objects: set[ox.Term] = field(default_factory=set)
+    subjects: set[Term] = field(default_factory=set)
+    objects: set[Term] = field(default_factory=set)
     reserved_changed: bool = False             # entities/ontology/lifecycle: subclass closure, labels
 
 

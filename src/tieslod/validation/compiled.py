@@ -31,6 +31,7 @@ import rdflib
 
 from ..errors import UnsupportedShape as Unsupported
 from .shacl import Violation, locate, short_term, rdflib_term as _rdflib
+from ..vocab import Term
 
 SH = rdflib.Namespace("http://www.w3.org/ns/shacl#")
 RDF_TYPE, SUBCLASS, LABEL = rdflib.RDF.type, rdflib.RDFS.subClassOf, rdflib.RDFS.label
@@ -213,7 +214,7 @@ def _typed_ok(lexical: str, datatype: str, rule: str) -> bool:
     return expected is None or isinstance(literal.value, expected)
 
 
-def datatype_ok(value: ox.Term, rule: str) -> bool:
+def datatype_ok(value: Term, rule: str) -> bool:
     if not isinstance(value, ox.Literal):
         return False
     if rule == LITERAL_IRI:                  # pyshacl: every literal is an rdfs:Literal
@@ -228,12 +229,12 @@ def datatype_ok(value: ox.Term, rule: str) -> bool:
     return _typed_ok(value.value, datatype, rule)
 
 
-def _text(value: ox.Term) -> str | None:
+def _text(value: Term) -> str | None:
     """What sh:pattern and sh:minLength read; None for a blank node (which always fails them)."""
     return None if isinstance(value, ox.BlankNode) else value.value
 
 
-def _value_failures(check: PropertyCheck, values: list[ox.Term]) -> Iterable[ox.Term | None]:
+def _value_failures(check: PropertyCheck, values: list[Term]) -> Iterable[Term | None]:
     """Yield the value (None: no value) of every result one property check produces, component by
     component as pyshacl does: a value failing two components is reported twice."""
     if check.min_count is not None and len(values) < check.min_count:
@@ -261,8 +262,8 @@ class _Index:
     """subject -> predicate -> distinct objects (a union graph: a triple counts once), plus types."""
 
     def __init__(self, quads: Iterable[ox.Quad], wanted: set[str], objects_of: set[str]) -> None:
-        self.props: dict[ox.Term, dict[str, dict[ox.Term, None]]] = {}
-        self.targets_by_object: dict[str, set[ox.Term]] = {p: set() for p in objects_of}
+        self.props: dict[Term, dict[str, dict[Term, None]]] = {}
+        self.targets_by_object: dict[str, set[Term]] = {p: set() for p in objects_of}
         for q in quads:
             pred = q.predicate.value
             if pred in wanted:
@@ -270,7 +271,7 @@ class _Index:
             if pred in objects_of:
                 self.targets_by_object[pred].add(q.object)
 
-    def values(self, node: ox.Term, pred: str) -> list[ox.Term]:
+    def values(self, node: Term, pred: str) -> list[Term]:
         return list(self.props.get(node, {}).get(pred, ()))
 
 
@@ -291,10 +292,10 @@ def _superclasses(subclass: Iterable[tuple[str, str]]) -> dict[str, set[str]]:
 
 
 def _focus_nodes(shapes: tuple[NodeCheck, ...], index: _Index,
-                 supers: dict[str, set[str]]) -> list[set[ox.Term]]:
+                 supers: dict[str, set[str]]) -> list[set[Term]]:
     """Each shape's targets: instances of its classes or their subclasses, subjects/objects of its
     predicates, its explicit nodes. One pass over the subjects, whatever the number of shapes."""
-    out: list[set[ox.Term]] = [set() for _ in shapes]
+    out: list[set[Term]] = [set() for _ in shapes]
     by_type: dict[str, list[int]] = {}
     for node, props in index.props.items():
         for t in props.get(TYPE_IRI, ()):

@@ -29,8 +29,10 @@ import pyoxigraph as ox
 import rdflib
 
 from . import compiled
+from ..errors import UnsupportedShape
 from ..model.graph import Dataset, Part
 from .shacl import Violation, locate as locate_focus, short_term, rdflib_term as _rdflib, offset_report, shacl_report
+from ..vocab import serialized, Term
 
 SH = rdflib.Namespace("http://www.w3.org/ns/shacl#")
 RDF_TYPE, SUBCLASS = rdflib.RDF.type, rdflib.RDFS.subClassOf
@@ -108,7 +110,7 @@ class LocalChecker:
 def subclass_triples(ontology_quads: list[ox.Quad] | tuple[ox.Quad, ...]) -> bytes:
     sub = [ox.Triple(q.subject, q.predicate, q.object) for q in ontology_quads
            if q.predicate.value == str(SUBCLASS)]
-    return ox.serialize(sorted(sub, key=str), format=ox.RdfFormat.N_TRIPLES)
+    return serialized(sorted(sub, key=str), ox.RdfFormat.N_TRIPLES)
 
 
 # ---------------------------------------------------------------- cross-document rules in Oxigraph
@@ -251,7 +253,7 @@ def coverage(text: str) -> Coverage:
                 continue
             try:
                 rules += _node_rules(shapes, node)
-            except compiled.Unsupported as exc:
+            except UnsupportedShape as exc:
                 uncovered[str(node)] = str(exc)
     checks = tuple(c for c, name in zip(local.checks, local.shapes) if name not in uncovered)
     rules = [r for r in rules if r.node not in uncovered]
@@ -270,18 +272,18 @@ def _node_rules(shapes: rdflib.Graph, node: rdflib.term.Node) -> list[Rule]:
     for constraint in shapes.objects(node, SH.sparql):
         select = shapes.value(constraint, SH.select)
         if select is None:
-            raise compiled.Unsupported(f"sh:sparql {constraint} has no sh:select")
+            raise UnsupportedShape(f"sh:sparql {constraint} has no sh:select")
         used = [v for v in _UNBOUND if v in str(select)]
         if used:
-            raise compiled.Unsupported(f"sh:sparql {constraint} uses {used[0]}")
+            raise UnsupportedShape(f"sh:sparql {constraint} uses {used[0]}")
         rules.append(_sparql_rule(shapes, node, constraint))
     for prop in shapes.objects(node, SH.property):
         classes = list(shapes.objects(prop, SH["class"]))
         if len(classes) > 1:
-            raise compiled.Unsupported(f"property shape {prop} has several sh:class")
+            raise UnsupportedShape(f"property shape {prop} has several sh:class")
         if classes:
             if not isinstance(shapes.value(prop, SH.path), rdflib.URIRef):
-                raise compiled.Unsupported(f"sh:class on the complex path {shapes.value(prop, SH.path)}")
+                raise UnsupportedShape(f"sh:class on the complex path {shapes.value(prop, SH.path)}")
             rules.append(_class_rule(shapes, node, prop))
     return rules
 
@@ -321,7 +323,7 @@ def run_uncovered(store: ox.Store, text: str, locate: Mapping[str, Path | str]) 
     return shacl_report(graph, uncovered_shapes(text, names), locate)
 
 
-def _fill(message: str, row: dict[str, ox.Term | None]) -> str:
+def _fill(message: str, row: dict[str, Term | None]) -> str:
     """pyshacl's substitution of {$this} and {?var} in sh:message."""
     def sub(match: re.Match) -> str:
         term = row.get(match.group(1))
@@ -337,7 +339,7 @@ def _queries(rule: Rule, focus: list[str] | None) -> list[str]:
             for i in range(0, len(focus), 5000)]
 
 
-def _solutions(store: ox.Store, rule: Rule, focus: list[str] | None) -> list[tuple[ox.Term, ox.Term | None]]:
+def _solutions(store: ox.Store, rule: Rule, focus: list[str] | None) -> list[tuple[Term, Term | None]]:
     """(this, value) rows of one rule, read in the thread that ran the query (results are bound to it)."""
     wants_value = "value" in rule.query
     return [(s["this"], s["value"] if wants_value else None)
