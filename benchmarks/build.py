@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -180,6 +181,8 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="update BENCHMARKS.md")
     parser.add_argument("--note", default="", help="a sentence added to the BENCHMARKS.md section")
     args = parser.parse_args()
+    # a terminated run still removes its temporary worktree and corpora (the finally blocks below)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     results = []
     with tempfile.TemporaryDirectory(prefix="tieslod-bench-") as top:
         codes = [("new", ROOT / "src")]

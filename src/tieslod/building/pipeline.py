@@ -203,12 +203,6 @@ def _store_chunk(cache: Cache, chunk: Chunk, key: str) -> Chunk:
     return meta
 
 
-def _worker_start(parent: int) -> None:
-    """A union-pieces worker: killed with the build (lifetime.py), the collector back on (_init)."""
-    die_with_parent(parent)
-    gc.enable()
-
-
 def _init(cache_root: Path, *args: object) -> None:
     gc.enable()     # off in the building process (build._collector_paused); a worker runs rdflib code
     _WORKER_CACHE[:] = [Cache(cache_root)]
@@ -231,7 +225,29 @@ def _make_stored(batch: list[tuple[Task, str]]) -> list[Chunk]:
     return [_store_chunk(_WORKER_CACHE[0], chunk, key) for chunk, (_, key) in zip(chunks, batch)]
 
 
-def make_all(work: Plan, cache: Cache, progress: Progress) -> Made:
+class Workers:
+    """The build's two worker processes, spawned on first use and shared by the chunks and the union
+    pieces (spawning a second pair cost ~1 s of a loaded 2-core machine). A context manager."""
+
+    def __init__(self) -> None:
+        self.args: tuple[object, ...] = ()
+        self.pool: ProcessPoolExecutor | None = None
+
+    def get(self) -> ProcessPoolExecutor:
+        if self.pool is None:
+            self.pool = ProcessPoolExecutor(max(1, min(2, os.cpu_count() or 1)), mp_context=POOL_CONTEXT,
+                                            initializer=_pool_init, initargs=(os.getpid(), *self.args))
+        return self.pool
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+
+
+def make_all(work: Plan, cache: Cache, progress: Progress, workers: Workers | None = None) -> Made:
     metas: dict[str, Chunk] = {}
     todo = []
     for task in work.tasks:
@@ -252,13 +268,16 @@ def make_all(work: Plan, cache: Cache, progress: Progress) -> Made:
     args = (cache.root, settings, work.labels, load_context(settings)["@context"], dump_prefixes(settings),
             shards.LocalChecker(work.shapes_text, work.subclass_nt))
     batches = [[(t, t.cache_key) for t in batch] for batch in _batches(todo)]
+    own = workers is None
+    workers = workers if workers is not None else Workers()
+    workers.args = args
     if len(todo) <= INLINE_MAX:
         _init(*args)
         _collect(map(_make_stored, batches), metas, cache, progress, len(todo))
     else:
-        workers = max(1, min(2, os.cpu_count() or 1))
-        with ProcessPoolExecutor(workers, mp_context=POOL_CONTEXT, initializer=_pool_init, initargs=(os.getpid(), *args)) as pool:
-            _collect(pool.map(_make_stored, batches), metas, cache, progress, len(todo))
+        _collect(workers.get().map(_make_stored, batches), metas, cache, progress, len(todo))
+    if own:
+        workers.__exit__()
     for task in todo:     # written by the workers: this build used them (Cache.prune)
         for kind in _CHUNK_KINDS:
             cache.keep(kind, task.cache_key)
@@ -309,7 +328,8 @@ class UnionPieces:
     are ready when the union dumps are written; each piece waits only for its own. A context manager:
     leaving it stops the workers."""
 
-    def __init__(self, cache: Cache, work: Plan, made: Made, drop: dict[str, set[ox.Triple]]) -> None:
+    def __init__(self, cache: Cache, work: Plan, made: Made, drop: dict[str, set[ox.Triple]],
+                 workers: Workers) -> None:
         self.cache, self.work, self.made, self.drop = cache, work, made, drop
         self.prefixes = dump_prefixes(work.settings)
         self.pieces = []
@@ -320,16 +340,15 @@ class UnionPieces:
                 if m.graph in drop and not cache.has("union-less", key)
                 and not any(isinstance(x, ox.BlankNode) for d in drop[m.graph] for x in (d.subject, d.object))]
         # (blank nodes: N-Triples would not carry their identity to a worker; those are made here)
-        self.pool = ProcessPoolExecutor(2, mp_context=POOL_CONTEXT, initializer=_worker_start, initargs=(os.getpid(),)) \
-            if len(jobs) > INLINE_MAX else None
-        self.ahead = {job[2]: self.pool.submit(make_less, job) for job in jobs} if self.pool is not None else {}
+        pool = workers.get() if len(jobs) > INLINE_MAX else None
+        self.ahead = {job[2]: pool.submit(make_less, job) for job in jobs} if pool is not None else {}
 
     def __enter__(self) -> UnionPieces:
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(cancel_futures=True)
+        for job in self.ahead.values():     # (the pool is the build's: Workers stops it)
+            job.cancel()
 
     def __iter__(self) -> Iterator[Source]:
         for task, meta, key, _nt in self.pieces:

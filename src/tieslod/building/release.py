@@ -27,7 +27,7 @@ from .claims_csv import Table, claims_csv, write_claim_files
 from .dumpparts import PARTS, Parts
 from .dumps import DUMP_KINDS, dump_frame, dump_prefixes
 from .plan import Made, Plan
-from .pipeline import (Shared, bodies, facts_reader, file_digests, input_files, make_all, nq_bodies,
+from .pipeline import (Shared, Workers, bodies, facts_reader, file_digests, input_files, make_all, nq_bodies,
                        plan, relative, shared_quads, UnionPieces, validate_all)
 from .storeupdate import StoreUpdate, changed_graphs, load_store, sst_sums, update_or_load, verified_store
 from ..errors import DamagedCache, DiskFull, IncompleteRelease, NonConformance, disk_full
@@ -243,6 +243,7 @@ def _build(settings: Settings, stage: _Stages, force: bool, switch: bool) -> Bui
     # only once the checks have passed.
     tmp = releases / f".tmp-{version}-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
+    stack = contextlib.ExitStack()
     try:
         (tmp / "dumps").mkdir(parents=True)
         # the previous store's table files are checked while the chunks are made (needed for the store)
@@ -250,16 +251,19 @@ def _build(settings: Settings, stage: _Stages, force: bool, switch: bool) -> Bui
         store_sums = checking.submit(verified_store, previous, old_manifest.get("build", {}).get("store_crc32"),
                                      stage.say)
         checking.shutdown(wait=False)
+        workers = stack.enter_context(Workers())
         with stage("chunks"):
-            made = make_all(work, cache, stage.say)
+            made = make_all(work, cache, stage.say, workers)
         parts = Parts(tmp, previous, old_manifest.get("parts", {}),
                       {k: rdf_format(f).extension for k, f in DUMP_KINDS.items()},
                       {"jsonld": jsonld.SEPARATOR}, stage.say)
         result = _write_release(work, made, cache, tmp, version, settings, stage, parts, previous,
-                                store_sums.result())
+                                store_sums.result(), workers)
+        stack.close()
         pruning.shutdown(wait=True)
         tmp.rename(target)
     finally:
+        stack.close()
         pruning.shutdown(wait=True)
         shutil.rmtree(tmp, ignore_errors=True)
     result.release_dir = target
@@ -273,10 +277,11 @@ def _build(settings: Settings, stage: _Stages, force: bool, switch: bool) -> Bui
 
 def _write_release(work: Plan, made: Made, cache: Cache, tmp: Path, version: str, settings: Settings,
                    stage: _Stages, parts: Parts, previous: Path | None,
-                   verified: dict[str, int] | None) -> BuildResult:
+                   verified: dict[str, int] | None, workers: Workers) -> BuildResult:
     """Store, parts and claim rows; the checks; then, only if they pass, the published files."""
     dumps = tmp / "dumps"
-    drop, update, shared, csv_lines = _store_and_parts(work, made, cache, tmp, stage, parts, previous, verified)
+    drop, update, shared, csv_lines = _store_and_parts(work, made, cache, tmp, stage, parts, previous, verified,
+                                                       workers)
     with stage("validate"):
         report = validation_report(tmp / "store", made, work, cache, shared, update, stage.say)
         if not report.conforms:
@@ -309,7 +314,7 @@ def _write_release(work: Plan, made: Made, cache: Cache, tmp: Path, version: str
 
 
 def _store_and_parts(work: Plan, made: Made, cache: Cache, tmp: Path, stage: _Stages, parts: Parts,
-                     previous: Path | None, verified: dict[str, int] | None
+                     previous: Path | None, verified: dict[str, int] | None, workers: Workers
                      ) -> tuple[dict[str, set[ox.Triple]], StoreUpdate, Shared, list[bytes]]:
     """The store (the checks run on it), every dump's parts and the claim table's lines, all in the
     build's private directory: the store loads in a thread (Oxigraph releases the GIL) and the parts
@@ -325,7 +330,7 @@ def _store_and_parts(work: Plan, made: Made, cache: Cache, tmp: Path, stage: _St
     def nquads() -> Iterator[bytes]:
         return (load()[0]["nq"] for _keys, load in nq_bodies(cache, work))
     with ThreadPoolExecutor(1) as loader, ThreadPoolExecutor(2) as writers, \
-            UnionPieces(cache, work, made, shared.drop) as union:
+            UnionPieces(cache, work, made, shared.drop, workers) as union:
         if graphs is not None and old is not None:
             loading = loader.submit(_timed, update_or_load, store, made, work, cache, old, graphs, nquads, stage.say)
         else:
