@@ -22,7 +22,7 @@ def test_union_bodies_are_the_graph_without_its_name() -> None:
     quads = [ox.Quad(ox.NamedNode(f"https://x/s{i}"), ox.NamedNode("https://x/p"), ox.Literal(str(i)), G)
              for i in range(3)]     # sorted by subject, as a chunk's are
     bodies = union_bodies(quads, {"x": "https://x/"})
-    assert set(ox.parse(bodies["nt"], format=ox.RdfFormat.N_TRIPLES)) == {q.triple for q in quads}
+    assert {q.triple for q in ox.parse(bodies["nt"], format=ox.RdfFormat.N_TRIPLES)} == {q.triple for q in quads}
     turtle = b"@prefix x: <https://x/> .\n" + bodies["ttl"]
-    assert set(ox.parse(turtle, format=ox.RdfFormat.TURTLE)) == {q.triple for q in quads}
+    assert {q.triple for q in ox.parse(turtle, format=ox.RdfFormat.TURTLE)} == {q.triple for q in quads}
     assert not bodies["ttl"].startswith(b"@prefix"), "the release writes the prefixes once"
