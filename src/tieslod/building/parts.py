@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 
@@ -17,6 +18,7 @@ from ..config import Settings
 from ..model.graph import Part, plain_part, enrich_article
 from ..model.jsonld import Compactor, graph_object
 from ..model.sources import parse_turtle, read_article
+from ..validation.shacl import Violation
 from ..vocab import OA, SCHEMA, TL, TYPE, serialized
 from .bodies import gz, strip_prefixes, subject_span
 
@@ -46,7 +48,7 @@ class Chunk:
     bodies: dict[str, bytes]                  # "nq", "trig", "jsonld", "nt", "ttl"
     gz: dict[str, bytes]
     facts: bytes                              # N-Quads of what the claim table reads
-    violations: list = field(default_factory=list)   # local SHACL results (validation.Violation)
+    violations: list[Violation] = field(default_factory=list)   # local SHACL results
     origins: dict[str, str] = field(default_factory=dict)
 
 
@@ -135,8 +137,8 @@ def render(part: Part, compactor: Compactor, prefixes: dict[str, str], origins: 
 _STATE: dict[str, object] = {}
 
 
-def init_worker(settings: Settings, labels: dict[str, str], context: dict, prefixes: dict[str, str],
-                checker: Callable | None = None) -> None:
+def init_worker(settings: Settings, labels: dict[str, str], context: dict[str, Any], prefixes: dict[str, str],
+                checker: Callable[[list[Part], list[Chunk]], None] | None = None) -> None:
     """Per-process state, sent once instead of with every task."""
     _STATE.update(settings=settings, labels=labels, compactor=Compactor(context), prefixes=prefixes,
                   checker=checker)
@@ -162,7 +164,7 @@ def make_chunks(tasks: list[Task]) -> list[Chunk]:
     chunks = [render(part, _STATE["compactor"], _STATE["prefixes"], origins)  # type: ignore[arg-type]
               for part, origins in made]
     checker = _STATE.get("checker")
-    if checker is not None:
+    if callable(checker):
         checker([part for part, _ in made], chunks)   # fills chunk.violations
     return chunks
 

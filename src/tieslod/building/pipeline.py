@@ -2,6 +2,7 @@
 cores, update the store incrementally, and merge the three validation reports (see shards.py)."""
 from __future__ import annotations
 
+import functools
 import gc
 import hashlib
 import multiprocessing
@@ -29,7 +30,7 @@ from .lifetime import die_with_parent
 from ..model.graph import labels_of
 from ..model.sources import parse_turtle
 from ..validation.shacl import Violation
-from ..vocab import serialized
+from ..vocab import serialized, solutions
 
 Progress = Callable[[str], None]
 BATCH = 24            # parts per pyshacl call: amortises its per-call cost (~20 ms)
@@ -65,7 +66,7 @@ def input_files(root: Path) -> list[Path]:
     return [Path(name) for name in sorted(found, key=lambda name: name.split("/"))]
 
 
-class Digests(dict):
+class Digests(dict[Path, str]):
     """path -> sha256 of every input file, with the listing each root gave (input_version walks the
     same files in the same order: listing them twice cost ~0.15 s of a rebuild at 1M quads)."""
 
@@ -236,7 +237,7 @@ class Workers:
     def get(self) -> ProcessPoolExecutor:
         if self.pool is None:
             self.pool = ProcessPoolExecutor(max(1, min(2, os.cpu_count() or 1)), mp_context=POOL_CONTEXT,
-                                            initializer=_pool_init, initargs=(os.getpid(), *self.args))
+                                            initializer=functools.partial(_pool_init, os.getpid(), *self.args))
         return self.pool
 
     def __enter__(self) -> Workers:
@@ -361,7 +362,7 @@ class UnionPieces:
 
 
 def _union_less(cache: Cache, task: Task, key: str, drop: set[ox.Triple], prefixes: dict[str, str],
-                ahead: Future | None = None) -> Callable[[], Bodies]:
+                ahead: Future[None] | None = None) -> Callable[[], Bodies]:
     cache.keep("union-less", key)
 
     def load() -> Bodies:
@@ -490,7 +491,7 @@ def cross_focus(store: ox.Store, update: StoreUpdate) -> list[str] | None:
     for start in range(0, len(subjects), 5000):
         values = " ".join(f"<{s}>" for s in subjects[start:start + 5000])
         query = f"SELECT DISTINCT ?x WHERE {{ VALUES ?s {{ {values} }} ?x ?p ?s }}"
-        found.update(r["x"].value for r in store.query(query, use_default_graph_as_union=True)
+        found.update(r["x"].value for r in solutions(store.query(query, use_default_graph_as_union=True))
                      if isinstance(r["x"], ox.NamedNode))
         if len(found) > FOCUS_MAX:
             return None

@@ -61,7 +61,7 @@ class PropertyCheck:
     or_datatypes: tuple[str, ...] = ()
     kinds: tuple[type, ...] | None = None
     allowed: tuple[rdflib.term.Node, ...] | None = None     # sh:in
-    patterns: tuple[re.Pattern, ...] = ()
+    patterns: tuple[re.Pattern[str], ...] = ()
     min_length: int | None = None
 
 
@@ -86,7 +86,7 @@ def _one(graph: rdflib.Graph, node: rdflib.term.Node, pred: rdflib.URIRef) -> rd
 
 def _int(graph: rdflib.Graph, node: rdflib.term.Node, pred: rdflib.URIRef) -> int | None:
     value = _one(graph, node, pred)
-    return None if value is None else int(value)   # type: ignore[arg-type]
+    return None if value is None else int(str(value))
 
 
 def _or_datatypes(graph: rdflib.Graph, node: rdflib.term.Node) -> tuple[str, ...]:
@@ -117,7 +117,7 @@ def _property(graph: rdflib.Graph, node: rdflib.term.Node) -> PropertyCheck:
         str(severity).rsplit("#", 1)[-1] if severity is not None else "Violation",
         _int(graph, node, SH.minCount), _int(graph, node, SH.maxCount),
         str(d) if (d := _one(graph, node, SH.datatype)) is not None else None, _or_datatypes(graph, node),
-        _KINDS[kind] if kind is not None else None,
+        _KINDS[rdflib.URIRef(str(kind))] if kind is not None else None,
         tuple(rdflib.collection.Collection(graph, in_list)) if in_list is not None else None,
         tuple(re.compile(str(p), re_flags) for p in graph.objects(node, SH.pattern)),
         _int(graph, node, SH.minLength))
@@ -133,7 +133,8 @@ def _node(graph: rdflib.Graph, node: rdflib.term.Node) -> NodeCheck:
         if len(set(graph.subjects(SH.property, prop))) > 1:
             raise Unsupported(f"property shape {prop} shared by several node shapes")
         props.append((str(graph.value(prop, LABEL) or label), _property(graph, prop)))
-    strings = lambda pred: tuple(sorted(str(o) for o in graph.objects(node, pred)))  # noqa: E731
+    def strings(pred: rdflib.URIRef) -> tuple[str, ...]:
+        return tuple(sorted(str(o) for o in graph.objects(node, pred)))
     return NodeCheck(label, frozenset(strings(SH.targetClass)), strings(SH.targetSubjectsOf),
                      strings(SH.targetObjectsOf), strings(SH.targetNode), tuple(props))
 

@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import Any
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -32,7 +33,7 @@ from . import compiled
 from ..errors import UnsupportedShape
 from ..model.graph import Dataset, Part
 from .shacl import Violation, locate as locate_focus, short_term, rdflib_term as _rdflib, offset_report, shacl_report
-from ..vocab import serialized, Term
+from ..vocab import Term, serialized, solutions
 
 SH = rdflib.Namespace("http://www.w3.org/ns/shacl#")
 RDF_TYPE, SUBCLASS = rdflib.RDF.type, rdflib.RDFS.subClassOf
@@ -92,7 +93,7 @@ class LocalChecker:
     shapes_text: str
     subclass_nt: bytes
 
-    def __call__(self, parts: list[Part], chunks: list) -> None:
+    def __call__(self, parts: list[Part], chunks: list[Any]) -> None:
         subclass = [q.triple for q in ox.parse(self.subclass_nt, format=ox.RdfFormat.N_TRIPLES)] \
             if self.subclass_nt else []
         origins: dict[str, str] = {}      # strings: only the nodes a report names become Paths
@@ -103,7 +104,7 @@ class LocalChecker:
         for part, chunk in zip(parts, chunks):
             mine = set(chunk.subjects)
             chunk.violations = [v for v in found if v.focus in mine]
-            dataset = Dataset(part.graph.value, {part.key: part}, {n: origins[n] for n in mine})
+            dataset = Dataset(part.graph.value, {part.key: part}, {n: Path(origins[n]) for n in mine})
             chunk.violations += offset_report(dataset)
 
 
@@ -158,11 +159,11 @@ def _closure(classes: list[str]) -> str:
 def expand_closures(query: str, store: ox.Store, memo: dict[str, str]) -> str:
     """Replace each SUBCLASSES(<C> ...) by the comma-separated IRIs of C and all its subclasses
     (SUBCLASSES_VALUES(...): space-separated, for a VALUES block)."""
-    def sub(match: re.Match) -> str:
+    def sub(match: re.Match[str]) -> str:
         classes = match.group(2)
         if classes not in memo:
-            found = store.query(f"SELECT DISTINCT ?s WHERE {{ VALUES ?c {{ {classes} }} ?s <{SUBCLASS}>* ?c }}",
-                                use_default_graph_as_union=True)
+            found = solutions(store.query(f"SELECT DISTINCT ?s WHERE {{ VALUES ?c {{ {classes} }} ?s <{SUBCLASS}>* ?c }}",
+                                          use_default_graph_as_union=True))
             memo[classes] = ", ".join(sorted(f"<{r['s'].value}>" for r in found if isinstance(r["s"], ox.NamedNode)))
         return memo[classes].replace(", ", " ") if match.group(1) else memo[classes]
     return _SUBCLASSES.sub(sub, query)
@@ -325,7 +326,7 @@ def run_uncovered(store: ox.Store, text: str, locate: Mapping[str, Path | str]) 
 
 def _fill(message: str, row: dict[str, Term | None]) -> str:
     """pyshacl's substitution of {$this} and {?var} in sh:message."""
-    def sub(match: re.Match) -> str:
+    def sub(match: re.Match[str]) -> str:
         term = row.get(match.group(1))
         return "" if term is None else term.value
     return re.sub(r"\{[$?](\w+)\}", sub, message)
@@ -343,10 +344,10 @@ def _solutions(store: ox.Store, rule: Rule, focus: list[str] | None) -> list[tup
     """(this, value) rows of one rule, read in the thread that ran the query (results are bound to it)."""
     wants_value = "value" in rule.query
     return [(s["this"], s["value"] if wants_value else None)
-            for q in _queries(rule, focus) for s in store.query(q, use_default_graph_as_union=True)]
+            for q in _queries(rule, focus) for s in solutions(store.query(q, use_default_graph_as_union=True))]
 
 
-def run_cross(store: ox.Store, shapes_text: str, locate: dict[str, Path],
+def run_cross(store: ox.Store, shapes_text: str, locate: Mapping[str, Path | str],
               focus: list[str] | None = None, rules: tuple[Rule, ...] | None = None) -> list[Violation]:
     """Every cross-document result over the store's union graph; with `focus`, only those whose focus
     node is listed (bound by VALUES first; class targets use an expanded subclass list so the plan
@@ -383,7 +384,7 @@ def shared_key(nquads: bytes, shapes_text: str, subclass_nt: bytes) -> str:
 
 
 def run_shared(quads: list[ox.Quad], shapes_text: str, subclass_nt: bytes,
-               locate: dict[str, Path]) -> list[Violation]:
+               locate: Mapping[str, Path | str]) -> list[Violation]:
     subclass = [q.triple for q in ox.parse(subclass_nt, format=ox.RdfFormat.N_TRIPLES)] if subclass_nt else []
     keep = {q.subject.value for q in quads}
     return [v for v in run_local(quads, subclass, shapes_text, locate) if v.focus in keep]
