@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import pyoxigraph as ox
 
 from .building.release import DUMP_NAMES, BuildResult, ensure_built
-from .building.release import check as run_check
+from .building.checks import check as run_check
 from .building.release import build as run_build
 from .config import Settings
 from .errors import UsageError

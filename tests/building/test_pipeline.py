@@ -11,7 +11,7 @@ import pyoxigraph as ox
 import pytest
 from pyld import jsonld
 
-from tieslod.building import pipeline
+from tieslod.building import checks, pipeline
 from tieslod.building.dumpparts import PARTS, Parts, Planned
 from tieslod.building.release import build
 from tieslod.config import Settings
@@ -111,8 +111,8 @@ def test_incremental_validation_finds_what_a_full_one_finds(corpus: Path, tmp_pa
     text = article.read_text(encoding="utf-8")
     article.write_text(re.sub(rf"t:{tie} a tl:\w+ ;", f"t:{tie} a schema:Thing ;", text), encoding="utf-8")
     narrowed: list = []
-    real = pipeline.cross_focus
-    monkeypatch.setattr(pipeline, "cross_focus", lambda *a: narrowed.append(real(*a)) or narrowed[-1])
+    real = checks.cross_focus
+    monkeypatch.setattr(checks, "cross_focus", lambda *a: narrowed.append(real(*a)) or narrowed[-1])
     with pytest.raises(NonConformance) as inc:
         build(settings)
     assert narrowed[0] is not None and 0 < len(narrowed[0]) < 200, "only nodes near the change"

@@ -8,11 +8,10 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -27,14 +26,14 @@ from .claims_csv import Table, claims_csv, write_claim_files
 from .dumpparts import PARTS, Parts
 from .dumps import DUMP_KINDS, dump_frame, dump_prefixes
 from .plan import Made, Plan
-from .pipeline import (Shared, Workers, bodies, facts_reader, file_digests, input_files, make_all, nq_bodies,
-                       plan, relative, shared_quads, UnionPieces, validate_all)
+from .checks import Shared, shared_quads, validation_report
+from .pipeline import (Workers, bodies, facts_reader, file_digests, input_files, make_all, nq_bodies,
+                       plan, relative, UnionPieces)
 from .storeupdate import StoreUpdate, changed_graphs, load_store, sst_sums, update_or_load, verified_store
 from ..errors import DamagedCache, DiskFull, IncompleteRelease, NonConformance, disk_full
 from .manifest import differences, find_release, new_release_dir, read_manifest, settings_record
 from ..formats import CSV_DUMP, Format, media_type, rdf_format
 from ..model import jsonld
-from ..validation.ledger import enforce as enforce_ledger
 from ..validation.shacl import Report
 from ..vocab import TL, serialized
 
@@ -349,21 +348,6 @@ def _store_and_parts(work: Plan, made: Made, cache: Cache, tmp: Path, stage: _St
     return shared.drop, update, shared, lines
 
 
-def validation_report(store_path: Path, made: Made, work: Plan, cache: Cache, shared: Shared,
-                      update: StoreUpdate, say: Progress) -> Report:
-    """The one validation of the data (`tieslod validate` and `tieslod build` both run it): the
-    per-article results made with the chunks, the shared nodes, the cross-document rules on the store,
-    and the URI ledger (a published URI may never silently disappear)."""
-    store = ox.Store(str(store_path))
-    try:
-        violations = validate_all(store, made, work, cache, shared, update)
-        if not violations:
-            enforce_ledger(store, work.settings, say)
-    finally:
-        del store
-    return Report(violations, sum(m.quads for m in made.metas))
-
-
 def _publish_dumps(parts: Parts, dumps: Path, settings: Settings, csv_lines: list[bytes],
                    cache: Cache) -> list[FileInfo]:
     """Every dump assembled from its parts (two at a time: hashing and file I/O release the GIL),
@@ -401,23 +385,6 @@ def _summary_counts(made: Made, drop: dict[str, set[ox.Triple]]) -> dict[str, in
     return {"quads": quads, "triples": quads - sum(len(d) for d in drop.values()),
             "claims": len(typed(TL + "Claim")), "sources": len(typed(TL + "Source")),
             "ties": len(ties), "entities": entities}
-
-
-def check(settings: Settings, progress: Progress | None = None) -> Report:
-    """`tieslod validate`: the build's own validation (validation_report, on the store and the parts
-    a build makes), in a temporary directory that is removed after: nothing is published, and the
-    answer is the one `tieslod build` would act on."""
-    say = progress or (lambda _msg: None)
-    with tempfile.TemporaryDirectory(prefix="tieslod-validate-") as tmp:
-        scratch = replace(settings, out_dir=Path(tmp))
-        cache = Cache(Path(tmp) / "cache")
-        with _collector_paused():
-            work = plan(scratch, file_digests(scratch), cache)
-            made = make_all(work, cache, say)
-            shared = shared_quads(made, work, cache)
-            update = load_store(Path(tmp) / "store",
-                                lambda: (load()[0]["nq"] for _keys, load in nq_bodies(cache, work)))
-            return validation_report(Path(tmp) / "store", made, work, cache, shared, update, say)
 
 
 def ensure_built(settings: Settings, progress: Progress | None = None) -> Path:

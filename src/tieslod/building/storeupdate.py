@@ -1,5 +1,5 @@
 """The release store: the previous release's store with only the changed graphs replaced, or a fresh
-bulk load; and what changed, so the cross-document checks look only near it (pipeline.cross_focus)."""
+bulk load; and what changed, so the cross-document checks look only near it (checks.cross_focus)."""
 from __future__ import annotations
 
 import json
