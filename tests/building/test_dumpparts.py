@@ -7,7 +7,7 @@ import hashlib
 from pathlib import Path
 
 from tieslod.building.bodies import gz
-from tieslod.building.dumpparts import PARTS, Parts, Source, buckets
+from tieslod.building.dumpparts import PARTS, Parts, Source, buckets, records_digest
 
 
 def _sources(names: list[str], tag: str = "") -> list[Source]:
@@ -32,7 +32,7 @@ def test_buckets_are_contiguous_and_content_defined() -> None:
 
 
 def _parts(tmp: Path, previous: Path | None, recorded: dict, said: list[str]) -> Parts:  # type: ignore[type-arg]
-    return Parts(tmp, previous, recorded, {"nt": "nt"}, {}, said.append)
+    return Parts(tmp, previous, recorded, {"nt": "nt"}, {}, said.append, records_digest(recorded))
 
 
 def test_whole_file_is_the_parts_concatenated_and_reuse_is_by_link(tmp_path: Path) -> None:
@@ -75,3 +75,13 @@ def test_a_record_that_is_not_ours_is_named_and_not_used(tmp_path: Path) -> None
     said: list[str] = []
     parts = _parts(tmp_path / "two", tmp_path / "one", {"nt": [["key", "not a size"]]}, said)
     assert parts.old == {} and any("record of the parts is unreadable" in m for m in said), said
+
+
+def test_a_record_its_checksum_does_not_name_is_not_used(tmp_path: Path) -> None:
+    said: list[str] = []
+    first = _parts(tmp_path / "one", None, {}, said)
+    first.make(("nt",), _sources(NAMES), NAMES)
+    recorded = first.records()
+    changed = {"nt": [[*recorded["nt"][0][:2], "0" * 64, *recorded["nt"][0][3:]], *recorded["nt"][1:]]}
+    parts = Parts(tmp_path / "two", tmp_path / "one", changed, {"nt": "nt"}, {}, said.append, records_digest(recorded))
+    assert parts.old == {} and any("not the record its checksum names" in m for m in said), said

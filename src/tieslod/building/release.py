@@ -23,7 +23,7 @@ from ..config import Settings
 from .cache import Cache
 from .void import TIE_CLASSES, FileInfo, describe
 from .claims_csv import Table, claims_csv, write_claim_files
-from .dumpparts import PARTS, Parts
+from .dumpparts import PARTS, Parts, records_digest
 from .dumps import DUMP_KINDS, dump_frame, dump_prefixes
 from .plan import Made, Plan
 from .checks import Shared, shared_quads, validation_report
@@ -255,7 +255,7 @@ def _build(settings: Settings, stage: _Stages, force: bool, switch: bool) -> Bui
             made = make_all(work, cache, stage.say, workers)
         parts = Parts(tmp, previous, old_manifest.get("parts", {}),
                       {k: rdf_format(f).extension for k, f in DUMP_KINDS.items()},
-                      {"jsonld": jsonld.SEPARATOR}, stage.say)
+                      {"jsonld": jsonld.SEPARATOR}, stage.say, old_manifest.get("build", {}).get("parts_sha256"))
         result = _write_release(work, made, cache, tmp, version, settings, stage, parts, previous,
                                 store_sums.result(), workers)
         stack.close()
@@ -307,7 +307,7 @@ def _write_release(work: Plan, made: Made, cache: Cache, tmp: Path, version: str
                 "files": [i.__dict__ for i in infos],
                 "parts": parts.records(),
                 "build": {"store": update.mode, "remade": len(made.remade), "stages": stage.times,
-                          "store_crc32": sums.result()}}
+                          "parts_sha256": records_digest(parts.records()), "store_crc32": sums.result()}}
     (tmp / "manifest.json").write_text(_manifest_json(manifest))
     return BuildResult(tmp, version, counts, infos, report=report)
 
