@@ -11,7 +11,7 @@ import pyoxigraph as ox
 import pytest
 from pyld import jsonld
 
-from tieslod.building import checks, pipeline
+from tieslod.building import checks
 from tieslod.building.dumpparts import PARTS, Parts, Planned
 from tieslod.building.release import build
 from tieslod.config import Settings
