@@ -14,7 +14,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from ..config import Settings
-from ..errors import LedgerError, NonConformance
+from ..errors import LedgerError
 from ..vocab import DCT, OWL, Term
 
 LEDGER_NAME = "uris.txt"
