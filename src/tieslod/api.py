@@ -15,19 +15,17 @@ from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
+from .building.checks import check as run_check
 from .building.release import DUMP_NAMES, BuildResult, ensure_built
 from .building.release import build as run_build
 from .config import Settings
 from .errors import ServiceRefused, UsageError
 from .formats import RDF_FORMATS, export_format
 from .formats import RESULT_FORMATS as RESULTS
-from .model.graph import assemble
-from .model.sources import read_inputs
 from .querying.policy import check
 from .querying.store import open_read_only, query_kind, run_query
 from .table import render_table
 from .validation.shacl import Report
-from .validation.shacl import validate as run_validate
 from .vocab import PREFIXES
 
 if TYPE_CHECKING:   # only for annotations: importing them here would load every subsystem
@@ -47,9 +45,10 @@ GRAPH_FORMATS = tuple(f.name for f in RDF_FORMATS)      # what `tieslod query --
 RESULT_FORMATS = tuple(f.name for f in RESULTS)
 
 
-def validate(settings: Settings) -> Report:
-    """`tieslod validate`: SHACL and quote checks over the data as it is now (no build needed)."""
-    return run_validate(assemble(read_inputs(settings), settings), settings)
+def validate(settings: Settings, progress: Progress | None = None) -> Report:
+    """`tieslod validate`: the checks `tieslod build` runs before it publishes anything (SHACL shapes,
+    quotes, the URI ledger), on the data as it is now; nothing is written under settings.out_dir."""
+    return run_check(settings, progress)
 
 
 def build(settings: Settings, progress: Progress | None = None, force: bool = False) -> BuildResult:

@@ -77,3 +77,27 @@ def prefix_block(extra: dict[str, str] | None = None) -> str:
     """SPARQL PREFIX lines for our namespaces (used by the bundled queries)."""
     items = {**PREFIXES, **(extra or {})}
     return "".join(f"PREFIX {k}: <{v}>\n" for k, v in items.items())
+
+
+# Typed views of pyoxigraph's wide return types (its stubs name no Term, and serialize/query return
+# unions), so that building/ and validation/ type-check under mypy --strict.
+Term = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
+
+
+def serialized(data: object, fmt: ox.RdfFormat, prefixes: dict[str, str] | None = None) -> bytes:
+    """ox.serialize into bytes (it returns None only when given an output file)."""
+    out = ox.serialize(data, format=fmt, prefixes=prefixes)  # type: ignore[arg-type]
+    assert out is not None
+    return out
+
+
+def solutions(result: ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples) -> ox.QuerySolutions:
+    """A SELECT query's rows (the query text decides the kind; this says which)."""
+    assert isinstance(result, ox.QuerySolutions)
+    return result
+
+
+def value_of(term: object) -> str:
+    """The lexical value of a named node, blank node or literal (quoted triples have none)."""
+    assert isinstance(term, (ox.NamedNode, ox.BlankNode, ox.Literal)), term
+    return term.value

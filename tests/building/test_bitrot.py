@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tieslod.building import splice
+from tieslod.building.dumpparts import PARTS
 from tieslod.building.release import build
 from tieslod.config import Settings
 from synthetic import generate
@@ -43,9 +43,7 @@ def built(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path,
     """A build of the corpus to copy and damage, and the dumps a clean full build makes after the change."""
     root = tmp_path_factory.mktemp("bitrot")
     shutil.copytree(corpus, root / "data")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(splice, "STEP", 4096)     # hash states every 4 KB: the resumed-prefix path is taken
-        build(Settings(data_dir=root / "data", out_dir=root / "build"))
+    build(Settings(data_dir=root / "data", out_dir=root / "build"))
     changed = root / "changed"
     shutil.copytree(corpus, changed)
     _change(changed)
@@ -64,35 +62,67 @@ def _copy_of(built: tuple[Path, dict[str, bytes]], tmp_path: Path) -> tuple[Sett
     return settings, (tmp_path / "build" / "current").resolve()
 
 
-@pytest.mark.parametrize("name, fraction", [(n, 0.3) for n in ("tieslod.nq", "tieslod.ttl", "tieslod.nt",
-                                                                "tieslod.jsonld", "tieslod.trig", "tieslod.nq.gz",
-                                                                "tieslod.ttl.gz", "tieslod.nt.gz", "tieslod.jsonld.gz")]
-                         + [("tieslod.nq", 0.0005), ("tieslod.nt", 0.9)])
-def test_a_flipped_byte_in_the_previous_release_is_not_republished(built: tuple[Path, dict[str, bytes]],
-                                                                    tmp_path: Path, name: str, fraction: float,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(splice, "STEP", 4096)
+def _parts(release: Path, suffix: str) -> list[Path]:
+    return sorted((release / PARTS).glob(f"*{suffix}"))
+
+
+@pytest.mark.parametrize("suffix", [".nq", ".ttl", ".nt", ".jsonld", ".trig", ".nq.gz", ".ttl.gz", ".nt.gz",
+                                    ".jsonld.gz", ".trig.gz"])
+def test_a_flipped_byte_in_a_previous_part_is_not_republished(built: tuple[Path, dict[str, bytes]],
+                                                              tmp_path: Path, suffix: str) -> None:
+    """A rebuild reuses the previous release's parts (by hard link) only if their bytes still have the
+    CRC-32 its manifest recorded: a flipped bit is made again from the cache."""
     settings, first = _copy_of(built, tmp_path)
-    _flip(first / "dumps" / name, fraction)
+    for part in _parts(first, suffix):
+        _flip(part, 0.3)
     _change(settings.data_dir)
     said: list[str] = []
     after = build(settings, said.append).release_dir
-    assert any("do not match their checksums" in m and name.removesuffix(".gz") in m for m in said), said
+    assert any("does not match its recorded checksum" in m and suffix.removesuffix(".gz") in m for m in said), said
     assert json.loads((after / "manifest.json").read_text())["build"]["remade"] == 1, "the rest still reused"
     _sums_hold(after)
     assert _dumps(after) == built[1]
 
 
-def test_a_changed_splice_index_is_not_trusted(built: tuple[Path, dict[str, bytes]], tmp_path: Path) -> None:
-    """The index holds the hash states a rebuild resumes: a changed one would certify wrong checksums."""
+def test_unchanged_parts_are_hard_links_of_the_previous_ones(built: tuple[Path, dict[str, bytes]],
+                                                            tmp_path: Path) -> None:
     settings, first = _copy_of(built, tmp_path)
-    index = first / splice.INDEX
-    index.write_text(index.read_text().replace('"size": ', '"size":  ', 1))    # valid JSON, other bytes
+    _change(settings.data_dir)
+    after = build(settings).release_dir
+    shared = [p for p in (after / PARTS).iterdir() if (first / PARTS / p.name).exists() and p.name != "SHA256SUMS"]
+    assert shared and all((first / PARTS / p.name).samefile(p) for p in shared)
+    assert len(shared) < len(list((after / PARTS).iterdir())) - 1, "the changed article's parts are new"
+    sums = dict(reversed(line.split("  ")) for line in (after / PARTS / "SHA256SUMS").read_text().splitlines())
+    assert sums and all(hashlib.sha256((after / PARTS / n).read_bytes()).hexdigest() == d for n, d in sums.items())
+
+
+@pytest.mark.parametrize("name", ["tieslod.nq", "tieslod.ttl.gz", "tieslod.jsonld"])
+def test_a_flipped_byte_in_a_previous_whole_dump_is_not_republished(built: tuple[Path, dict[str, bytes]],
+                                                                    tmp_path: Path, name: str) -> None:
+    """The whole files are assembled from parts, never copied from the previous release's."""
+    settings, first = _copy_of(built, tmp_path)
+    _flip(first / "dumps" / name, 0.3)
+    _change(settings.data_dir)
+    after = build(settings).release_dir
+    _sums_hold(after)
+    assert _dumps(after) == built[1]
+
+
+def test_a_changed_parts_record_is_not_trusted(built: tuple[Path, dict[str, bytes]], tmp_path: Path) -> None:
+    """The record of the parts carries the checksums reused parts are checked against: a changed one
+    (its SHA-256 in the manifest no longer matches) is named and not used; every part is made again,
+    and the new release records the right checksums."""
+    settings, first = _copy_of(built, tmp_path)
+    manifest = json.loads((first / "manifest.json").read_text())
+    manifest["parts"]["nq"][0][2] = "0" * 64
+    (first / "manifest.json").write_text(json.dumps(manifest))
     _change(settings.data_dir)
     said: list[str] = []
     after = build(settings, said.append).release_dir
-    assert any(str(index) in m and "not the index its manifest records" in m for m in said), said
+    assert any("record of the parts is unreadable" in m and "not reused" in m for m in said), said
     _sums_hold(after)
+    sums = dict(reversed(line.split("  ")) for line in (after / PARTS / "SHA256SUMS").read_text().splitlines())
+    assert all(hashlib.sha256((after / PARTS / n).read_bytes()).hexdigest() == d for n, d in sums.items())
     assert _dumps(after) == built[1]
 
 
@@ -102,7 +132,7 @@ def test_a_damaged_cache_entry_is_made_again(built: tuple[Path, dict[str, bytes]
     chunk = json.loads((first / "manifest.json").read_text())["graphs"]["syn-00003"]["chunk"]
     entry = settings.out_dir / "cache" / kind / chunk[:2] / f"{chunk}.pickle"
     _flip(entry, 0.5)
-    (first / splice.INDEX).unlink()        # nothing copied from the previous dumps: every piece is loaded
+    shutil.rmtree(first / PARTS)          # no previous part reused: every piece is loaded from the cache
     _change(settings.data_dir)
     said: list[str] = []
     after = build(settings, said.append).release_dir

@@ -27,7 +27,7 @@ CLI = [sys.executable, "-m", "tieslod.cli"]
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = tmp_path_factory.mktemp("synth") / "data"
-    generate(data, 25, seed=5)       # a full build writes ~19 MB: ~11 cache, ~6 dumps, ~2.5 store
+    generate(data, 25, seed=5)       # a full build writes ~26 MB: ~11 cache, ~6 dumps, ~6 parts, ~2.5 store
     return data
 
 
@@ -88,7 +88,7 @@ def test_a_cold_build_on_a_full_disk_leaves_nothing(corpus: Path, small_fs: Path
 
 
 def test_a_rebuild_on_a_full_disk_keeps_the_previous_release(corpus: Path, small_fs: Path, tmp_path: Path) -> None:
-    _resize(small_fs, "24m")
+    _resize(small_fs, "30m")
     data, out = tmp_path / "data", small_fs / "build"
     shutil.copytree(corpus, data)
     assert _build(data, out).returncode == 0

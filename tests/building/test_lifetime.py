@@ -15,7 +15,9 @@ import psutil
 import pytest
 
 from tieslod.building.release import locked
-from tieslod.building.forked import Forked
+from concurrent.futures import ProcessPoolExecutor
+
+from tieslod.building.pipeline import POOL_CONTEXT
 from synthetic import generate
 
 CLI = [sys.executable, "-m", "tieslod.cli"]
@@ -44,7 +46,8 @@ def test_kill_9_mid_build_leaves_no_workers_and_the_next_build_finishes(big_corp
     proc = subprocess.Popen([*CLI, "build", "--data", str(big_corpus), "--out", str(out)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     parent = psutil.Process(proc.pid)
-    assert _wait_for(lambda: len(parent.children()) >= 2, 30), "the build never started its workers"
+    # the two chunk workers (and multiprocessing's resource tracker)
+    assert _wait_for(lambda: len(parent.children()) >= 3, 30), "the build never started its workers"
     workers = parent.children(recursive=True)
     assert (out / ".lock").read_text().strip() == str(proc.pid), "the lock file names its holder"
     proc.send_signal(signal.SIGKILL)
@@ -71,11 +74,16 @@ def _lock_descriptors(lock: Path) -> list[str]:
     return found
 
 
-def test_a_forked_child_does_not_hold_the_lock(tmp_path: Path) -> None:
+def test_a_build_worker_does_not_hold_the_lock(tmp_path: Path) -> None:
     with locked(tmp_path):
         assert _lock_descriptors(tmp_path / ".lock"), "the holder has it open"
-        with Forked(_lock_descriptors, tmp_path / ".lock") as child:
-            assert child.result() == []
+        with ProcessPoolExecutor(1, mp_context=POOL_CONTEXT) as pool:
+            assert pool.submit(_lock_descriptors, tmp_path / ".lock").result() == []
+
+
+def test_build_pools_spawn_their_workers() -> None:
+    """Not forked beside the build's threads, whatever the Python version's default."""
+    assert POOL_CONTEXT.get_start_method() == "spawn"
 
 
 def test_a_waiting_build_names_the_lock_holder(tmp_path: Path) -> None:

@@ -11,7 +11,8 @@ import pyoxigraph as ox
 import pytest
 from pyld import jsonld
 
-from tieslod.building import pipeline, splice
+from tieslod.building import checks
+from tieslod.building.dumpparts import PARTS, Parts, Planned
 from tieslod.building.release import build
 from tieslod.config import Settings
 from tieslod.errors import NonConformance
@@ -110,8 +111,8 @@ def test_incremental_validation_finds_what_a_full_one_finds(corpus: Path, tmp_pa
     text = article.read_text(encoding="utf-8")
     article.write_text(re.sub(rf"t:{tie} a tl:\w+ ;", f"t:{tie} a schema:Thing ;", text), encoding="utf-8")
     narrowed: list = []
-    real = pipeline.cross_focus
-    monkeypatch.setattr(pipeline, "cross_focus", lambda *a: narrowed.append(real(*a)) or narrowed[-1])
+    real = checks.cross_focus
+    monkeypatch.setattr(checks, "cross_focus", lambda *a: narrowed.append(real(*a)) or narrowed[-1])
     with pytest.raises(NonConformance) as inc:
         build(settings)
     assert narrowed[0] is not None and 0 < len(narrowed[0]) < 200, "only nodes near the change"
@@ -158,26 +159,26 @@ def test_claim_rows_after_a_failed_build(corpus: Path, tmp_path: Path) -> None:
         assert _dumps(after) == _dumps(build(Settings(data_dir=data, out_dir=tmp_path / f"full-{i}")).release_dir)
 
 
-def _count_copies(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    copied: list[str] = []
-    real = splice.Sink.copy
+def _count_reused(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    reused: list[str] = []
+    real = Parts._reused
 
-    def copy(self: splice.Sink, key: str) -> bool:
-        done = real(self, key)
-        if done:
-            copied.append(key)
-        return done
-    monkeypatch.setattr(splice.Sink, "copy", copy)
-    return copied
+    def spy(self: Parts, kind: str, part: Planned) -> tuple[bytes, bytes] | None:
+        found = real(self, kind, part)
+        if found is not None:
+            reused.append(part.key)
+        return found
+    monkeypatch.setattr(Parts, "_reused", spy)
+    return reused
 
 
-def test_unchanged_article_whose_union_body_changed_is_not_spliced(corpus: Path, tmp_path: Path,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    """An incremental build copies dump pieces from the previous release (splice.py) only when their key
+def test_unchanged_article_whose_union_body_changed_is_not_reused(corpus: Path, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """An incremental build reuses dump parts of the previous release (dumpparts.py) only when their key
     names the same bytes. An unchanged article's Turtle/N-Triples body depends on what earlier articles
     state (a triple an earlier graph states is dropped), so when the earlier article stops stating a
-    triple the later one restates, the later article's piece must be written anew: copying its stale
-    span would leave the triple out of the union dumps, and this test fails."""
+    triple the later one restates, the later article's part must be written anew: reusing the stale
+    part would leave the triple out of the union dumps, and this test fails."""
     data, settings = _built_copy(corpus, tmp_path)
     user, owner, tie, category = next(
         (p.stem, m.group(2), m.group(1), m.group(3)) for p in sorted((data / "articles").glob("*.ttl"))
@@ -188,9 +189,9 @@ def test_unchanged_article_whose_union_body_changed_is_not_spliced(corpus: Path,
     changed = text.replace(f"t:{tie} a tl:{category} ;\n", f"t:{tie}\n")
     assert changed != text
     article.write_text(changed, encoding="utf-8")
-    copied = _count_copies(monkeypatch)
+    reused = _count_reused(monkeypatch)
     after = build(settings).release_dir
-    assert copied, "the unchanged pieces were copied from the previous release"
+    assert reused, "the unchanged parts were taken from the previous release"
     line = (f"<https://w3id.org/tieslod/id/tie/{tie}> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> "
             f"<https://w3id.org/tieslod/ontology#{category}> .\n")
     assert (after / "dumps" / "tieslod.nt").read_text(encoding="utf-8").count(line) == 1, user
@@ -198,51 +199,33 @@ def test_unchanged_article_whose_union_body_changed_is_not_spliced(corpus: Path,
     assert _dumps(after) == _dumps(build(Settings(data_dir=data, out_dir=tmp_path / "full")).release_dir)
 
 
-def test_an_index_that_does_not_match_the_previous_dumps_is_not_used(corpus: Path, tmp_path: Path,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    """A previous release whose dump files do not have the sizes its splice index recorded (changed since,
-    or an index from another build) is not copied from; the build writes every piece from the cache."""
+def test_a_missing_previous_part_is_made_again(corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A part the previous manifest records but its folder lacks is written from the cache."""
     data = tmp_path / "data"
     shutil.copytree(corpus, data)
     settings = Settings(data_dir=data, out_dir=tmp_path / "inc")
     first = build(settings).release_dir
-    for name in ("tieslod.nq", "tieslod.ttl", "tieslod.nt", "tieslod.trig", "tieslod.jsonld"):
-        with open(first / "dumps" / name, "ab") as handle:
-            handle.write(b"# appended\n")
+    for part in (first / PARTS).glob("*.nq"):
+        part.unlink()
     article = data / "articles" / "syn-00007.ttl"
     article.write_text(article.read_text(encoding="utf-8").replace("tl:Denies", "tl:Asserts"), encoding="utf-8")
-    copied = _count_copies(monkeypatch)
+    reused = _count_reused(monkeypatch)
     after = build(settings).release_dir
-    assert not copied
-    assert json.loads((after / splice.INDEX).read_text())["nq"]["size"] == (after / "dumps" / "tieslod.nq").stat().st_size
+    assert reused, "the other dumps' parts were reused"
+    assert len(list((after / PARTS).glob("*.nq"))) == len(json.loads((after / "manifest.json").read_text())["parts"]["nq"])
     monkeypatch.undo()
     assert _dumps(after) == _dumps(build(Settings(data_dir=data, out_dir=tmp_path / "full")).release_dir)
 
 
-def test_rebuild_resumes_checksums_from_the_previous_release(corpus: Path, tmp_path: Path,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    """A dump's bytes before the first changed piece are the previous dump's, so a rebuild resumes the
-    SHA-256 state the previous build kept there (sha256state.py) instead of hashing them again. The
-    checksums must still be those of the files: SHA256SUMS and the manifest checked with hashlib."""
+def test_rebuild_checksums_are_the_files_own(corpus: Path, tmp_path: Path) -> None:
+    """A rebuild takes most parts from the previous release, but SHA256SUMS and the manifest are the
+    checksums of the files it publishes, checked here with hashlib."""
     import hashlib
 
-    from tieslod.building import sha256state
-    if sha256state.library() is None:
-        pytest.skip("no libcrypto: dumps are hashed whole")
-    monkeypatch.setattr(splice, "STEP", 4096)       # states every 4 KB: the 25-article dumps have many
-    resumed: list[int] = []
-    real = splice.Sink._resume
-
-    def spy(self: splice.Sink, run: list[int]) -> int:
-        offset = real(self, run)
-        resumed.append(offset)
-        return offset
-    monkeypatch.setattr(splice.Sink, "_resume", spy)
     data, inc = _built_copy(corpus, tmp_path)
     article = data / "articles" / "syn-00020.ttl"
     article.write_text(article.read_text(encoding="utf-8").replace("tl:Asserts", "tl:Denies", 1), encoding="utf-8")
     after = build(inc).release_dir
-    assert len([o for o in resumed if o > 0]) >= 4     # nq, trig, jsonld, nt, ttl start with copied spans
     sums = dict(reversed(line.split("  ")) for line in (after / "dumps" / "SHA256SUMS").read_text().splitlines())
     for name, digest in sums.items():
         assert hashlib.sha256((after / "dumps" / name).read_bytes()).hexdigest() == digest, name

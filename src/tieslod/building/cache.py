@@ -22,7 +22,7 @@ from ..errors import DamagedCache, InternalError
 from ..errors import DamagedEntry as _Damaged
 
 # Bump when the shape of cached objects or the way they are made changes.
-CACHE_FORMAT = f"tieslod-{__version__}-chunks-7"   # 6 twice: issue 10 (model) and issue 11 (CRC trailers)
+CACHE_FORMAT = f"tieslod-{__version__}-chunks-8"   # 6 twice: issue 10 (model) and issue 11 (CRC trailers); 8: issue 12 (coverage)
 CHUNK_KINDS = ("nq", "union", "body", "facts")     # made with a "meta" entry, which marks them made
 USED = "used.txt"             # the entries the last build used (Cache.prune)
 

@@ -28,9 +28,11 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from .cache import Cache
-from .parts import Chunk, Describers, gz, subject_lines
-from .dumps import CSV_COLUMNS, Index, claim_row, csv_line
-from ..vocab import TL
+from .dumpparts import naming
+from .bodies import gz
+from .parts import Chunk, Describers, subject_lines
+from .dumps import CSV_COLUMNS, REVIEWED, Index, claim_row, csv_line
+from ..vocab import TL, Term
 
 CLAIM = TL + "Claim"
 
@@ -42,11 +44,11 @@ class _Tracking(Index):
         super().__init__(quads)
         self.looked: set[str] = set()
 
-    def one(self, node: str, pred: str) -> ox.Term | None:
+    def one(self, node: str, pred: str) -> Term | None:
         self.looked.add(node)
         return super().one(node, pred)
 
-    def all(self, node: str, pred: str) -> list[ox.Term]:
+    def all(self, node: str, pred: str) -> list[Term]:
         self.looked.add(node)
         return super().all(node, pred)
 
@@ -63,6 +65,7 @@ class Rows:
 # they always agree. marshal reads and writes the 34 MB in ~0.12 s against ~0.3 s for pickle; its
 # format may change between Python versions, so the entry names the version that wrote it.
 SEARCHES = 8       # more nodes wanted from one chunk's facts than this: one pass over its lines
+WHOLE = 0.5        # rows to remake reading more than this share of the chunks: read every chunk
 ROWS = ("claim-rows", "2" * 32)     # "2": lines as UTF-8 bytes
 _MARSHAL = (marshal.version, sys.version_info[:2])
 
@@ -107,7 +110,7 @@ class Table:
         wanted: set[str] | None = set(claims) | set(hint)
         load = set(chunks) | {j for c in wanted for j in self.describers.get(c)}     # type: ignore[union-attr]
         while True:
-            if 2 * len(load) > len(self.metas):   # most of the release: read all of it in one pass
+            if len(load) > WHOLE * len(self.metas):   # most of the release: read all of it in one pass
                 load, wanted = set(range(len(self.metas))), None
             quads = [q for j in sorted(load)
                      for q in ox.parse(self._about(j, wanted), format=ox.RdfFormat.N_QUADS)]
@@ -138,10 +141,28 @@ class Table:
         mine = [n for n in subjects if n in wanted] if len(wanted) > len(subjects) \
             else [n for n in wanted if j in self.describers.get(n)]
         tokens = [(f"<{n}> " if ":" in n else f"_:{n} ").encode() for n in mine]   # IRIs have a scheme
+        # a review points at its claim (the claim's row shows its verdict): no forward read finds it,
+        # so every review link of a chunk read is read too (a rebuild missed the verdicts without it)
+        links = _review_links(facts)
         if len(tokens) <= SEARCHES:
-            return b"".join(subject_lines(facts, token) for token in tokens)
+            return b"".join(subject_lines(facts, token) for token in tokens) + links
         wanted_tokens = {t[:-1] for t in tokens}
-        return b"".join(line for line in facts.splitlines(keepends=True) if line[:line.find(b" ")] in wanted_tokens)
+        return b"".join(line for line in facts.splitlines(keepends=True)
+                        if line[:line.find(b" ")] in wanted_tokens) + links
+
+
+_REVIEW_LINK = f" <{REVIEWED}> ".encode()
+
+
+def _review_links(facts: bytes) -> bytes:
+    """The N-Quads lines of facts whose predicate is schema:itemReviewed (found by search)."""
+    out, at = [], facts.find(_REVIEW_LINK)
+    while at >= 0:
+        start = facts.rfind(b"\n", 0, at) + 1
+        end = facts.find(b"\n", at) + 1 or len(facts)
+        out.append(facts[start:end])
+        at = facts.find(_REVIEW_LINK, end)
+    return b"".join(out)
 
 
 def _changed_nodes(table: Table, cache: Cache, before: list[str]) -> set[str] | None:
@@ -191,17 +212,16 @@ def claims_csv(table: Table, cache: Cache) -> list[bytes]:
     return [HEADER, *(line for _, line in lines)]
 
 
-def write_claim_files(metas: list[Chunk], keys: list[str], facts: Callable[[int], bytes], describers: Describers,
-                      cache: Cache, dumps: Path) -> tuple[set[str], dict[str, tuple[int, str]]]:
-    """tieslod-claims.csv and its .gz, written into dumps; returns the cache entries used and each
-    file's size and sha256. The build runs this in a forked child (forked.py) beside its main thread:
-    the parent marks those entries kept."""
-    lines = claims_csv(Table(metas, keys, facts, describers), cache)
+def write_claim_files(lines: list[bytes], cache: Cache, dumps: Path) -> dict[str, tuple[int, str]]:
+    """tieslod-claims.csv and its .gz (lines from claims_csv), written into dumps; returns each file's
+    size and sha256."""
     out = {}
     for name, data in (("tieslod-claims.csv", b"".join(lines)), ("tieslod-claims.csv.gz", csv_gzip(lines, cache))):
-        (dumps / name).write_bytes(data)
+        path = dumps / name
+        with naming(path):
+            path.write_bytes(data)
         out[name] = (len(data), hashlib.sha256(data).hexdigest())
-    return cache.used, out
+    return out
 
 
 GZ_TABLE = ("claim-csv-gz", "0" * 32)   # one entry: block digest -> its gzip member

@@ -3,29 +3,28 @@ own context, and the one-row-per-claim CSV. Output is deterministic: same input,
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 from collections import defaultdict
-from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 
-from . import splice
-from .bodies import gz, strip_prefixes, subject_span
+from .bodies import strip_prefixes
 from ..config import Settings
 from ..formats import Format
 from ..model.graph import sort_key
-from ..vocab import LABEL, PREFIXES, SCHEMA, TL, TYPE
+from ..vocab import LABEL, PREFIXES, SCHEMA, TL, TYPE, serialized, Term
 
 CSV_COLUMNS = ("claim", "subject", "subject_label", "relation", "relation_label", "object", "object_label",
                "stance", "speaker_label", "date", "source", "source_title", "quote", "details",
                "speaker", "reported_by", "modality", "verdict")
 
 
-def load_context(settings: Settings) -> dict:
-    return json.loads((settings.ontology_dir / "context.jsonld").read_text(encoding="utf-8"))
+def load_context(settings: Settings) -> dict[str, Any]:
+    context: dict[str, Any] = json.loads((settings.ontology_dir / "context.jsonld").read_text(encoding="utf-8"))
+    return context
 
 
 def dump_prefixes(settings: Settings) -> dict[str, str]:
@@ -60,16 +59,17 @@ def jsonld_bytes(quads: list[ox.Quad], settings: Settings) -> bytes:
 def rdf_bytes(quads: list[ox.Quad], fmt: Format, settings: Settings) -> bytes:
     if fmt.name == "jsonld":
         return jsonld_bytes(quads, settings)
+    assert isinstance(fmt.oxigraph, ox.RdfFormat), fmt      # (the table's RDF formats all have one)
     if fmt.kind == "dataset":
-        return ox.serialize(ordered_quads(quads), format=fmt.oxigraph, prefixes=dump_prefixes(settings))
-    return ox.serialize(triples_of(quads), format=fmt.oxigraph, prefixes=dump_prefixes(settings))
+        return serialized(ordered_quads(quads), fmt.oxigraph, dump_prefixes(settings))
+    return serialized(triples_of(quads), fmt.oxigraph, dump_prefixes(settings))
 
 
 class Index:
     """subject -> predicate -> [objects] over the union graph: enough to write the claim table."""
 
     def __init__(self, quads: list[ox.Quad]) -> None:
-        self.props: dict[str, dict[str, list[ox.Term]]] = defaultdict(lambda: defaultdict(list))
+        self.props: dict[str, dict[str, list[Term]]] = defaultdict(lambda: defaultdict(list))
         self.reviews: dict[str, list[str]] = defaultdict(list)     # claim -> reviews of it
         for q in quads:
             values = self.props[q.subject.value][q.predicate.value]
@@ -78,14 +78,14 @@ class Index:
                 if q.predicate.value == REVIEWED:
                     self.reviews[q.object.value].append(q.subject.value)
 
-    def one(self, node: str, pred: str) -> ox.Term | None:
+    def one(self, node: str, pred: str) -> Term | None:
         values = self.props.get(node, {}).get(pred)
         return values[0] if values else None
 
-    def all(self, node: str, pred: str) -> list[ox.Term]:
+    def all(self, node: str, pred: str) -> list[Term]:
         return list(self.props.get(node, {}).get(pred, []))
 
-    def label(self, node: ox.Term | str | None) -> str:
+    def label(self, node: Term | str | None) -> str:
         if node is None:
             return ""
         key = node if isinstance(node, str) else node.value
@@ -185,8 +185,8 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 # ---------------------------------------------------------------- release dumps from cached chunks
 # A release's dumps are the chunks' bodies concatenated in graph-key order (gzip members concatenate
-# too), so an incremental build writes the same bytes as a full one without re-serializing the rest,
-# and copies the unchanged spans from the previous release's dumps (splice.py).
+# too), so an incremental build writes the same bytes as a full one without re-serializing the rest
+# (dumpparts.py: the bodies are grouped into content-addressed parts, which a rebuild reuses).
 
 def prefix_header(settings: Settings) -> bytes:
     return "".join(f"@prefix {k}: <{v}> .\n" for k, v in dump_prefixes(settings).items()).encode() + b"\n"
@@ -212,86 +212,23 @@ def duplicate_triples(shared_quads: list[ox.Quad], rank: dict[str, int]) -> dict
 DUMP_KINDS = {"ttl": "turtle", "jsonld": "jsonld", "nt": "ntriples", "nq": "nquads", "trig": "trig"}
 
 
-def write_chunked(dumps: Path, kinds: tuple[str, ...], sources: Iterator[splice.Source], settings: Settings,
-                  old: dict[str, splice.OldDump] | None = None, close: bool = True,
-                  into: dict[str, splice.Sink] | None = None) -> dict[str, splice.Sink]:
-    """Write the dumps of the given kinds from chunk bodies (and their gzip members), in graph order,
-    copying the pieces the previous release's dumps hold (`old`, see splice.py); returns the sinks by kind.
-    With close=False the sinks may still be copying and hashing in their threads: the caller closes them
-    (the build does other work meanwhile). `into` gets each sink as soon as it is open (so a caller can
-    close them should this fail half way)."""
+def dump_frame(kind: str, settings: Settings) -> tuple[bytes, bytes]:
+    """The header and footer of a dump around its graphs' bodies (prefixes for Turtle and TriG, the
+    document's opening and closing for JSON-LD)."""
     from ..model import jsonld
-    from ..formats import rdf_format
-    old = old or {}
-    sinks = {k: splice.Sink(dumps / f"tieslod.{rdf_format(DUMP_KINDS[k]).extension}", old.get(k)) for k in kinds}
-    if into is not None:
-        into.update(sinks)
-    head = prefix_header(settings)
-    for kind in ("ttl", "trig"):
-        if kind in sinks:
-            _fixed(sinks[kind], head)
-    if "jsonld" in sinks:
-        _fixed(sinks["jsonld"], jsonld.header(load_context(settings)["@context"]))
-    splice.write_pieces(sinks, sources, {"jsonld": (jsonld.SEPARATOR, _gz(jsonld.SEPARATOR))})
-    if "jsonld" in sinks:
-        _fixed(sinks["jsonld"], jsonld.FOOTER)
-    for sink in sinks.values():     # the last run of copies starts now, not when the sink is closed
-        sink.flush()
-    if close:
-        for sink in sinks.values():
-            sink.close()
-    return sinks
+    if kind in ("ttl", "trig"):
+        return prefix_header(settings), b""
+    if kind == "jsonld":
+        return jsonld.header(load_context(settings)["@context"]), jsonld.FOOTER
+    return b"", b""
 
 
-def _fixed(sink: splice.Sink, data: bytes) -> None:
-    """A header or footer, keyed by its bytes like every other piece: copied with its neighbours
-    (the dump's start is then one copied run, whose hash state the next build can resume)."""
-    key = "fixed:" + hashlib.sha256(data).hexdigest()[:32]
-    if not sink.copy(key):
-        sink.write(data, _gz(data), key)
-
-
-def _gz(data: bytes) -> bytes:
-    return gz(data)
-
-
-def without_triples(nt: bytes, ttl: bytes, drop: set[ox.Triple], prefixes: dict[str, str]) -> dict[str, bytes]:
-    """A graph's union-dump bodies (N-Triples, Turtle) without the triples an earlier graph states.
-
-    Both bodies are sorted by subject, so a subject's triples are one run of N-Triples lines and one
-    Turtle block (Oxigraph starts it at the start of a line and indents the rest with a tab). Only the
-    runs and blocks of subjects that lose a triple are touched: writing every article's whole Turtle
-    body again cost ~5 of the ~10 CPU-s this step took in a 1M-quad build. Blank-node subjects, or a
-    subject not found where expected, mean writing the whole body again (always correct)."""
-
-    def turtle(lines: list[bytes]) -> bytes:
-        triples = list(ox.parse(b"".join(lines), format=ox.RdfFormat.N_TRIPLES))
-        return strip_prefixes(ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=prefixes)) if triples else b""
-    gone = {ox.serialize([t], format=ox.RdfFormat.N_TRIPLES) for t in drop}
-    subjects = {t.subject for t in drop}
-    if not any(isinstance(s, ox.BlankNode) for s in subjects):
-        for subject in sorted(subjects, key=str):
-            found = _cut(nt, ttl, subject, prefixes)
-            if found is None:
-                break
-            (a, b), (c, d) = found
-            kept = [line for line in nt[a:b].splitlines(keepends=True) if line not in gone]
-            nt, ttl = nt[:a] + b"".join(kept) + nt[b:], ttl[:c] + turtle(kept) + ttl[d:]
-        else:
-            return {"nt": nt, "ttl": ttl}
-    kept = [line for line in nt.splitlines(keepends=True) if line not in gone]
-    return {"nt": b"".join(kept), "ttl": turtle(kept)}
-
-
-def _cut(nt: bytes, ttl: bytes, subject: ox.NamedNode, prefixes: dict[str, str]) -> tuple[tuple[int, int], tuple[int, int]] | None:
-    """Where subject's lines lie in an N-Triples body and its block in the Turtle body, or None."""
-    spans = []
-    probe = ox.Triple(subject, ox.NamedNode(TYPE.value), subject)
-    for body, fmt in ((nt, ox.RdfFormat.N_TRIPLES), (ttl, ox.RdfFormat.TURTLE)):
-        turtle = fmt == ox.RdfFormat.TURTLE
-        line = strip_prefixes(ox.serialize([probe], format=fmt, prefixes=prefixes if turtle else None))
-        span = subject_span(body, line[:line.find(b" ") + 1], block=turtle)   # as the subject is written
-        if span is None:
-            return None
-        spans.append(span)
-    return spans[0], spans[1]
+def without_triples(nt: bytes, drop: set[ox.Triple], prefixes: dict[str, str]) -> dict[str, bytes]:
+    """A graph's union-dump bodies (N-Triples, Turtle) without the triples an earlier graph states:
+    the N-Triples lines of those triples left out (N-Triples is one triple per line, by its grammar),
+    and the Turtle written again from the lines kept (no reading of the serializer's layout)."""
+    gone = {serialized([t], ox.RdfFormat.N_TRIPLES) for t in drop}
+    kept = b"".join(line for line in nt.splitlines(keepends=True) if line not in gone)
+    triples = list(ox.parse(kept, format=ox.RdfFormat.N_TRIPLES))
+    ttl = strip_prefixes(serialized(triples, ox.RdfFormat.TURTLE, prefixes)) if triples else b""
+    return {"nt": kept, "ttl": ttl}

@@ -16,6 +16,7 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 from ..config import Settings
 from ..errors import IncompleteRelease
@@ -24,7 +25,7 @@ NAME = "manifest.json"
 REQUIRED = ("version", "base_uri", "counts", "graphs", "files", "build")
 
 
-def _load(release: Path) -> tuple[dict | None, Path, str]:
+def _load(release: Path) -> tuple[dict[str, Any] | None, Path, str]:
     """(manifest, None, "") or (None, the file at fault, what is wrong with it)."""
     path = release / NAME
     try:
@@ -49,7 +50,7 @@ def _load(release: Path) -> tuple[dict | None, Path, str]:
     return manifest, path, ""
 
 
-def read_manifest(release: Path) -> dict:
+def read_manifest(release: Path) -> dict[str, Any]:
     """The release's manifest, or IncompleteRelease naming the file at fault and what is wrong."""
     manifest, path, problem = _load(release)
     if manifest is None:
@@ -67,12 +68,12 @@ def settings_record(settings: Settings) -> dict[str, str]:
     return {"base_uri": settings.base_uri, "data_dir": os.path.abspath(settings.data_dir)}
 
 
-def recorded(manifest: dict) -> dict[str, str]:
+def recorded(manifest: dict[str, Any]) -> dict[str, str]:
     """The settings a release was built with (a release from before they were recorded: its base)."""
     return manifest.get("settings") or {"base_uri": manifest["base_uri"]}
 
 
-def differences(manifest: dict, settings: Settings) -> dict[str, tuple[str, str]]:
+def differences(manifest: dict[str, Any], settings: Settings) -> dict[str, tuple[str, str]]:
     """setting -> (the release's value, these settings' value), for each that differs."""
     mine, theirs = settings_record(settings), recorded(manifest)
     return {k: (theirs[k], mine[k]) for k in mine if k in theirs and theirs[k] != mine[k]}

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 
@@ -17,7 +18,8 @@ from ..config import Settings
 from ..model.graph import Part, plain_part, enrich_article
 from ..model.jsonld import Compactor, graph_object
 from ..model.sources import parse_turtle, read_article
-from ..vocab import OA, SCHEMA, TL, TYPE
+from ..validation.shacl import Violation
+from ..vocab import OA, SCHEMA, TL, TYPE, serialized
 from .bodies import gz, strip_prefixes, subject_span
 
 COUNTED = (TL + "Claim", TL + "Source")
@@ -46,7 +48,7 @@ class Chunk:
     bodies: dict[str, bytes]                  # "nq", "trig", "jsonld", "nt", "ttl"
     gz: dict[str, bytes]
     facts: bytes                              # N-Quads of what the claim table reads
-    violations: list = field(default_factory=list)   # local SHACL results (validation.Violation)
+    violations: list[Violation] = field(default_factory=list)   # local SHACL results
     origins: dict[str, str] = field(default_factory=dict)
 
 
@@ -94,10 +96,10 @@ def union_bodies(quads: list[ox.Quad], prefixes: dict[str, str], nquads: bytes |
     and Turtle is written from a parse of them: both cheaper than a Triple made from each Quad."""
     if not quads:
         return {"nt": b"", "ttl": b""}
-    nquads = nquads if nquads is not None else ox.serialize(quads, format=ox.RdfFormat.N_QUADS)
+    nquads = nquads if nquads is not None else serialized(quads, ox.RdfFormat.N_QUADS)
     nt = nquads.replace(f" {quads[0].graph_name} .\n".encode(), b" .\n")
     triples = ox.parse(nt, format=ox.RdfFormat.N_TRIPLES)
-    return {"nt": nt, "ttl": strip_prefixes(ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=prefixes))}
+    return {"nt": nt, "ttl": strip_prefixes(serialized(triples, ox.RdfFormat.TURTLE, prefixes))}
 
 
 def _is_fact(q: ox.Quad) -> bool:
@@ -109,9 +111,9 @@ def _is_fact(q: ox.Quad) -> bool:
 
 def render(part: Part, compactor: Compactor, prefixes: dict[str, str], origins: dict[str, str]) -> Chunk:
     quads = part.quads   # sorted by (subject, predicate, object) in graph.py
-    nquads = ox.serialize(quads, format=ox.RdfFormat.N_QUADS)
+    nquads = serialized(quads, ox.RdfFormat.N_QUADS)
     bodies = {"nq": nquads,
-              "trig": strip_prefixes(ox.serialize(quads, format=ox.RdfFormat.TRIG, prefixes=prefixes)),
+              "trig": strip_prefixes(serialized(quads, ox.RdfFormat.TRIG, prefixes)),
               "jsonld": graph_object(compactor, part.graph.value, quads), **union_bodies(quads, prefixes, nquads)}
     # one str object per subject, shared by subjects and typed: pickle then writes each once, and
     # loading every chunk's metadata (2,500 files at 1M quads) is a third cheaper. Only our own
@@ -125,7 +127,7 @@ def render(part: Part, compactor: Compactor, prefixes: dict[str, str], origins: 
     return Chunk(
         part.key, part.graph.value, str(part.origin), part.digest, len(quads),
         sorted(subject), typed, bodies, {name: gz(body) for name, body in bodies.items()},
-        ox.serialize([q for q in quads if _is_fact(q)], format=ox.RdfFormat.N_QUADS), origins=origins)
+        serialized([q for q in quads if _is_fact(q)], ox.RdfFormat.N_QUADS), origins=origins)
 
 
 # ---------------------------------------------------------------- worker side
@@ -135,8 +137,8 @@ def render(part: Part, compactor: Compactor, prefixes: dict[str, str], origins: 
 _STATE: dict[str, object] = {}
 
 
-def init_worker(settings: Settings, labels: dict[str, str], context: dict, prefixes: dict[str, str],
-                checker: Callable | None = None) -> None:
+def init_worker(settings: Settings, labels: dict[str, str], context: dict[str, Any], prefixes: dict[str, str],
+                checker: Callable[[list[Part], list[Chunk]], None] | None = None) -> None:
     """Per-process state, sent once instead of with every task."""
     _STATE.update(settings=settings, labels=labels, compactor=Compactor(context), prefixes=prefixes,
                   checker=checker)
@@ -162,7 +164,7 @@ def make_chunks(tasks: list[Task]) -> list[Chunk]:
     chunks = [render(part, _STATE["compactor"], _STATE["prefixes"], origins)  # type: ignore[arg-type]
               for part, origins in made]
     checker = _STATE.get("checker")
-    if checker is not None:
+    if callable(checker):
         checker([part for part, _ in made], chunks)   # fills chunk.violations
     return chunks
 
@@ -177,5 +179,5 @@ def make_less(job: tuple[str, str, str, bytes, dict[str, str]]) -> None:
     cache = Cache(Path(root))
     drop = {q.triple for q in ox.parse(dropped, format=ox.RdfFormat.N_TRIPLES)}
     full, _gzs = cache.need("union", chunk_key)
-    less = without_triples(full["nt"], full["ttl"], drop, prefixes)
+    less = without_triples(full["nt"], drop, prefixes)
     cache.put("union-less", key, (less, {k: gz(v) for k, v in less.items()}))

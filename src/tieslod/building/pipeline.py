@@ -2,37 +2,46 @@
 cores, update the store incrementally, and merge the three validation reports (see shards.py)."""
 from __future__ import annotations
 
+import functools
 import gc
 import hashlib
+import multiprocessing
 import json
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 import pyoxigraph as ox
 
 from ..validation import compiled, shards
 from .cache import Cache, key_of
-from .parts import Chunk, Describers, Task, gz, init_worker, make_chunks, make_less, subject_lines
+from .bodies import gz
+from .parts import Chunk, Task, init_worker, make_chunks, make_less
 from ..config import Settings
-from .dumps import dump_prefixes, duplicate_triples, load_context, without_triples
-from .splice import Bodies, Source
+from .dumps import dump_prefixes, load_context, without_triples
+from .dumpparts import Bodies, Source
 from .plan import Made, Plan
-from .storeupdate import RESERVED, StoreUpdate
+from .storeupdate import RESERVED
 from ..errors import InputError, UsageError
 from .lifetime import die_with_parent
 from ..model.graph import labels_of
 from ..model.sources import parse_turtle
-from ..validation.shacl import Violation
+from ..vocab import serialized
 
 Progress = Callable[[str], None]
 BATCH = 24            # parts per pyshacl call: amortises its per-call cost (~20 ms)
 INLINE_MAX = 4        # this few parts to make: no process pool (its start-up costs more)
 
 
+# Worker processes are spawned (a fresh interpreter), never forked from the build: the build runs
+# threads (store checks, pruning) when its pools start, and a fork copies the locks they hold. Not
+# forkserver (Python 3.14's default): its server is process-wide state that outlives the build, and
+# a process that builds and then forks (`tieslod serve`'s HTTP workers) inherits a server that is
+# not its child, which the query workers' own fork server then fails on (ChildProcessError).
+POOL_CONTEXT = multiprocessing.get_context("spawn")
 RACY_NS = 2_000_000_000     # a file written this close to when its digest was taken is hashed again
 
 
@@ -56,7 +65,7 @@ def input_files(root: Path) -> list[Path]:
     return [Path(name) for name in sorted(found, key=lambda name: name.split("/"))]
 
 
-class Digests(dict):
+class Digests(dict[Path, str]):
     """path -> sha256 of every input file, with the listing each root gave (input_version walks the
     same files in the same order: listing them twice cost ~0.15 s of a rebuild at 1M quads)."""
 
@@ -100,19 +109,16 @@ def _vocabulary(settings: Settings, entity_files: list[Path], ontology: Path) ->
 
 
 def _compiled_shapes(text: str, cache: Cache | None) -> None:
-    """The shapes' compiled checks (compiled.py) from the cache, or compiled and cached: workers
-    forked after this inherit them."""
+    """The shapes' compiled checks (compiled.py) from the cache, or compiled and cached (a worker
+    process reads them from the cache too)."""
     if cache is None:
         return
     key = key_of("compiled-shapes", text)
     found = cache.get("compiled-shapes", key)
-    if not isinstance(found, tuple):
-        try:
-            found = (compiled.compile_shapes(text),)
-        except compiled.Unsupported:
-            found = (None,)
+    if not isinstance(found, compiled.Split):
+        found = compiled.split(text)
         cache.put("compiled-shapes", key, found)
-    compiled.remember(text, found[0])
+    compiled.remember(text, found)
 
 
 def plan(settings: Settings, digests: dict[Path, str], cache: Cache | None = None) -> Plan:
@@ -132,9 +138,10 @@ def plan(settings: Settings, digests: dict[Path, str], cache: Cache | None = Non
             cache.put("vocabulary", vocab_key, vocab)
     result.labels, result.subclass_nt = vocab
     _compiled_shapes(result.shapes_text, cache)
+    shards.warn_uncovered(result.shapes_text)     # loudly: pyshacl checks what the fast path does not
     shapes_digest = hashlib.sha256(result.shapes_text.encode()).hexdigest()
     # every file a chunk's bytes depend on: labels, the JSON-LD context its graph object is compacted
-    # with, the shapes it was checked against (splice.py copies dump spans by these keys too)
+    # with, the shapes it was checked against (dump parts are keyed by these keys too)
     jsonld_context = settings.ontology_dir / "context.jsonld"
     context = "".join(digests[p] for p in [*entity_files, ontology, jsonld_context] if p in digests) + shapes_digest
     common = (settings.base_uri, context)
@@ -196,15 +203,12 @@ def _store_chunk(cache: Cache, chunk: Chunk, key: str) -> Chunk:
     return meta
 
 
-def _worker_start(parent: int) -> None:
-    """A union-pieces worker: killed with the build (lifetime.py), the collector back on (_init)."""
-    die_with_parent(parent)
-    gc.enable()
-
-
 def _init(cache_root: Path, *args: object) -> None:
     gc.enable()     # off in the building process (build._collector_paused); a worker runs rdflib code
     _WORKER_CACHE[:] = [Cache(cache_root)]
+    checker = args[-1]
+    if isinstance(checker, shards.LocalChecker):
+        _compiled_shapes(checker.shapes_text, _WORKER_CACHE[0])
     init_worker(*args)  # type: ignore[arg-type]
 
 
@@ -221,7 +225,29 @@ def _make_stored(batch: list[tuple[Task, str]]) -> list[Chunk]:
     return [_store_chunk(_WORKER_CACHE[0], chunk, key) for chunk, (_, key) in zip(chunks, batch)]
 
 
-def make_all(work: Plan, cache: Cache, progress: Progress) -> Made:
+class Workers:
+    """The build's two worker processes, spawned on first use and shared by the chunks and the union
+    pieces (spawning a second pair cost ~1 s of a loaded 2-core machine). A context manager."""
+
+    def __init__(self) -> None:
+        self.args: tuple[object, ...] = ()
+        self.pool: ProcessPoolExecutor | None = None
+
+    def get(self) -> ProcessPoolExecutor:
+        if self.pool is None:
+            self.pool = ProcessPoolExecutor(max(1, min(2, os.cpu_count() or 1)), mp_context=POOL_CONTEXT,
+                                            initializer=functools.partial(_pool_init, os.getpid(), *self.args))
+        return self.pool
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+
+
+def make_all(work: Plan, cache: Cache, progress: Progress, workers: Workers | None = None) -> Made:
     metas: dict[str, Chunk] = {}
     todo = []
     for task in work.tasks:
@@ -242,13 +268,16 @@ def make_all(work: Plan, cache: Cache, progress: Progress) -> Made:
     args = (cache.root, settings, work.labels, load_context(settings)["@context"], dump_prefixes(settings),
             shards.LocalChecker(work.shapes_text, work.subclass_nt))
     batches = [[(t, t.cache_key) for t in batch] for batch in _batches(todo)]
+    own = workers is None
+    workers = workers if workers is not None else Workers()
+    workers.args = args
     if len(todo) <= INLINE_MAX:
         _init(*args)
         _collect(map(_make_stored, batches), metas, cache, progress, len(todo))
     else:
-        workers = max(1, min(2, os.cpu_count() or 1))
-        with ProcessPoolExecutor(workers, initializer=_pool_init, initargs=(os.getpid(), *args)) as pool:
-            _collect(pool.map(_make_stored, batches), metas, cache, progress, len(todo))
+        _collect(workers.get().map(_make_stored, batches), metas, cache, progress, len(todo))
+    if own:
+        workers.__exit__()
     for task in todo:     # written by the workers: this build used them (Cache.prune)
         for kind in _CHUNK_KINDS:
             cache.keep(kind, task.cache_key)
@@ -275,14 +304,14 @@ def nq_bodies(cache: Cache, work: Plan) -> Iterator[Source]:
 
 def bodies(cache: Cache, work: Plan) -> Iterator[Source]:
     """Each chunk's TriG and JSON-LD pieces in graph-key order; a body is loaded only if the previous
-    release's dumps do not hold it (splice.py), one at a time (memory stays flat)."""
+    release does not hold its part (dumpparts.py), one at a time (memory stays flat)."""
     for task in work.tasks:
         key = task.cache_key
         yield {"trig": "trig:" + key, "jsonld": "jsonld:" + key}, _loader(cache, "body", key)
 
 
 def _loader(cache: Cache, kind: str, key: str, body: str = "") -> Callable[[], Bodies]:
-    cache.keep(kind, key)     # a spliced piece still needs its entry: the next build may not splice
+    cache.keep(kind, key)     # a reused part's pieces still need their entries: the next build may not reuse it
 
     def load() -> Bodies:
         found = cache.need(kind, key)
@@ -299,27 +328,27 @@ class UnionPieces:
     are ready when the union dumps are written; each piece waits only for its own. A context manager:
     leaving it stops the workers."""
 
-    def __init__(self, cache: Cache, work: Plan, made: Made, drop: dict[str, set[ox.Triple]]) -> None:
+    def __init__(self, cache: Cache, work: Plan, made: Made, drop: dict[str, set[ox.Triple]],
+                 workers: Workers) -> None:
         self.cache, self.work, self.made, self.drop = cache, work, made, drop
         self.prefixes = dump_prefixes(work.settings)
         self.pieces = []
         for task, meta in zip(work.tasks, made.metas):
-            dropped = sorted(ox.serialize([t], format=ox.RdfFormat.N_TRIPLES) for t in drop.get(meta.graph, ()))
+            dropped = sorted(serialized([t], ox.RdfFormat.N_TRIPLES) for t in drop.get(meta.graph, ()))
             self.pieces.append((task, meta, key_of(task.cache_key, *dropped), b"".join(dropped)))
         jobs = [(cache.base, t.cache_key, key, nt, self.prefixes) for t, m, key, nt in self.pieces
                 if m.graph in drop and not cache.has("union-less", key)
                 and not any(isinstance(x, ox.BlankNode) for d in drop[m.graph] for x in (d.subject, d.object))]
         # (blank nodes: N-Triples would not carry their identity to a worker; those are made here)
-        self.pool = ProcessPoolExecutor(2, initializer=_worker_start, initargs=(os.getpid(),)) \
-            if len(jobs) > INLINE_MAX else None
-        self.ahead = {job[2]: self.pool.submit(make_less, job) for job in jobs} if self.pool is not None else {}
+        pool = workers.get() if len(jobs) > INLINE_MAX else None
+        self.ahead = {job[2]: pool.submit(make_less, job) for job in jobs} if pool is not None else {}
 
     def __enter__(self) -> UnionPieces:
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(cancel_futures=True)
+        for job in self.ahead.values():     # (the pool is the build's: Workers stops it)
+            job.cancel()
 
     def __iter__(self) -> Iterator[Source]:
         for task, meta, key, _nt in self.pieces:
@@ -332,7 +361,7 @@ class UnionPieces:
 
 
 def _union_less(cache: Cache, task: Task, key: str, drop: set[ox.Triple], prefixes: dict[str, str],
-                ahead: Future | None = None) -> Callable[[], Bodies]:
+                ahead: Future[None] | None = None) -> Callable[[], Bodies]:
     cache.keep("union-less", key)
 
     def load() -> Bodies:
@@ -341,7 +370,7 @@ def _union_less(cache: Cache, task: Task, key: str, drop: set[ox.Triple], prefix
         found = cache.get("union-less", key)
         if found is None:
             full, _gzs = cache.need("union", task.cache_key)
-            less = without_triples(full["nt"], full["ttl"], drop, prefixes)
+            less = without_triples(full["nt"], drop, prefixes)
             found = less, {k: gz(v) for k, v in less.items()}
             cache.put("union-less", key, found)
         return found
@@ -350,140 +379,3 @@ def _union_less(cache: Cache, task: Task, key: str, drop: set[ox.Triple], prefix
 
 def facts_reader(cache: Cache, work: Plan) -> Callable[[int], bytes]:
     return lambda i: cache.need("facts", work.tasks[i].cache_key)
-
-
-# ---------------------------------------------------------------- validation
-
-SHARED_NODES = ("shared-nodes", "1" * 32)   # one entry: per-node key -> (its quads, its duplicates)
-
-
-@dataclass
-class Shared:
-    """Every quad about a node several chunks describe (N-Quads, sorted as shards.quad_order), and
-    per graph the triples of those an earlier graph states (the union dumps leave them out)."""
-
-    nquads: bytes
-    drop: dict[str, set[ox.Triple]]
-
-    def quads(self) -> list[ox.Quad]:
-        return list(ox.parse(self.nquads, format=ox.RdfFormat.N_QUADS))
-
-
-def shared_quads(made: Made, work: Plan, cache: Cache) -> Shared:
-    """The shared nodes' quads, read from the describing chunks' N-Quads bodies (sorted by subject,
-    so a node's quads are one run of lines), not from the store: the union dumps need them first, and
-    can then be made while the store loads. Cached per node, with the node's duplicates: the quads
-    about a shared node are those of the chunks describing it, so the node and those chunks' keys
-    (which name their graphs, in order) name them, and only nodes whose describing chunks changed are
-    read again. Parsing all ~2,400 nodes' quads each build cost ~0.4 s at 1M quads; only the
-    duplicates (a few thousand) are parsed now."""
-    describers = made.describers
-    shared = describers.shared()
-    # (chunk keys have one length, so joined they stay unambiguous: two parts per key, not one per chunk)
-    keys = {s: key_of(s, "".join([work.tasks[i].cache_key for i in describers.get(s)])) for s in shared}
-    old = cache.peek(*SHARED_NODES) or {}
-    table = {keys[s]: old[keys[s]] for s in shared if keys[s] in old}
-    missing = [s for s in shared if keys[s] not in table]
-    if missing:
-        rank = {m.graph: i for i, m in enumerate(made.metas)}
-        for s, nquads in _read_nodes(missing, made, work, cache).items():
-            quads = sorted(set(ox.parse(nquads, format=ox.RdfFormat.N_QUADS)), key=shards.quad_order)
-            dropped = [ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(g))
-                       for g, triples in duplicate_triples(quads, rank).items() for t in triples]
-            table[keys[s]] = (ox.serialize(quads, format=ox.RdfFormat.N_QUADS),
-                              ox.serialize(sorted(dropped, key=shards.quad_order), format=ox.RdfFormat.N_QUADS))
-    if missing or len(table) != len(old):
-        cache.put(*SHARED_NODES, table)
-    else:
-        cache.keep(*SHARED_NODES)
-    drop: dict[str, set[ox.Triple]] = {}
-    for q in ox.parse(b"".join(table[keys[s]][1] for s in shared), format=ox.RdfFormat.N_QUADS):
-        drop.setdefault(q.graph_name.value, set()).add(q.triple)
-    # shared is sorted by subject, each node's quads by quad_order: the whole is sorted too
-    return Shared(b"".join(table[keys[s]][0] for s in shared), drop)
-
-
-def _read_nodes(nodes: list[str], made: Made, work: Plan, cache: Cache) -> dict[str, bytes]:
-    """node -> the N-Quads lines about it in every chunk describing it."""
-    wanted: dict[int, list[str]] = {}
-    for s in nodes:
-        for i in made.describers.get(s):
-            wanted.setdefault(i, []).append(s)
-    lines: dict[str, list[bytes]] = {s: [] for s in nodes}
-    for i, subjects in sorted(wanted.items()):
-        body = cache.need("nq", work.tasks[i].cache_key)[0]
-        for s in subjects:
-            lines[s].append(subject_lines(body, f"<{s}> ".encode()))
-    return {s: b"".join(found) for s, found in lines.items()}
-
-
-class Locations(Mapping[str, Path]):
-    """node -> the file of the first chunk describing it, looked up on demand: only the few nodes a
-    report names are ever asked for, and a dict of every node cost ~0.3 s at 1M quads."""
-
-    def __init__(self, describers: Describers) -> None:
-        self.describers = describers
-
-    def __getitem__(self, node: str) -> Path:
-        found = self.describers.get(node)
-        if not found:
-            raise KeyError(node)
-        meta = self.describers.metas[found[0]]
-        return Path(meta.origins.get(node, meta.origin))
-
-    def __iter__(self) -> Iterator[str]:
-        yield from self.describers.first
-
-    def __len__(self) -> int:
-        return len(self.describers.first)
-
-
-FOCUS_MAX = 50_000    # more nodes near the change than this: checking the whole store is as cheap
-
-
-def cross_focus(store: ox.Store, update: StoreUpdate) -> list[str] | None:
-    """The nodes whose cross-document results an incremental update can have changed, or None for all.
-
-    Every cross-document rule (shards.cross_rules) looks one hop from its focus node: the node's own
-    triples (its types, its values), the triples of its values (their types and labels) and the
-    triples that point at it (a claim's tl:tie). So a result can only change for a node whose triples
-    changed, a node some changed triple points at, or a node pointing at a node whose triples changed.
-    Everywhere else the previous release's results stand, and they were empty: a release exists only
-    if it conforms. A change to the entities, ontology or lifecycle graph (subclass closure, labels used
-    everywhere) or to blank nodes (which no query can name) means checking everything."""
-    if update.mode != "incremental" or update.reserved_changed:
-        return None
-    near = update.subjects | {o for o in update.objects if not isinstance(o, ox.Literal)}
-    if any(isinstance(n, ox.BlankNode) for n in near):
-        return None
-    subjects = sorted(s.value for s in update.subjects)
-    found = {n.value for n in near}
-    for start in range(0, len(subjects), 5000):
-        values = " ".join(f"<{s}>" for s in subjects[start:start + 5000])
-        query = f"SELECT DISTINCT ?x WHERE {{ VALUES ?s {{ {values} }} ?x ?p ?s }}"
-        found.update(r["x"].value for r in store.query(query, use_default_graph_as_union=True)
-                     if isinstance(r["x"], ox.NamedNode))
-        if len(found) > FOCUS_MAX:
-            return None
-    return sorted(found)
-
-
-def validate_all(store: ox.Store, made: Made, work: Plan, cache: Cache, shared: Shared,
-                 update: StoreUpdate) -> list[Violation]:
-    """Local results (minus shared nodes) + the shared shard + cross-document SPARQL, sorted."""
-    skip = made.describers.multi
-    found = [v for m in made.metas for v in m.violations if v.focus not in skip]
-    where = Locations(made.describers)
-    key = shards.shared_key(shared.nquads, work.shapes_text, work.subclass_nt)
-    cached = cache.get("shared", key)
-    if cached is None:
-        cached = shards.run_shared(shared.quads(), work.shapes_text, work.subclass_nt, where)
-        cache.put("shared", key, cached)
-    # the rules read from the shapes with rdflib (~0.15 s a build): cached by the shapes' text
-    rules_key = key_of("cross-rules", work.shapes_text)
-    rules = cache.get("cross-rules", rules_key)
-    if rules is None:
-        rules = shards.cross_rules(work.shapes_text)
-        cache.put("cross-rules", rules_key, rules)
-    found += cached + shards.run_cross(store, work.shapes_text, where, cross_focus(store, update), rules)
-    return sorted(set(found), key=lambda v: (v.file, v.line or 0, v.focus, v.message, v.path, v.value))

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pyoxigraph as ox
 
@@ -22,20 +22,20 @@ from .lifetime import locked
 from ..config import Settings
 from .cache import Cache
 from .void import TIE_CLASSES, FileInfo, describe
-from .claims_csv import write_claim_files
-from .dumpwriters import EarlyDumps
-from .forked import Forked
-from .dumps import DUMP_KINDS, dump_prefixes, write_chunked
-from .splice import load_index, write_index
-from .pipeline import (Made, Plan, relative, facts_reader, file_digests, input_files, make_all, plan,
-                       shared_quads, UnionPieces, validate_all)
+from .claims_csv import Table, claims_csv, write_claim_files
+from .dumpparts import PARTS, Parts, records_digest
+from .dumps import DUMP_KINDS, dump_frame, dump_prefixes
+from .plan import Made, Plan
+from .checks import Shared, shared_quads, validation_report
+from .pipeline import (Workers, bodies, facts_reader, file_digests, input_files, make_all, nq_bodies,
+                       plan, relative, UnionPieces)
 from .storeupdate import StoreUpdate, changed_graphs, load_store, sst_sums, update_or_load, verified_store
 from ..errors import DamagedCache, DiskFull, IncompleteRelease, NonConformance, disk_full
 from .manifest import differences, find_release, new_release_dir, read_manifest, settings_record
 from ..formats import CSV_DUMP, Format, media_type, rdf_format
-from ..validation.ledger import enforce as enforce_ledger
+from ..model import jsonld
 from ..validation.shacl import Report
-from ..vocab import TL
+from ..vocab import TL, serialized
 
 DUMP_NAMES: tuple[tuple[str, Format], ...] = tuple(
     [(f"tieslod.{rdf_format(name).extension}", rdf_format(name))
@@ -85,8 +85,8 @@ def _collector_paused() -> Iterator[None]:
     """The cyclic garbage collector off while a build runs. A build allocates millions of small
     objects (chunk metadata, index entries, quads) that live until it ends, and the collector's full
     passes over them cost ~0.4 s of a ~3 s rebuild at 1M quads; the build makes no cycles that need
-    collecting, and reference counting still frees everything else. Worker processes turn it back on
-    (pipeline._init): they inherit this state when forked."""
+    collecting, and reference counting still frees everything else. (Worker processes start from a
+    fork server and collect as usual.)"""
     was = gc.isenabled()
     gc.disable()
     try:
@@ -96,7 +96,7 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _manifest_json(manifest: dict) -> str:
+def _manifest_json(manifest: dict[str, Any]) -> str:
     """Indented two levels deep, each graph and file on one line. json's indenting encoder is pure
     Python (~0.1 s for the 2,500 graphs of a 1M-quad build); the compact one is C."""
     def dump(value: object) -> str:
@@ -125,7 +125,7 @@ def _switch(out_dir: Path, release: Path) -> None:
     os.replace(tmp_link, out_dir / "current")
 
 
-def _prune(releases: Path, keep: set[Path], count: int = KEEP_RELEASES, tmps: bool = True) -> None:
+def _prune(releases: Path, keep: set[Path | None], count: int = KEEP_RELEASES, tmps: bool = True) -> None:
     """Keep a few old releases (besides `keep`): a server may still be answering a request from one."""
     if not releases.is_dir():
         return
@@ -139,7 +139,7 @@ def _prune(releases: Path, keep: set[Path], count: int = KEEP_RELEASES, tmps: bo
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def load_manifest(release: Path) -> dict:
+def load_manifest(release: Path) -> dict[str, Any]:
     """The manifest of a complete release, or UsageError (exit 2) naming what is wrong (manifest.py)."""
     return read_manifest(release)
 
@@ -155,7 +155,8 @@ class _Stages:
     """Tells the progress callback what each stage does and records its wall time (manifest, benchmarks)."""
 
     def __init__(self, say: Progress) -> None:
-        self.say, self.times = say, {}
+        self.say = say
+        self.times: dict[str, float] = {}
         self.start = time.monotonic()
         self._told: set[str] = set()
 
@@ -178,7 +179,7 @@ def _reuse(settings: Settings, target: Path, version: str, switch: bool) -> Buil
     return BuildResult(target, version, manifest["counts"], [FileInfo(**f) for f in manifest["files"]], reused=True)
 
 
-def _previous(settings: Settings, say: Progress) -> tuple[Path | None, dict]:
+def _previous(settings: Settings, say: Progress) -> tuple[Path | None, dict[str, Any]]:
     """The release this build may reuse parts of, and its manifest: the current one, if its manifest
     is sound. One that is not (a disk that lost data, a hand edit) would wedge every later build: say
     which file, and build from scratch."""
@@ -237,25 +238,31 @@ def _build(settings: Settings, stage: _Stages, force: bool, switch: bool) -> Bui
         cache = Cache(settings.out_dir / "cache")
         work = plan(settings, digests, cache)
     releases.mkdir(parents=True, exist_ok=True)
+    # Everything is made in this private directory; the release is published by renaming it, and
+    # only once the checks have passed.
     tmp = releases / f".tmp-{version}-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
+    stack = contextlib.ExitStack()
     try:
         (tmp / "dumps").mkdir(parents=True)
-        # unchanged pieces are copied from the previous release's dumps (splice.py), from now on
-        recorded = old_manifest.get("build", {})
-        old = load_index(previous, stage.say, recorded.get("index_sha256"))
-        # the previous store's table files are checked while the chunks are made (needed by _rest)
+        # the previous store's table files are checked while the chunks are made (needed for the store)
         checking = ThreadPoolExecutor(1)
-        store_sums = checking.submit(verified_store, previous, recorded.get("store_crc32"), stage.say)
+        store_sums = checking.submit(verified_store, previous, old_manifest.get("build", {}).get("store_crc32"),
+                                     stage.say)
         checking.shutdown(wait=False)
-        with EarlyDumps(tmp / "dumps", cache, work, settings, old, previous, store_sums) as early:
-            with stage("chunks"):
-                made = make_all(work, cache, stage.say)
-            early.go()
-            result = _write_release(work, made, cache, tmp, version, settings, stage, early)
+        workers = stack.enter_context(Workers())
+        with stage("chunks"):
+            made = make_all(work, cache, stage.say, workers)
+        parts = Parts(tmp, previous, old_manifest.get("parts", {}),
+                      {k: rdf_format(f).extension for k, f in DUMP_KINDS.items()},
+                      {"jsonld": jsonld.SEPARATOR}, stage.say, old_manifest.get("build", {}).get("parts_sha256"))
+        result = _write_release(work, made, cache, tmp, version, settings, stage, parts, previous,
+                                store_sums.result(), workers)
+        stack.close()
         pruning.shutdown(wait=True)
         tmp.rename(target)
     finally:
+        stack.close()
         pruning.shutdown(wait=True)
         shutil.rmtree(tmp, ignore_errors=True)
     result.release_dir = target
@@ -268,125 +275,104 @@ def _build(settings: Settings, stage: _Stages, force: bool, switch: bool) -> Bui
 
 
 def _write_release(work: Plan, made: Made, cache: Cache, tmp: Path, version: str, settings: Settings,
-                   stage: _Stages, early: EarlyDumps) -> BuildResult:
+                   stage: _Stages, parts: Parts, previous: Path | None,
+                   verified: dict[str, int] | None, workers: Workers) -> BuildResult:
+    """Store, parts and claim rows; the checks; then, only if they pass, the published files."""
     dumps = tmp / "dumps"
-    sinks = early.sinks
-    try:
-        drop, update, csv_files = _dumps_and_checks(work, made, cache, dumps, settings, stage, early)
-    except BaseException:
-        for sink in sinks.values():     # stop their threads before the caller removes tmp
-            with contextlib.suppress(Exception):
-                sink.close()
-        raise
-    # the store's checksums, for the next build, while the last dump copies and hashes finish
-    verified = early.store_sums.result() if early.store_sums is not None else None
+    drop, update, shared, csv_lines = _store_and_parts(work, made, cache, tmp, stage, parts, previous, verified,
+                                                       workers)
+    with stage("validate"):
+        report = validation_report(tmp / "store", made, work, cache, shared, update, stage.say)
+        if not report.conforms:
+            raise NonConformance(f"the data does not conform: {len(report.violations)} violation(s)", report)
+    # the store's checksums, for the next build, while the dumps are written
     summing = ThreadPoolExecutor(1)
-    sums = summing.submit(sst_sums, tmp / "store", verified, early.previous / "store" if early.previous else None)
+    sums = summing.submit(sst_sums, tmp / "store", verified, previous / "store" if previous else None)
     summing.shutdown(wait=False)
     with stage("dumps"):
-        for sink in sinks.values():     # wait for the last copies and hashes
-            sink.close()
-    index_sha256 = write_index(tmp, sinks)
-    infos = _infos(sinks, csv_files)
+        infos = _publish_dumps(parts, dumps, settings, csv_lines, cache)
     counts = _summary_counts(made, drop)
     with stage("describe"):
         summary = (counts, [(m.key, ox.NamedNode(m.graph), m.quads) for m in made.metas])
-        void = ox.serialize(describe(None, infos, version, settings, summary), format=ox.RdfFormat.TURTLE,
+        void = serialized(describe(None, infos, version, settings, summary), ox.RdfFormat.TURTLE,
                             prefixes=dump_prefixes(settings))
         (dumps / "void.ttl").write_bytes(void)
         infos.append(_file_info(dumps / "void.ttl", media_type("turtle")))
         (dumps / "SHA256SUMS").write_text("".join(f"{i.sha256}  {i.name}\n" for i in infos))
+        (tmp / PARTS / "SHA256SUMS").write_text(parts.sums())
     manifest = {"version": version, "release_name": settings.release_name, "base_uri": settings.base_uri,
                 "settings": settings_record(settings), "tieslod": __version__, "counts": counts,
                 "graphs": {m.key: {"iri": m.graph, "quads": m.quads, "digest": m.digest, "chunk": t.cache_key}
                            for m, t in sorted(zip(made.metas, work.tasks), key=lambda x: x[0].key)},
                 "files": [i.__dict__ for i in infos],
+                "parts": parts.records(),
                 "build": {"store": update.mode, "remade": len(made.remade), "stages": stage.times,
-                          "index_sha256": index_sha256, "store_crc32": sums.result()}}
+                          "parts_sha256": records_digest(parts.records()), "store_crc32": sums.result()}}
     (tmp / "manifest.json").write_text(_manifest_json(manifest))
-    return BuildResult(tmp, version, counts, infos, report=Report([], manifest["counts"]["quads"]))
+    return BuildResult(tmp, version, counts, infos, report=report)
 
 
-def _dumps_and_checks(work: Plan, made: Made, cache: Cache, dumps: Path, settings: Settings, stage: _Stages,
-                      early: EarlyDumps) -> tuple[dict[str, set[ox.Triple]], StoreUpdate, dict[str, tuple[int, str]]]:
-    """Every dump (into `sinks`, left open), the store, the checks; returns the triples the union dumps
-    dropped and how the store was made. The sinks are closed by the caller: their threads copy and hash
-    (~650 MB at 1M quads) while this thread validates, instead of each stage waiting for its own."""
-    # The claim table is pure Python (~5 CPU-s at 1M quads, ~1 s of a rebuild): made in a forked
-    # child on the other core while this thread writes the other dumps and validates. (The child
-    # touches no store: the dump writers' threads and RocksDB's may be running when it forks.)
-    with Forked(write_claim_files, made.metas, [t.cache_key for t in work.tasks], facts_reader(cache, work),
-                made.describers, cache, dumps) as claims:
-        drop, update = _rest(work, made, cache, dumps, settings, stage, early)
-        with stage("dumps"):
-            used, csv_files = claims.result()
-            cache.used |= used
-    return drop, update, csv_files
-
-
-def _rest(work: Plan, made: Made, cache: Cache, dumps: Path, settings: Settings, stage: _Stages,
-          early: EarlyDumps) -> tuple[dict[str, set[ox.Triple]], StoreUpdate]:
-    """The union dumps, the store and the checks (the claim table is made beside them, the other
-    dumps by `early`)."""
-    sinks = early.sinks
-    verified = early.store_sums.result() if early.store_sums is not None else None
-    previous = early.previous if verified is not None else None      # its store: updated, or not used
+def _store_and_parts(work: Plan, made: Made, cache: Cache, tmp: Path, stage: _Stages, parts: Parts,
+                     previous: Path | None, verified: dict[str, int] | None, workers: Workers
+                     ) -> tuple[dict[str, set[ox.Triple]], StoreUpdate, Shared, list[bytes]]:
+    """The store (the checks run on it), every dump's parts and the claim table's lines, all in the
+    build's private directory: the store loads in a thread (Oxigraph releases the GIL) and the parts
+    are written in two more (file I/O and zlib release it) while this thread makes the claim rows."""
     with stage("dumps"):
         # the union dumps' duplicates come from the chunks, not the store: their bodies can then be
         # re-made (in workers, UnionPieces) and written while the store loads
         shared = shared_quads(made, work, cache)
-        drop = shared.drop
+    old = previous if verified is not None else None      # its store: updated, or not used
+    graphs = changed_graphs(made, work, old)
+    store = tmp / "store"
 
-    def nquads() -> Path:
-        early.nq.result()
-        sinks["nq"].close()
-        return dumps / "tieslod.nq"
-    graphs = changed_graphs(made, work, previous)
-    # The store is made in a thread while this one writes the union dumps (Oxigraph releases the GIL;
-    # a fresh bulk load of 1M quads is ~14 CPU-s on one core, the floor's own work). Not in a
-    # forked child: RocksDB's own threads in a process that opened stores before can hold locks the
-    # child would wait for forever (a test run hung so).
-    with ThreadPoolExecutor(1) as pool, UnionPieces(cache, work, made, drop) as union:
-        if graphs is not None and previous is not None:
-            loading = pool.submit(_timed, update_or_load, dumps.parent / "store", made, work, cache, previous,
-                                  graphs, nquads, stage.say)
+    def nquads() -> Iterator[bytes]:
+        return (load()[0]["nq"] for _keys, load in nq_bodies(cache, work))
+    with ThreadPoolExecutor(1) as loader, ThreadPoolExecutor(2) as writers, \
+            UnionPieces(cache, work, made, shared.drop, workers) as union:
+        if graphs is not None and old is not None:
+            loading = loader.submit(_timed, update_or_load, store, made, work, cache, old, graphs, nquads, stage.say)
         else:
-            loading = pool.submit(_timed, load_store, dumps.parent / "store", nquads)
-        with stage("dumps"):
-            write_chunked(dumps, ("nt", "ttl"), iter(union), settings, early.old, False, sinks)
+            loading = loader.submit(_timed, load_store, store, nquads)
+        keys = [t.key for t in work.tasks]
+        jobs = [writers.submit(parts.make, ("nq",), list(nq_bodies(cache, work)), keys),
+                writers.submit(parts.make, ("jsonld", "trig"), list(bodies(cache, work)), keys),
+                writers.submit(parts.make, ("nt", "ttl"), list(union), keys)]
+        with stage("claims"):
+            lines = claims_csv(Table(made.metas, [t.cache_key for t in work.tasks], facts_reader(cache, work),
+                                     made.describers), cache)
         update, stage.times["store"] = loading.result()
-    with stage("dump tieslod.nq"):
-        early.nq.result()
-        early.rdf.result()
-    store = ox.Store(str(dumps.parent / "store"))
-    with stage("validate"):
-        violations = validate_all(store, made, work, cache, shared, update)
-        enforce_ledger(store, settings, stage.say)   # a published URI may never silently disappear
-        del store
-        if violations:
-            report = Report(violations, sum(m.quads for m in made.metas))
-            raise NonConformance(f"the data does not conform: {len(violations)} violation(s)", report)
-    return drop, update
+        with stage("dumps"):
+            for job in jobs:
+                job.result()
+    return shared.drop, update, shared, lines
+
+
+def _publish_dumps(parts: Parts, dumps: Path, settings: Settings, csv_lines: list[bytes],
+                   cache: Cache) -> list[FileInfo]:
+    """Every dump assembled from its parts (two at a time: hashing and file I/O release the GIL),
+    and the claim table; their sizes and SHA-256 in DUMP_NAMES order."""
+    sums: dict[str, tuple[int, str]] = {}
+
+    def one(kind: str) -> None:
+        name = f"tieslod.{rdf_format(DUMP_KINDS[kind]).extension}"
+        sums[name], sums[name + ".gz"] = parts.assemble(kind, dumps / name, *dump_frame(kind, settings))
+    with ThreadPoolExecutor(2) as pool:
+        jobs = [pool.submit(one, kind) for kind in ("nq", "ttl", "nt", "jsonld", "trig")]
+        sums.update(write_claim_files(csv_lines, cache, dumps))
+        for job in jobs:
+            job.result()
+    infos = []
+    for name, fmt in DUMP_NAMES:
+        infos += [FileInfo(name, fmt.media_type, *sums[name]),
+                  FileInfo(f"{name}.gz", "application/gzip", *sums[f"{name}.gz"], "gzip")]
+    return infos
 
 
 def _timed(func: Callable[..., T], *args: object) -> tuple[T, float]:
-    """func(*args) and its wall time in seconds (a stage run in a thread or a child process)."""
+    """func(*args) and its wall time in seconds (a stage run in a thread)."""
     began = time.monotonic()
     return func(*args), round(time.monotonic() - began, 3)
-
-
-def _infos(sinks: dict, csv_files: dict[str, tuple[int, str]]) -> list[FileInfo]:
-    """Size and sha256 of every dump: from the sinks that wrote them, and from the claim-table child."""
-    infos = []
-    for name, fmt in DUMP_NAMES:
-        if fmt is CSV_DUMP:
-            infos += [FileInfo(name, fmt.media_type, *csv_files[name]),
-                      FileInfo(f"{name}.gz", "application/gzip", *csv_files[f"{name}.gz"], "gzip")]
-            continue
-        sink = sinks[next(k for k, f in DUMP_KINDS.items() if f == fmt.name)]
-        infos += [FileInfo(name, fmt.media_type, sink.size, sink.sha.hexdigest()),
-                  FileInfo(f"{name}.gz", "application/gzip", sink.gz_size, sink.gz_sha.hexdigest(), "gzip")]
-    return infos
 
 
 def _summary_counts(made: Made, drop: dict[str, set[ox.Triple]]) -> dict[str, int]:

@@ -31,6 +31,7 @@ import rdflib
 
 from ..errors import UnsupportedShape as Unsupported
 from .shacl import Violation, locate, short_term, rdflib_term as _rdflib
+from ..vocab import Term
 
 SH = rdflib.Namespace("http://www.w3.org/ns/shacl#")
 RDF_TYPE, SUBCLASS, LABEL = rdflib.RDF.type, rdflib.RDFS.subClassOf, rdflib.RDFS.label
@@ -60,7 +61,7 @@ class PropertyCheck:
     or_datatypes: tuple[str, ...] = ()
     kinds: tuple[type, ...] | None = None
     allowed: tuple[rdflib.term.Node, ...] | None = None     # sh:in
-    patterns: tuple[re.Pattern, ...] = ()
+    patterns: tuple[re.Pattern[str], ...] = ()
     min_length: int | None = None
 
 
@@ -85,7 +86,7 @@ def _one(graph: rdflib.Graph, node: rdflib.term.Node, pred: rdflib.URIRef) -> rd
 
 def _int(graph: rdflib.Graph, node: rdflib.term.Node, pred: rdflib.URIRef) -> int | None:
     value = _one(graph, node, pred)
-    return None if value is None else int(value)   # type: ignore[arg-type]
+    return None if value is None else int(str(value))
 
 
 def _or_datatypes(graph: rdflib.Graph, node: rdflib.term.Node) -> tuple[str, ...]:
@@ -116,7 +117,7 @@ def _property(graph: rdflib.Graph, node: rdflib.term.Node) -> PropertyCheck:
         str(severity).rsplit("#", 1)[-1] if severity is not None else "Violation",
         _int(graph, node, SH.minCount), _int(graph, node, SH.maxCount),
         str(d) if (d := _one(graph, node, SH.datatype)) is not None else None, _or_datatypes(graph, node),
-        _KINDS[kind] if kind is not None else None,
+        _KINDS[rdflib.URIRef(str(kind))] if kind is not None else None,
         tuple(rdflib.collection.Collection(graph, in_list)) if in_list is not None else None,
         tuple(re.compile(str(p), re_flags) for p in graph.objects(node, SH.pattern)),
         _int(graph, node, SH.minLength))
@@ -132,32 +133,49 @@ def _node(graph: rdflib.Graph, node: rdflib.term.Node) -> NodeCheck:
         if len(set(graph.subjects(SH.property, prop))) > 1:
             raise Unsupported(f"property shape {prop} shared by several node shapes")
         props.append((str(graph.value(prop, LABEL) or label), _property(graph, prop)))
-    strings = lambda pred: tuple(sorted(str(o) for o in graph.objects(node, pred)))  # noqa: E731
+    def strings(pred: rdflib.URIRef) -> tuple[str, ...]:
+        return tuple(sorted(str(o) for o in graph.objects(node, pred)))
     return NodeCheck(label, frozenset(strings(SH.targetClass)), strings(SH.targetSubjectsOf),
                      strings(SH.targetObjectsOf), strings(SH.targetNode), tuple(props))
 
 
-# Cache: shapes text -> its compiled checks (None: Unsupported), as a build's cache had them: reading the
-# shapes with rdflib took ~0.12 s of every rebuild, and of every worker process of a full build
-_KNOWN: dict[str, tuple[NodeCheck, ...] | None] = {}
+@dataclass(frozen=True)
+class Split:
+    """The node shapes compiled here, and those that are not, each with what stops it (a warning
+    names it, and pyshacl checks that shape: shards.Coverage)."""
+
+    checks: tuple[NodeCheck, ...]
+    shapes: tuple[str, ...]                        # IRIs of the compiled node shapes, as `checks`
+    uncovered: tuple[tuple[str, str], ...] = ()    # (node shape IRI, or EVERY, what is not compiled)
 
 
-def remember(text: str, shapes: tuple[NodeCheck, ...] | None) -> None:
-    _KNOWN[text] = shapes
+EVERY = "every shape"
+
+# Cache: shapes text -> its split, as a build's cache had it: reading the shapes with rdflib took
+# ~0.12 s of every rebuild, and of every worker process of a full build
+_KNOWN: dict[str, Split] = {}
+
+
+def remember(text: str, split: Split) -> None:
+    _KNOWN[text] = split
+
+
+def split(text: str) -> Split:
+    """Every node shape compiled that can be, and the others with the reason."""
+    if text not in _KNOWN:
+        _KNOWN[text] = _split(text)
+    return _KNOWN[text]
 
 
 def compile_shapes(text: str) -> tuple[NodeCheck, ...]:
     """Every node shape of the shapes text as a NodeCheck; Unsupported if any feature is not compiled."""
-    if text in _KNOWN:
-        known = _KNOWN[text]
-        if known is None:
-            raise Unsupported("shapes use a feature that is not compiled")
-        return known
-    return _compile(text)
+    found = split(text)
+    if found.uncovered:
+        raise Unsupported("; ".join(f"{shape}: {why}" for shape, why in found.uncovered))
+    return found.checks
 
 
-@lru_cache(maxsize=4)
-def _compile(text: str) -> tuple[NodeCheck, ...]:
+def _split(text: str) -> Split:
     graph = rdflib.Graph()
     graph.parse(data=text, format="turtle")
     shapes = set(graph.subjects(RDF_TYPE, SH.NodeShape))
@@ -165,16 +183,19 @@ def _compile(text: str) -> tuple[NodeCheck, ...]:
                             SH.targetNode, SH.sparql) for s in graph.subjects(p)}
     if implicit - shapes or set(graph.subjects(RDF_TYPE, SH.PropertyShape)) or \
             list(graph.subjects(SH.deactivated)) or set(graph.subjects(RDF_TYPE, rdflib.RDFS.Class)) & shapes:
-        raise Unsupported("shapes declared other than as sh:NodeShape with targets")
-    return tuple(_node(graph, s) for s in sorted(shapes, key=str))
+        return Split((), (), ((EVERY, "shapes declared other than as sh:NodeShape with targets"),))
+    checks, names, uncovered = [], [], []
+    for node in sorted(shapes, key=str):
+        try:
+            checks.append(_node(graph, node))
+            names.append(str(node))
+        except Unsupported as exc:
+            uncovered.append((str(node), str(exc)))
+    return Split(tuple(checks), tuple(names), tuple(uncovered))
 
 
 def supported(text: str) -> bool:
-    try:
-        compile_shapes(text)
-    except Unsupported:
-        return False
-    return True
+    return not split(text).uncovered
 
 
 # ---------------------------------------------------------------- checking
@@ -194,7 +215,7 @@ def _typed_ok(lexical: str, datatype: str, rule: str) -> bool:
     return expected is None or isinstance(literal.value, expected)
 
 
-def datatype_ok(value: ox.Term, rule: str) -> bool:
+def datatype_ok(value: Term, rule: str) -> bool:
     if not isinstance(value, ox.Literal):
         return False
     if rule == LITERAL_IRI:                  # pyshacl: every literal is an rdfs:Literal
@@ -209,12 +230,12 @@ def datatype_ok(value: ox.Term, rule: str) -> bool:
     return _typed_ok(value.value, datatype, rule)
 
 
-def _text(value: ox.Term) -> str | None:
+def _text(value: Term) -> str | None:
     """What sh:pattern and sh:minLength read; None for a blank node (which always fails them)."""
     return None if isinstance(value, ox.BlankNode) else value.value
 
 
-def _value_failures(check: PropertyCheck, values: list[ox.Term]) -> Iterable[ox.Term | None]:
+def _value_failures(check: PropertyCheck, values: list[Term]) -> Iterable[Term | None]:
     """Yield the value (None: no value) of every result one property check produces, component by
     component as pyshacl does: a value failing two components is reported twice."""
     if check.min_count is not None and len(values) < check.min_count:
@@ -242,8 +263,8 @@ class _Index:
     """subject -> predicate -> distinct objects (a union graph: a triple counts once), plus types."""
 
     def __init__(self, quads: Iterable[ox.Quad], wanted: set[str], objects_of: set[str]) -> None:
-        self.props: dict[ox.Term, dict[str, dict[ox.Term, None]]] = {}
-        self.targets_by_object: dict[str, set[ox.Term]] = {p: set() for p in objects_of}
+        self.props: dict[Term, dict[str, dict[Term, None]]] = {}
+        self.targets_by_object: dict[str, set[Term]] = {p: set() for p in objects_of}
         for q in quads:
             pred = q.predicate.value
             if pred in wanted:
@@ -251,7 +272,7 @@ class _Index:
             if pred in objects_of:
                 self.targets_by_object[pred].add(q.object)
 
-    def values(self, node: ox.Term, pred: str) -> list[ox.Term]:
+    def values(self, node: Term, pred: str) -> list[Term]:
         return list(self.props.get(node, {}).get(pred, ()))
 
 
@@ -272,10 +293,10 @@ def _superclasses(subclass: Iterable[tuple[str, str]]) -> dict[str, set[str]]:
 
 
 def _focus_nodes(shapes: tuple[NodeCheck, ...], index: _Index,
-                 supers: dict[str, set[str]]) -> list[set[ox.Term]]:
+                 supers: dict[str, set[str]]) -> list[set[Term]]:
     """Each shape's targets: instances of its classes or their subclasses, subjects/objects of its
     predicates, its explicit nodes. One pass over the subjects, whatever the number of shapes."""
-    out: list[set[ox.Term]] = [set() for _ in shapes]
+    out: list[set[Term]] = [set() for _ in shapes]
     by_type: dict[str, list[int]] = {}
     for node, props in index.props.items():
         for t in props.get(TYPE_IRI, ()):

@@ -14,8 +14,8 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from ..config import Settings
-from ..errors import LedgerError, NonConformance
-from ..vocab import DCT, OWL
+from ..errors import LedgerError
+from ..vocab import DCT, OWL, Term
 
 LEDGER_NAME = "uris.txt"
 HEADER = (
@@ -62,7 +62,7 @@ def _relative(iri: str, base: str) -> str | None:
     return iri[len(base):].split("#", 1)[0]
 
 
-def _rows(store: ox.Store, query: str) -> list[list[ox.Term]]:
+def _rows(store: ox.Store, query: str) -> list[list[Term]]:
     return [list(row) for row in store.query(query)]   # consumed here: results are thread-bound
 
 

@@ -13,7 +13,7 @@ import rdflib
 from ..config import Settings
 from ..model.graph import Dataset
 from ..model.sources import line_of
-from ..vocab import OA, SCHEMA
+from ..vocab import OA, SCHEMA, Term
 
 SH = rdflib.Namespace("http://www.w3.org/ns/shacl#")
 
@@ -64,7 +64,7 @@ def to_rdflib(quads: list[ox.Quad]) -> rdflib.Graph:
     return graph
 
 
-def rdflib_term(term: ox.Term) -> rdflib.term.Node:
+def rdflib_term(term: Term) -> rdflib.term.Node:
     """One Oxigraph term as rdflib sees it (lexical forms kept as they are: no normalisation)."""
     if isinstance(term, ox.NamedNode):
         return rdflib.URIRef(term.value)
@@ -112,7 +112,9 @@ def shacl_report(graph: rdflib.Graph, shapes: rdflib.Graph, origins: Mapping[str
         return []
     out = []
     for result in results.subjects(rdflib.RDF.type, SH.ValidationResult):
-        get = lambda p: results.value(result, p)  # noqa: E731 - local shorthand
+        def get(p: rdflib.URIRef, result: rdflib.term.Node = result) -> rdflib.term.Node | None:
+            found: rdflib.term.Node | None = results.value(result, p)
+            return found
         shape = get(SH.sourceShape)
         label = shapes.value(shape, rdflib.RDFS.label) if isinstance(shape, rdflib.URIRef) else None
         if label is None:  # a property shape: name the node shape that holds it

@@ -18,18 +18,22 @@ from __future__ import annotations
 
 import hashlib
 import re
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import Any
 from pathlib import Path
 
 import pyoxigraph as ox
 import rdflib
 
 from . import compiled
+from ..errors import UnsupportedShape
 from ..model.graph import Dataset, Part
 from .shacl import Violation, locate as locate_focus, short_term, rdflib_term as _rdflib, offset_report, shacl_report
+from ..vocab import Term, serialized, solutions
 
 SH = rdflib.Namespace("http://www.w3.org/ns/shacl#")
 RDF_TYPE, SUBCLASS = rdflib.RDF.type, rdflib.RDFS.subClassOf
@@ -73,14 +77,13 @@ def to_graph(quads: list[ox.Quad], subclass: list[ox.Triple]) -> rdflib.Graph:
 
 def run_local(quads: list[ox.Quad], subclass: list[ox.Triple], shapes_text: str,
               origins: Mapping[str, Path | str]) -> list[Violation]:
-    """The local shapes' results on these quads: compiled checks (compiled.py) when the shapes use
-    only what is compiled, else pyshacl itself."""
-    if not quads:
+    """The local constraints' results on these quads, by the compiled checks (compiled.py) of the
+    covered node shapes; pyshacl checks the others on the whole graph (run_uncovered)."""
+    checks = coverage(shapes_text).checks
+    if not quads or not checks:
         return []
-    if compiled.supported(shapes_text):
-        pairs = [(t.subject.value, t.object.value) for t in subclass]
-        return compiled.check(compiled.compile_shapes(shapes_text), quads, pairs, origins)
-    return shacl_report(to_graph(quads, subclass), local_shapes(shapes_text), origins)
+    pairs = [(t.subject.value, t.object.value) for t in subclass]
+    return compiled.check(checks, quads, pairs, origins)
 
 
 @dataclass
@@ -90,7 +93,7 @@ class LocalChecker:
     shapes_text: str
     subclass_nt: bytes
 
-    def __call__(self, parts: list[Part], chunks: list) -> None:
+    def __call__(self, parts: list[Part], chunks: list[Any]) -> None:
         subclass = [q.triple for q in ox.parse(self.subclass_nt, format=ox.RdfFormat.N_TRIPLES)] \
             if self.subclass_nt else []
         origins: dict[str, str] = {}      # strings: only the nodes a report names become Paths
@@ -101,14 +104,14 @@ class LocalChecker:
         for part, chunk in zip(parts, chunks):
             mine = set(chunk.subjects)
             chunk.violations = [v for v in found if v.focus in mine]
-            dataset = Dataset(part.graph.value, {part.key: part}, {n: origins[n] for n in mine})
+            dataset = Dataset(part.graph.value, {part.key: part}, {n: Path(origins[n]) for n in mine})
             chunk.violations += offset_report(dataset)
 
 
 def subclass_triples(ontology_quads: list[ox.Quad] | tuple[ox.Quad, ...]) -> bytes:
     sub = [ox.Triple(q.subject, q.predicate, q.object) for q in ontology_quads
            if q.predicate.value == str(SUBCLASS)]
-    return ox.serialize(sorted(sub, key=str), format=ox.RdfFormat.N_TRIPLES)
+    return serialized(sorted(sub, key=str), ox.RdfFormat.N_TRIPLES)
 
 
 # ---------------------------------------------------------------- cross-document rules in Oxigraph
@@ -121,6 +124,7 @@ FOCUS = "#focus\n"
 @dataclass(frozen=True)
 class Rule:
     shape: str          # label of the node shape, as shacl_report names it
+    node: str           # the node shape's IRI
     message: str
     path: str           # as shown in a report ("" for SPARQL constraints)
     query: str          # SELECT ?this ?value (?value may be unbound); FOCUS marks where VALUES ?this goes
@@ -155,11 +159,11 @@ def _closure(classes: list[str]) -> str:
 def expand_closures(query: str, store: ox.Store, memo: dict[str, str]) -> str:
     """Replace each SUBCLASSES(<C> ...) by the comma-separated IRIs of C and all its subclasses
     (SUBCLASSES_VALUES(...): space-separated, for a VALUES block)."""
-    def sub(match: re.Match) -> str:
+    def sub(match: re.Match[str]) -> str:
         classes = match.group(2)
         if classes not in memo:
-            found = store.query(f"SELECT DISTINCT ?s WHERE {{ VALUES ?c {{ {classes} }} ?s <{SUBCLASS}>* ?c }}",
-                                use_default_graph_as_union=True)
+            found = solutions(store.query(f"SELECT DISTINCT ?s WHERE {{ VALUES ?c {{ {classes} }} ?s <{SUBCLASS}>* ?c }}",
+                                          use_default_graph_as_union=True))
             memo[classes] = ", ".join(sorted(f"<{r['s'].value}>" for r in found if isinstance(r["s"], ox.NamedNode)))
         return memo[classes].replace(", ", " ") if match.group(1) else memo[classes]
     return _SUBCLASSES.sub(sub, query)
@@ -196,7 +200,7 @@ def _sparql_rule(shapes: rdflib.Graph, node: rdflib.term.Node, constraint: rdfli
     prefixes, target = _prefixes(shapes, constraint), _target(shapes, node)
     query = f"{prefixes}\n{head}{brace} {FOCUS}{target} {body}"
     full = f"{prefixes}\n{head}{brace} {_subquery('?this', target)} {_hash_joined(body)}"
-    return Rule(_label(shapes, node), str(shapes.value(constraint, SH.message) or ""), "", query, full)
+    return Rule(_label(shapes, node), str(node), str(shapes.value(constraint, SH.message) or ""), "", query, full)
 
 
 # `?this <path> ?v . FILTER NOT EXISTS { ?v <p> ?x } }`, the form of every "value must have a label"
@@ -223,25 +227,106 @@ def _class_rule(shapes: rdflib.Graph, node: rdflib.term.Node, prop: rdflib.term.
     query = f"SELECT DISTINCT ?this ?value WHERE {{ {FOCUS}{target} ?this <{path}> ?value . FILTER NOT EXISTS {{ {typed} }} }}"
     full = (f"SELECT DISTINCT ?this ?value WHERE {{ {_subquery('?this', target)} "
             f"{_subquery('?this ?value', f'?this <{path}> ?value')} MINUS {_subquery('?value', typed)} }}")
-    return Rule(_label(shapes, node), str(shapes.value(prop, SH.message) or ""), short_term(path, _NS), query, full)
+    return Rule(_label(shapes, node), str(node), str(shapes.value(prop, SH.message) or ""), short_term(path, _NS),
+                query, full)
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """What the fast path covers: per node shape, either all of it (its local constraints compiled
+    into Python checks, its cross-document ones into SPARQL rules) or none of it (`uncovered`, with
+    the reason: pyshacl, the validator of record, checks that shape on the whole graph)."""
+
+    checks: tuple[compiled.NodeCheck, ...]
+    rules: tuple[Rule, ...]
+    uncovered: tuple[tuple[str, str], ...]
 
 
 @lru_cache(maxsize=4)
-def cross_rules(text: str) -> tuple[Rule, ...]:
-    shapes = shapes_graph(text)
+def coverage(text: str) -> Coverage:
+    local = compiled.split(text)
+    uncovered = dict(local.uncovered)
+    rules: list[Rule] = []
+    if compiled.EVERY not in uncovered:
+        shapes = shapes_graph(text)
+        for node in sorted(set(shapes.subjects(RDF_TYPE, SH.NodeShape)), key=str):
+            if str(node) in uncovered:
+                continue
+            try:
+                rules += _node_rules(shapes, node)
+            except UnsupportedShape as exc:
+                uncovered[str(node)] = str(exc)
+    checks = tuple(c for c, name in zip(local.checks, local.shapes) if name not in uncovered)
+    rules = [r for r in rules if r.node not in uncovered]
+    return Coverage(checks, tuple(rules), tuple(sorted(uncovered.items())))
+
+
+# pre-bound variables of SHACL-SPARQL that the compiled rules do not bind (only $this is)
+_UNBOUND = ("$shapesGraph", "$currentShape", "$PATH", "$value", "?shapesGraph", "?currentShape")
+
+
+def _node_rules(shapes: rdflib.Graph, node: rdflib.term.Node) -> list[Rule]:
+    """The node shape's cross-document constraints as rules; Unsupported naming one that is not."""
+    if not _target(shapes, node):
+        return []           # no focus nodes: nothing to check (as pyshacl)
     rules = []
-    for node in sorted(set(shapes.subjects(RDF_TYPE, SH.NodeShape)), key=str):
-        for constraint in shapes.objects(node, SH.sparql):
-            rules.append(_sparql_rule(shapes, node, constraint))
-        for prop in shapes.objects(node, SH.property):
-            if shapes.value(prop, SH["class"]) is not None:
-                rules.append(_class_rule(shapes, node, prop))
-    return tuple(rules)
+    for constraint in shapes.objects(node, SH.sparql):
+        select = shapes.value(constraint, SH.select)
+        if select is None:
+            raise UnsupportedShape(f"sh:sparql {constraint} has no sh:select")
+        used = [v for v in _UNBOUND if v in str(select)]
+        if used:
+            raise UnsupportedShape(f"sh:sparql {constraint} uses {used[0]}")
+        rules.append(_sparql_rule(shapes, node, constraint))
+    for prop in shapes.objects(node, SH.property):
+        classes = list(shapes.objects(prop, SH["class"]))
+        if len(classes) > 1:
+            raise UnsupportedShape(f"property shape {prop} has several sh:class")
+        if classes:
+            if not isinstance(shapes.value(prop, SH.path), rdflib.URIRef):
+                raise UnsupportedShape(f"sh:class on the complex path {shapes.value(prop, SH.path)}")
+            rules.append(_class_rule(shapes, node, prop))
+    return rules
 
 
-def _fill(message: str, row: dict[str, ox.Term | None]) -> str:
+def cross_rules(text: str) -> tuple[Rule, ...]:
+    return coverage(text).rules
+
+
+def warn_uncovered(text: str) -> list[str]:
+    """A warning for each node shape the fast path does not cover, naming the constraint; returns them."""
+    said = []
+    for shape, why in coverage(text).uncovered:
+        said.append(f"shapes: {shape}: {why}; not compiled: pyshacl checks this shape on the whole graph "
+                    "(slow on large data)")
+        warnings.warn(said[-1], RuntimeWarning, stacklevel=2)
+    return said
+
+
+def uncovered_shapes(text: str, names: tuple[str, ...]) -> rdflib.Graph:
+    """The shapes with every node shape but `names` deactivated (sh:deactivated: pyshacl skips them)."""
+    graph = rdflib.Graph()
+    for triple in shapes_graph(text):
+        graph.add(triple)
+    if compiled.EVERY not in names:
+        for node in set(graph.subjects(RDF_TYPE, SH.NodeShape)):
+            if str(node) not in names:
+                graph.add((node, SH.deactivated, rdflib.Literal(True)))
+    return graph
+
+
+def run_uncovered(store: ox.Store, text: str, locate: Mapping[str, Path | str]) -> list[Violation]:
+    """pyshacl on the union of the store's graphs for the node shapes the fast path does not cover."""
+    names = tuple(shape for shape, _why in coverage(text).uncovered)
+    if not names:
+        return []
+    graph = to_graph(list(store.quads_for_pattern(None, None, None, None)), [])
+    return shacl_report(graph, uncovered_shapes(text, names), locate)
+
+
+def _fill(message: str, row: dict[str, Term | None]) -> str:
     """pyshacl's substitution of {$this} and {?var} in sh:message."""
-    def sub(match: re.Match) -> str:
+    def sub(match: re.Match[str]) -> str:
         term = row.get(match.group(1))
         return "" if term is None else term.value
     return re.sub(r"\{[$?](\w+)\}", sub, message)
@@ -255,14 +340,14 @@ def _queries(rule: Rule, focus: list[str] | None) -> list[str]:
             for i in range(0, len(focus), 5000)]
 
 
-def _solutions(store: ox.Store, rule: Rule, focus: list[str] | None) -> list[tuple[ox.Term, ox.Term | None]]:
+def _solutions(store: ox.Store, rule: Rule, focus: list[str] | None) -> list[tuple[Term, Term | None]]:
     """(this, value) rows of one rule, read in the thread that ran the query (results are bound to it)."""
     wants_value = "value" in rule.query
     return [(s["this"], s["value"] if wants_value else None)
-            for q in _queries(rule, focus) for s in store.query(q, use_default_graph_as_union=True)]
+            for q in _queries(rule, focus) for s in solutions(store.query(q, use_default_graph_as_union=True))]
 
 
-def run_cross(store: ox.Store, shapes_text: str, locate: dict[str, Path],
+def run_cross(store: ox.Store, shapes_text: str, locate: Mapping[str, Path | str],
               focus: list[str] | None = None, rules: tuple[Rule, ...] | None = None) -> list[Violation]:
     """Every cross-document result over the store's union graph; with `focus`, only those whose focus
     node is listed (bound by VALUES first; class targets use an expanded subclass list so the plan
@@ -299,7 +384,7 @@ def shared_key(nquads: bytes, shapes_text: str, subclass_nt: bytes) -> str:
 
 
 def run_shared(quads: list[ox.Quad], shapes_text: str, subclass_nt: bytes,
-               locate: dict[str, Path]) -> list[Violation]:
+               locate: Mapping[str, Path | str]) -> list[Violation]:
     subclass = [q.triple for q in ox.parse(subclass_nt, format=ox.RdfFormat.N_TRIPLES)] if subclass_nt else []
     keep = {q.subject.value for q in quads}
     return [v for v in run_local(quads, subclass, shapes_text, locate) if v.focus in keep]
