@@ -16,8 +16,8 @@ from tieslod.server.querylayer import LocalBackend, make_backend
 
 
 def test_the_local_backend_answers_caches_and_applies_the_base(real_settings: Settings, real_build) -> None:
-    settings = Settings(out_dir=real_settings.out_dir, workers=1)
-    backend = make_backend(settings, real_build.release_dir, 1_000_000)
+    settings = Settings(out_dir=real_settings.out_dir, workers=1, cache_bytes=1_000_000)
+    backend = make_backend(settings, real_build.release_dir)
     assert isinstance(backend, LocalBackend)
 
     async def run() -> list:
@@ -43,4 +43,4 @@ def test_the_local_backend_answers_caches_and_applies_the_base(real_settings: Se
 
 def test_nothing_to_serve_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="no release to serve"):
-        make_backend(Settings(out_dir=tmp_path), None, 0)
+        make_backend(Settings(out_dir=tmp_path, cache_bytes=0), None)
