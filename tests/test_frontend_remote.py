@@ -11,22 +11,21 @@ import os
 import re
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 import pytest
 import rdflib
 from rdflib.compare import to_isomorphic
 
-from tieslod.config import Settings
-from tieslod.api import push
-
 from _oxigraph import Oxigraph
 from _recorder import Recorder
 from conftest import free_port
+from tieslod.api import push
+from tieslod.config import Settings
 
 DEADLINE = 3.0   # --sparql-timeout of the front end the failure tests use (the machine may be loaded)
 FRESH = itertools.count()   # queries no cache has seen: each must reach the database
@@ -51,7 +50,7 @@ def oxigraph_db(real_settings: Settings, tmp_path_factory: pytest.TempPathFactor
 
 
 @pytest.fixture(scope="module")
-def virtuoso_db(real_settings: Settings, virtuoso_server) -> Database:  # noqa: ANN001
+def virtuoso_db(real_settings: Settings, virtuoso_server) -> Database:
     from _virtuoso import restart
     virtuoso_server.reset()
     for journal in real_settings.out_dir.glob("push-journal-*.json"):
@@ -72,7 +71,7 @@ class Front:
 
 
 @pytest.fixture(scope="module", params=["oxigraph", "virtuoso"])
-def front(request: pytest.FixtureRequest, tieslod_serve, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Front]:  # noqa: ANN001
+def front(request: pytest.FixtureRequest, tieslod_serve, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Front]:
     db: Database = request.getfixturevalue(f"{request.param}_db")
     out = tmp_path_factory.mktemp(f"empty-out-{db.name}")
     direct = tieslod_serve("--out", str(out), "--sparql-endpoint", db.query_url, "--sparql-timeout", str(DEADLINE),
@@ -248,6 +247,7 @@ def test_the_picture_does_not_depend_on_the_process(real_settings: Settings, tmp
     processes) sent different bytes under one ETag; seeds 1 and 2 drew Nathan Smith's ties differently."""
     import subprocess
     import sys
+
     from tieslod.querying.neighbourhood import neighbourhood_query
     from tieslod.querying.store import open_read_only, run_query
     iri = "https://w3id.org/tieslod/id/nathan-smith"
@@ -272,7 +272,7 @@ def test_a_new_release_in_the_database_is_served_without_a_restart(tieslod_serve
         (tmp_path / "empty").mkdir()
         url = tieslod_serve("--out", str(tmp_path / "empty"), "--sparql-endpoint", server.query,
                             "--no-access-log").url.rstrip("/")
-        search = lambda q: [h["iri"] for h in fetch(url, f"/search?q={q}&format=json", "application/json").json()["results"]]  # noqa: E731
+        search = lambda q: [h["iri"] for h in fetch(url, f"/search?q={q}&format=json", "application/json").json()["results"]]
         first = fetch(url, "/").headers["etag"]
         assert search("bob") == ["https://w3id.org/tieslod/id/bob-jones"] and search("rodina") == []
         push(real_settings, f"http://127.0.0.1:{server.port}/store", per_source=True)

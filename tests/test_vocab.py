@@ -6,9 +6,21 @@ import json
 from pathlib import Path
 
 import pyoxigraph as ox
+import pytest
 import rdflib
 
-from tieslod.vocab import AUTHORING_PREFIXES, ENTITY_CLASSES, PREFIXES, SCHEMA, TL, n, prefix_block
+from tieslod.vocab import (
+    AUTHORING_PREFIXES,
+    ENTITY_CLASSES,
+    PREFIXES,
+    SCHEMA,
+    TL,
+    XSD,
+    n,
+    prefix_block,
+    solutions,
+    value_of,
+)
 
 
 def test_prefixes_agree_with_the_context_and_the_ontology(repo_root: Path) -> None:
@@ -39,3 +51,21 @@ def test_authoring_prefixes_resolve_against_the_base() -> None:
     assert (acme, rdflib.RDF.type, rdflib.URIRef(SCHEMA + "Organization")) in graph
     assert (acme, rdflib.URIRef(TL + "stance"), rdflib.URIRef(TL + "Asserts")) in graph
     assert all(c.startswith(SCHEMA) for c in ENTITY_CLASSES) and len(set(ENTITY_CLASSES)) == len(ENTITY_CLASSES)
+
+
+def test_value_of_reads_iris_blank_nodes_and_literals_and_refuses_what_has_no_value() -> None:
+    assert value_of(n(TL, "Asserts")) == TL + "Asserts"
+    assert value_of(ox.BlankNode("b1")) == "b1"
+    assert value_of(ox.Literal("5", datatype=n(XSD, "integer"))) == "5"
+    triple = ox.Triple(n(TL, "a"), n(TL, "b"), n(TL, "c"))   # RDF 1.2 triple term: no lexical value
+    for term in (triple, ox.DefaultGraph()):
+        with pytest.raises(TypeError, match="has no value"):
+            value_of(term)
+
+
+def test_solutions_are_the_rows_of_a_select_and_nothing_else() -> None:
+    store = ox.Store()
+    store.add(ox.Quad(n(TL, "a"), n(TL, "b"), n(TL, "c")))
+    assert [r["o"] for r in solutions(store.query("SELECT ?o WHERE { ?s ?p ?o }"))] == [n(TL, "c")]
+    with pytest.raises(TypeError, match="SELECT"):
+        solutions(store.query("ASK { ?s ?p ?o }"))

@@ -49,11 +49,12 @@ Term: TypeAlias = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
 Subject: TypeAlias = ox.NamedNode | ox.BlankNode | ox.Triple   # what a quad's subject may be
 
 
-def value_of(term: Term) -> str:
-    """The IRI, blank node id or lexical form of a term. A triple term (RDF 1.2) has none: tieslod's data
-    never holds one, so meeting one is a bug and raises (as `.value` did: pyoxigraph's Triple has none)."""
-    if isinstance(term, ox.Triple):
-        raise TypeError(f"a triple term has no value: {term}")
+def value_of(term: Term | ox.DefaultGraph) -> str:
+    """The IRI, blank node id or lexical form of a term (or of a quad's graph name). A triple term (RDF 1.2)
+    and the default graph have none: where tieslod asks, its data never holds one, so meeting one is a bug
+    and raises (as `.value` did: neither pyoxigraph's Triple nor its DefaultGraph has one)."""
+    if isinstance(term, (ox.Triple, ox.DefaultGraph)):
+        raise TypeError(f"{type(term).__name__} has no value: {term}")
     return term.value
 
 
@@ -79,25 +80,9 @@ def prefix_block(extra: dict[str, str] | None = None) -> str:
     return "".join(f"PREFIX {k}: <{v}>\n" for k, v in items.items())
 
 
-# Typed views of pyoxigraph's wide return types (its stubs name no Term, and serialize/query return
-# unions), so that building/ and validation/ type-check under mypy --strict.
-Term = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
-
-
-def serialized(data: object, fmt: ox.RdfFormat, prefixes: dict[str, str] | None = None) -> bytes:
-    """ox.serialize into bytes (it returns None only when given an output file)."""
-    out = ox.serialize(data, format=fmt, prefixes=prefixes)  # type: ignore[arg-type]
-    assert out is not None
-    return out
-
-
 def solutions(result: ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples) -> ox.QuerySolutions:
-    """A SELECT query's rows (the query text decides the kind; this says which)."""
-    assert isinstance(result, ox.QuerySolutions)
+    """A SELECT query's rows: pyoxigraph's stub types every query's result as the union of the three kinds;
+    the query text decides which it is, and this says so (a wrong kind is a bug and raises)."""
+    if not isinstance(result, ox.QuerySolutions):
+        raise TypeError(f"expected the rows of a SELECT query, got {type(result).__name__}")
     return result
-
-
-def value_of(term: object) -> str:
-    """The lexical value of a named node, blank node or literal (quoted triples have none)."""
-    assert isinstance(term, (ox.NamedNode, ox.BlankNode, ox.Literal)), term
-    return term.value

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from synthetic import generate
 from tieslod.building.dumpparts import PARTS
 from tieslod.building.release import build
 from tieslod.config import Settings
-from synthetic import generate
 
 
 @pytest.fixture(scope="module")

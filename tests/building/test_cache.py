@@ -17,7 +17,7 @@ def test_a_missing_entry_is_reported_as_a_damaged_cache(mini_settings: Settings)
     out = mini_settings.out_dir
     shutil.rmtree(out / "releases")          # nothing to copy from: every body is read from the cache
     (out / "current").unlink()
-    body = sorted((out / "cache" / "body").rglob("*.pickle"))[0]
+    body = min((out / "cache" / "body").rglob("*.pickle"))
     body.unlink()
     with pytest.raises(InternalError, match="delete .*cache and build again") as caught:
         build(mini_settings, force=True)

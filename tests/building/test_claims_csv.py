@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from synthetic import generate
 from tieslod.building import claims_csv
 from tieslod.building.claims_csv import _review_links
 from tieslod.building.release import build
 from tieslod.config import Settings
-from synthetic import generate
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from tieslod.building.dumpparts import PARTS, Parts, Source, buckets, records_di
 
 
 def _sources(names: list[str], tag: str = "") -> list[Source]:
-    def loader(name: str):  # noqa: ANN202 - a loader as the build makes them
+    def loader(name: str):
         body = f"<{name}{tag}> .\n".encode()
         return lambda: ({"nt": body}, {"nt": gz(body)})
     return [({"nt": f"nt:{name}{tag}"}, loader(name)) for name in names]
@@ -61,7 +61,7 @@ def test_a_part_that_does_not_match_its_record_is_made_again(tmp_path: Path) -> 
     first = _parts(tmp_path / "one", None, {}, said)
     first.make(("nt",), _sources(NAMES), NAMES)
     first.assemble("nt", tmp_path / "one.nt", b"", b"")
-    victim = sorted((tmp_path / "one" / PARTS).glob("*.nt"))[0]
+    victim = min((tmp_path / "one" / PARTS).glob("*.nt"))
     victim.write_bytes(victim.read_bytes().replace(b"article", b"articlf", 1))
     second = _parts(tmp_path / "two", tmp_path / "one", first.records(), said)
     second.make(("nt",), _sources(NAMES), NAMES)

@@ -13,8 +13,8 @@ import pytest
 import rdflib
 from pyld import jsonld
 
-from tieslod.building.release import DUMP_NAMES, BuildResult
 from tieslod.building.dumps import CSV_COLUMNS
+from tieslod.building.release import DUMP_NAMES, BuildResult
 
 RDF_DUMPS = {"tieslod.ttl": ("turtle", ox.RdfFormat.TURTLE, False),
              "tieslod.nt": ("nt", ox.RdfFormat.N_TRIPLES, False),
@@ -118,12 +118,12 @@ def test_chunked_dumps_equal_whole_graph_serializations(tmp_path: Path) -> None:
     """The release's CSV (rows cached per article, csvrows.py) is byte-identical to the table made from
     all quads at once, and the union dumps hold each triple of the union graph once; on a synthetic
     corpus whose articles restate and cite each other's ties."""
+    from synthetic import generate
+    from tieslod.building.dumps import csv_bytes
     from tieslod.building.release import build
     from tieslod.config import Settings
-    from tieslod.building.dumps import csv_bytes
     from tieslod.model.graph import assemble
     from tieslod.model.sources import read_inputs
-    from synthetic import generate
     generate(tmp_path / "data", 8, seed=2)
     settings = Settings(data_dir=tmp_path / "data", out_dir=tmp_path / "out")
     dumps = build(settings).release_dir / "dumps"
@@ -153,8 +153,8 @@ def test_without_triples_equals_writing_the_rest_again(dropped: list[int]) -> No
     """The union bodies without some triples (dumps.without_triples): the
     result must be byte-identical to serializing the remaining triples whole, wherever they sit
     (first, middle, last subject, a whole subject gone, a blank-node subject: the whole-body path)."""
-    from tieslod.building.parts import strip_prefixes, union_bodies
     from tieslod.building.dumps import without_triples
+    from tieslod.building.parts import strip_prefixes, union_bodies
     prefixes = {"ex": "https://ex.org/", "tl": "https://w3id.org/tieslod/ontology#"}
     triples = sorted(ox.parse(WT_DATA, format=ox.RdfFormat.N_TRIPLES), key=lambda t: (str(t.subject), str(t.predicate), str(t.object)))
     quads = [ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode("https://ex.org/g")) for t in triples]

@@ -9,16 +9,15 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import psutil
 import pytest
 
-from tieslod.building.release import locked
-from concurrent.futures import ProcessPoolExecutor
-
-from tieslod.building.pipeline import POOL_CONTEXT
 from synthetic import generate
+from tieslod.building.pipeline import POOL_CONTEXT
+from tieslod.building.release import locked
 
 CLI = [sys.executable, "-m", "tieslod.cli"]
 

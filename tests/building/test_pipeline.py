@@ -11,12 +11,12 @@ import pyoxigraph as ox
 import pytest
 from pyld import jsonld
 
+from synthetic import generate
 from tieslod.building import checks
 from tieslod.building.dumpparts import PARTS, Parts, Planned
 from tieslod.building.release import build
 from tieslod.config import Settings
 from tieslod.errors import NonConformance
-from synthetic import generate
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from synthetic import generate
 from tieslod.building.release import build
 from tieslod.config import Settings
-from synthetic import generate
 
 CLI = [sys.executable, "-m", "tieslod.cli"]
 

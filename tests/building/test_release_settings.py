@@ -19,7 +19,7 @@ from tieslod.building.release import build, current_release, ensure_built
 from tieslod.config import Settings
 
 CLI = [sys.executable, "-m", "tieslod.cli"]
-QUERY = sorted((Path(__file__).resolve().parents[2] / "queries").glob("01-*.rq"))[0]
+QUERY = min((Path(__file__).resolve().parents[2] / "queries").glob("01-*.rq"))
 
 
 def _cli(cwd: Path, *args: str) -> subprocess.CompletedProcess:
@@ -51,39 +51,39 @@ def test_a_server_with_another_base_survives_commands_in_the_same_directory(tmp_
     default_release = _current(tmp_path)["version"]
     port = free_port()
     base = f"http://127.0.0.1:{port}/"
-    log = tempfile.TemporaryFile()
-    server = subprocess.Popen([*CLI, "serve", "--base-uri", base, "--port", str(port), "--workers", "1"],
-                              cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        for _ in range(600):
-            try:
-                if httpx.get(base + "sparql", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        rows = httpx.get(base + "sparql", params={"query": f"SELECT ?s WHERE {{ ?s a ?t FILTER(STRSTARTS(STR(?s), "
-                                                            f"'{base}id/')) }} LIMIT 3"},
-                         headers={"Accept": "application/sparql-results+json"}).json()["results"]["bindings"]
-        pages = [r["s"]["value"] for r in rows]
-        assert pages and all(httpx.get(p, headers={"Accept": "text/html"}).status_code == 200 for p in pages)
-        assert _current(tmp_path)["version"] == default_release, "serve did not move `current`"
-        asked = _cli(tmp_path, "query", "-f", str(QUERY))
-        assert asked.returncode == 0 and asked.stdout.strip(), asked.stderr
-        assert _cli(tmp_path, "query", "--base-uri", "https://example.org/x/", "ASK {}").returncode == 0
-        assert _cli(tmp_path, "build", "--force").returncode == 0    # `current`: a new default-base release
-        assert _current(tmp_path)["base_uri"] != base
-        time.sleep(2.5)                                             # the server looks every second
-        assert all(httpx.get(p, headers={"Accept": "text/html"}).status_code == 200 for p in pages)
-        log.seek(0)
-        said = log.read().decode()
-        assert "not switching to release" in said and "base_uri" in said, said
-    finally:
-        server.send_signal(signal.SIGINT)
+    with tempfile.TemporaryFile() as log:   # the server's output, read back at the end
+        server = subprocess.Popen([*CLI, "serve", "--base-uri", base, "--port", str(port), "--workers", "1"],
+                                  cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+            for _ in range(600):
+                try:
+                    if httpx.get(base + "sparql", timeout=5).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            rows = httpx.get(base + "sparql", params={"query": f"SELECT ?s WHERE {{ ?s a ?t FILTER(STRSTARTS(STR(?s), "
+                                                                f"'{base}id/')) }} LIMIT 3"},
+                             headers={"Accept": "application/sparql-results+json"}).json()["results"]["bindings"]
+            pages = [r["s"]["value"] for r in rows]
+            assert pages and all(httpx.get(p, headers={"Accept": "text/html"}).status_code == 200 for p in pages)
+            assert _current(tmp_path)["version"] == default_release, "serve did not move `current`"
+            asked = _cli(tmp_path, "query", "-f", str(QUERY))
+            assert asked.returncode == 0 and asked.stdout.strip(), asked.stderr
+            assert _cli(tmp_path, "query", "--base-uri", "https://example.org/x/", "ASK {}").returncode == 0
+            assert _cli(tmp_path, "build", "--force").returncode == 0    # `current`: a new default-base release
+            assert _current(tmp_path)["base_uri"] != base
+            time.sleep(2.5)                                             # the server looks every second
+            assert all(httpx.get(p, headers={"Accept": "text/html"}).status_code == 200 for p in pages)
+            log.seek(0)
+            said = log.read().decode()
+            assert "not switching to release" in said and "base_uri" in said, said
+        finally:
+            server.send_signal(signal.SIGINT)
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
 
 
 def test_the_watcher_follows_another_data_dir_with_a_warning_but_never_another_base(

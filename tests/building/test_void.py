@@ -6,7 +6,7 @@ import pyoxigraph as ox
 SPDX = "http://spdx.org/rdf/terms#checksumValue"
 
 
-def test_the_description_lists_every_dump_checksum(real_build) -> None:  # noqa: ANN001
+def test_the_description_lists_every_dump_checksum(real_build) -> None:
     dumps = real_build.release_dir / "dumps"
     described = ox.parse(path=str(dumps / "void.ttl"), format=ox.RdfFormat.TURTLE)
     values = {t.object.value for t in described if t.predicate.value == SPDX}

@@ -8,15 +8,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tieslod.publishing import graphstore
+from _oxigraph import Oxigraph
+from conftest import free_port
+from tieslod.api import push
 from tieslod.building.release import build
 from tieslod.config import Settings
-from tieslod.api import push
+from tieslod.publishing import graphstore
 from tieslod.publishing.push import PushError, release_graph
 from tieslod.publishing.union import union_graph
 
-from _oxigraph import Oxigraph
-from conftest import free_port
 
 @pytest.fixture()
 def server(tmp_path: Path) -> Iterator[str]:

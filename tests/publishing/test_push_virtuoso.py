@@ -14,18 +14,17 @@ import pyoxigraph as ox
 import pytest
 import rdflib
 from rdflib.compare import to_isomorphic
-
-from tieslod.publishing import graphstore
-from tieslod.publishing import push as push_mod
-from tieslod.building.release import build
-from tieslod.config import Settings
-from tieslod.api import push
-from tieslod.publishing.push import PushError, release_graph
-from tieslod.publishing.union import union_graph
-from synthetic import generate
+from test_push import FailAfter, release_on
 
 from _virtuoso import PASSWORD, USER, Virtuoso
-from test_push import FailAfter, release_on
+from synthetic import generate
+from tieslod.api import push
+from tieslod.building.release import build
+from tieslod.config import Settings
+from tieslod.publishing import graphstore
+from tieslod.publishing import push as push_mod
+from tieslod.publishing.push import PushError, release_graph
+from tieslod.publishing.union import union_graph
 
 JSON = {"Accept": "application/sparql-results+json"}
 

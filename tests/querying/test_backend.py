@@ -18,20 +18,19 @@ import pytest
 import rdflib
 from rdflib.compare import to_isomorphic
 
-from tieslod.querying.backend import RemoteBackend
-from tieslod.config import Settings
-from tieslod.querying.resource import describe_nodes_query, describe_query, related_nodes_query
-from tieslod.errors import BackendError, BackendTimeout, BackendUnavailable, QueryError, ResultTooLarge
-from tieslod.querying.policy import ServiceRefused
-from tieslod.querying.neighbourhood import neighbourhood_query
-from tieslod.querying.connections import TIE_QUERY, ties_from_srj
-from tieslod.api import push
-from tieslod.publishing.push import release_graph
-from tieslod.querying.reconcile import entity_query
-from tieslod.querying.store import open_read_only, run_query
-
 from _oxigraph import Oxigraph
 from conftest import free_port
+from tieslod.api import push
+from tieslod.config import Settings
+from tieslod.errors import BackendError, BackendUnavailable, QueryError, ResultTooLarge
+from tieslod.publishing.push import release_graph
+from tieslod.querying.backend import RemoteBackend
+from tieslod.querying.connections import TIE_QUERY, ties_from_srj
+from tieslod.querying.neighbourhood import neighbourhood_query
+from tieslod.querying.policy import ServiceRefused
+from tieslod.querying.reconcile import entity_query
+from tieslod.querying.resource import describe_nodes_query, describe_query, related_nodes_query
+from tieslod.querying.store import open_read_only, run_query
 
 RODINA = "https://w3id.org/tieslod/id/rodina"
 
@@ -46,7 +45,7 @@ def oxigraph(real_settings: Settings, tmp_path_factory: pytest.TempPathFactory) 
 
 
 @pytest.fixture(scope="module")
-def virtuoso_loaded(real_settings: Settings, virtuoso_server):  # noqa: ANN001, ANN201
+def virtuoso_loaded(real_settings: Settings, virtuoso_server):
     virtuoso_server.reset()
     for journal in real_settings.out_dir.glob("push-journal-*.json"):
         journal.unlink()   # the session's build is shared: another module may have pushed it to this server
@@ -62,9 +61,9 @@ def endpoint(request: pytest.FixtureRequest) -> str:
     return request.getfixturevalue("virtuoso_loaded").sparql
 
 
-def ask(backend: RemoteBackend, *args: object, **kwargs: object):  # noqa: ANN201
+def ask(backend: RemoteBackend, *args: object, **kwargs: object):
     """Run one backend call on a fresh event loop, closing the client afterwards."""
-    async def go():  # noqa: ANN202
+    async def go():
         try:
             return await getattr(backend, args[0])(*args[1:], **kwargs)
         finally:
@@ -161,7 +160,7 @@ def test_service_and_updates_never_leave_the_front_end(real_settings: Settings) 
 REFUSED = "SELECT (BNODE() AS ?b) WHERE { }"
 
 
-def test_a_page_query_the_database_refuses_is_a_502_a_client_query_a_400(virtuoso_loaded,  # noqa: ANN001
+def test_a_page_query_the_database_refuses_is_a_502_a_client_query_a_400(virtuoso_loaded,
                                                                         real_settings: Settings) -> None:
     """The regression test for the page that was a 500: a page's own query refused is an upstream failure."""
     from tieslod.server.context import QueryRequest
@@ -260,14 +259,14 @@ def test_a_hung_endpoint_is_a_504_and_a_full_pool_a_503(oxigraph: Oxigraph, real
     assert waited < 1.5 + 1.0 and b"true" in after
 
 
-def test_virtuoso_cutting_an_answer_short_is_refused(virtuoso_loaded, real_settings: Settings) -> None:  # noqa: ANN001
+def test_virtuoso_cutting_an_answer_short_is_refused(virtuoso_loaded, real_settings: Settings) -> None:
     """Stock Virtuoso returns at most ResultSetMaxRows (10000) rows and says so in X-SPARQL-MaxRows."""
     many = "SELECT ?s ?t WHERE { ?s ?p ?o . ?x a ?t }"    # far more than 10000 rows
     with pytest.raises(ResultTooLarge, match="10000 rows"):
         ask(backend_for(virtuoso_loaded.sparql, real_settings), "query", many)
 
 
-def test_virtuoso_query_endpoint_with_digest_auth(virtuoso_loaded, real_settings: Settings) -> None:  # noqa: ANN001
+def test_virtuoso_query_endpoint_with_digest_auth(virtuoso_loaded, real_settings: Settings) -> None:
     guarded = virtuoso_loaded.base + "/sparql-auth"
     answer = ask(backend_for(guarded, real_settings, auth=virtuoso_loaded.auth), "query", f"ASK {{ <{RODINA}> ?p ?o }}")
     assert bool(ox.parse_query_results(answer.body, ox.QueryResultsFormat.JSON))
@@ -284,7 +283,7 @@ def test_blank_nodes_in_constructed_answers(endpoint: str, real_settings: Settin
     assert isinstance(node, rdflib.BNode)
 
 
-def test_virtuoso_blank_node_names_become_labels(virtuoso_loaded, real_settings: Settings) -> None:  # noqa: ANN001
+def test_virtuoso_blank_node_names_become_labels(virtuoso_loaded, real_settings: Settings) -> None:
     """Virtuoso names blank nodes nodeID://b...: not a label a SPARQL results parser accepts."""
     with httpx.Client(auth=httpx.DigestAuth(*virtuoso_loaded.auth.split(":"))) as client:
         client.put(virtuoso_loaded.gsp, params={"graph": "urn:test:bnodes"}, content=b"_:a <urn:p> _:b .\n",
@@ -342,7 +341,7 @@ def _iris(settings: Settings, limit: int | None = None) -> list[str]:
     return found[:limit]
 
 
-def _graph(body: bytes) -> set:  # noqa: ANN001
+def _graph(body: bytes) -> set:
     return set(rdflib.Graph().parse(data=body, format="nt"))
 
 
@@ -372,5 +371,5 @@ def test_two_step_describe_is_right_on_both_servers(endpoint: str, real_settings
         finally:
             await backend.aclose()
     iris = _iris(real_settings, 120)
-    for iri, body in zip(iris, asyncio.run(remote(iris))):
+    for iri, body in zip(iris, asyncio.run(remote(iris)), strict=True):
         assert _graph(body) == _graph(run_query(store, describe_query(iri), graph_fmt="ntriples").body), iri

@@ -71,7 +71,7 @@ def test_get_post_form_and_post_direct_agree(server):
 
 def test_union_default_graph_and_dataset_parameters(server, manifest):
     count = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
-    n = lambda response: int(bindings(response)[0]["n"]["value"])  # noqa: E731
+    n = lambda response: int(bindings(response)[0]["n"]["value"])
     assert n(get(server, count)) == manifest["counts"]["quads"]
     entities = manifest["graphs"]["entities"]["quads"]
     assert n(get(server, count, **{"default-graph-uri": G + "entities"})) == entities
@@ -246,10 +246,10 @@ def test_cors_preflight_and_simple_requests(server):
 
 def test_gzip_when_accepted(server):
     query = "SELECT ?s ?p ?o WHERE { ?s ?p ?o } LIMIT 500"
-    with httpx.Client() as client:   # httpx decodes gzip itself; look at the raw stream too
-        with client.stream("GET", server.sparql, params={"query": query},
-                           headers={"Accept-Encoding": "gzip"}) as response:
-            raw = b"".join(response.iter_raw())
+    # httpx decodes gzip itself; look at the raw stream too
+    with httpx.Client() as client, client.stream("GET", server.sparql, params={"query": query},
+                                                 headers={"Accept-Encoding": "gzip"}) as response:
+        raw = b"".join(response.iter_raw())
     assert response.headers["content-encoding"] == "gzip"
     assert len(json.loads(gzip.decompress(raw))["results"]["bindings"]) == 500
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from tieslod.api import release_store as store_of
 from tieslod.building.release import build
 from tieslod.config import Settings
-from tieslod.api import release_store as store_of
 from tieslod.validation.ledger import LedgerError, check, ledger_path, read_ledger, update
 
 LIFECYCLE = """@prefix dct:  <http://purl.org/dc/terms/> .
@@ -21,7 +21,7 @@ LIFECYCLE = """@prefix dct:  <http://purl.org/dc/terms/> .
 """
 
 
-def _store(settings: Settings):  # noqa: ANN202 - the built release's store, as the build checks it
+def _store(settings: Settings):
     return store_of(settings)
 
 

@@ -114,7 +114,7 @@ def test_offsets_that_miss_their_quote_are_reported(mini_settings: Settings) -> 
     assert [p.focus for p in problems] == [f"{mini_settings.base_uri}id/claim/mini-02#position-1"]
 
 
-def test_real_data_conforms(real_build) -> None:  # noqa: ANN001 - fixture
+def test_real_data_conforms(real_build) -> None:
     assert real_build.counts["claims"] >= 40 and real_build.counts["entities"] >= 40
     report = real_build.report
     assert report is None or report.conforms

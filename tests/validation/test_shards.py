@@ -9,16 +9,23 @@ from pathlib import Path
 
 import pytest
 
+from synthetic import DEFECTS, generate
+from tieslod.api import validate as api_validate
 from tieslod.building.release import build
 from tieslod.config import Settings
 from tieslod.errors import NonConformance
 from tieslod.model.graph import assemble
-from tieslod.api import validate as api_validate
-from tieslod.validation.shards import (SH, coverage, cross_rules, load_shapes_text, local_shapes, shapes_graph,
-                                     warn_uncovered)
 from tieslod.model.sources import read_inputs
-from synthetic import DEFECTS, generate
 from tieslod.validation.shacl import Violation, validate
+from tieslod.validation.shards import (
+    SH,
+    coverage,
+    cross_rules,
+    load_shapes_text,
+    local_shapes,
+    shapes_graph,
+    warn_uncovered,
+)
 
 
 def _key(v: Violation) -> tuple:
@@ -75,9 +82,9 @@ def test_a_shape_the_fast_path_does_not_cover_is_named_and_checked_by_pyshacl(
     assert all(r.node != "https://w3id.org/tieslod/shapes#UncoveredShape" for r in coverage(text).rules)
     record = validate(assemble(read_inputs(settings), settings), settings)     # pyshacl, whole graph
     assert any(v.message == "stance must be tl:Nowhere" for v in record.violations)
-    with pytest.warns(RuntimeWarning, match=r"UncoveredShape: .*hasValue.*pyshacl checks this shape"):
-        with pytest.raises(NonConformance) as caught:
-            build(settings)
+    with (pytest.warns(RuntimeWarning, match=r"UncoveredShape: .*hasValue.*pyshacl checks this shape"),
+          pytest.raises(NonConformance) as caught):
+        build(settings)
     fast = caught.value.report.violations  # type: ignore[union-attr]
     assert sorted(map(_key, fast)) == sorted(map(_key, record.violations))
     with pytest.warns(RuntimeWarning, match="UncoveredShape"):

@@ -59,7 +59,7 @@ class Cache:
             raise _Damaged(path)
         try:
             return pickle.loads(body)
-        except Exception as exc:       # noqa: BLE001 - any unpickling failure: not an entry we wrote
+        except Exception as exc:
             raise _Damaged(path) from exc
 
     def _get(self, kind: str, key: str, use: bool) -> Any | None:

@@ -11,10 +11,11 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from ..config import Settings
+from ..formats import serialize_rdf
 from ..validation import shards
 from ..validation.ledger import enforce as enforce_ledger
 from ..validation.shacl import Report, Violation
-from ..vocab import serialized, solutions
+from ..vocab import solutions, value_of
 from .cache import Cache, key_of
 from .dumps import duplicate_triples
 from .parts import Describers, subject_lines
@@ -61,8 +62,8 @@ def shared_quads(made: Made, work: Plan, cache: Cache) -> Shared:
             quads = sorted(set(ox.parse(nquads, format=ox.RdfFormat.N_QUADS)), key=shards.quad_order)
             dropped = [ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(g))
                        for g, triples in duplicate_triples(quads, rank).items() for t in triples]
-            table[keys[s]] = (serialized(quads, ox.RdfFormat.N_QUADS),
-                              serialized(sorted(dropped, key=shards.quad_order), ox.RdfFormat.N_QUADS))
+            table[keys[s]] = (serialize_rdf(quads, ox.RdfFormat.N_QUADS),
+                              serialize_rdf(sorted(dropped, key=shards.quad_order), ox.RdfFormat.N_QUADS))
     if missing or len(table) != len(old):
         cache.put(*SHARED_NODES, table)
     else:
@@ -127,8 +128,8 @@ def cross_focus(store: ox.Store, update: StoreUpdate) -> list[str] | None:
     near = update.subjects | {o for o in update.objects if not isinstance(o, ox.Literal)}
     if any(isinstance(n, ox.BlankNode) for n in near):
         return None
-    subjects = sorted(s.value for s in update.subjects)
-    found = {n.value for n in near}
+    subjects = sorted(value_of(s) for s in update.subjects)
+    found = {value_of(n) for n in near}
     for start in range(0, len(subjects), 5000):
         values = " ".join(f"<{s}>" for s in subjects[start:start + 5000])
         query = f"SELECT DISTINCT ?x WHERE {{ VALUES ?s {{ {values} }} ?x ?p ?s }}"

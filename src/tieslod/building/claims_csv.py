@@ -27,12 +27,12 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from ..vocab import TL, Term
+from .bodies import gz
 from .cache import Cache
 from .dumpparts import naming
-from .bodies import gz
-from .parts import Chunk, Describers, subject_lines
 from .dumps import CSV_COLUMNS, REVIEWED, Index, claim_row, csv_line
-from ..vocab import TL, Term
+from .parts import Chunk, Describers, subject_lines
 
 CLAIM = TL + "Claim"
 
@@ -247,9 +247,9 @@ def csv_gzip(lines: list[bytes], cache: Cache) -> bytes:
     digests = [hashlib.blake2b(block, digest_size=16).digest() for block in blocks]
     old = cache.peek(*GZ_TABLE) or {}
     table = {d: old[d] for d in digests if d in old}
-    todo = {d: block for d, block in zip(digests, blocks) if d not in table}
+    todo = {d: block for d, block in zip(digests, blocks, strict=True) if d not in table}
     with ThreadPoolExecutor(2) as pool:     # zlib releases the GIL: a full build compresses on both cores
-        table.update(zip(todo, pool.map(gz, todo.values())))
+        table.update(zip(todo, pool.map(gz, todo.values()), strict=True))
     if todo or len(table) != len(old):
         cache.put(*GZ_TABLE, table)
     else:

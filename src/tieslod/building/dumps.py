@@ -11,11 +11,11 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from .bodies import strip_prefixes
 from ..config import Settings
-from ..formats import Format
+from ..formats import Format, serialize_rdf
 from ..model.graph import sort_key
-from ..vocab import LABEL, PREFIXES, SCHEMA, TL, TYPE, serialized, Term
+from ..vocab import LABEL, PREFIXES, SCHEMA, TL, TYPE, Term, value_of
+from .bodies import strip_prefixes
 
 CSV_COLUMNS = ("claim", "subject", "subject_label", "relation", "relation_label", "object", "object_label",
                "stance", "speaker_label", "date", "source", "source_title", "quote", "details",
@@ -61,8 +61,8 @@ def rdf_bytes(quads: list[ox.Quad], fmt: Format, settings: Settings) -> bytes:
         return jsonld_bytes(quads, settings)
     assert isinstance(fmt.oxigraph, ox.RdfFormat), fmt      # (the table's RDF formats all have one)
     if fmt.kind == "dataset":
-        return serialized(ordered_quads(quads), fmt.oxigraph, dump_prefixes(settings))
-    return serialized(triples_of(quads), fmt.oxigraph, dump_prefixes(settings))
+        return serialize_rdf(ordered_quads(quads), fmt.oxigraph, dump_prefixes(settings))
+    return serialize_rdf(triples_of(quads), fmt.oxigraph, dump_prefixes(settings))
 
 
 class Index:
@@ -72,11 +72,11 @@ class Index:
         self.props: dict[str, dict[str, list[Term]]] = defaultdict(lambda: defaultdict(list))
         self.reviews: dict[str, list[str]] = defaultdict(list)     # claim -> reviews of it
         for q in quads:
-            values = self.props[q.subject.value][q.predicate.value]
+            values = self.props[value_of(q.subject)][q.predicate.value]
             if q.object not in values:
                 values.append(q.object)
                 if q.predicate.value == REVIEWED:
-                    self.reviews[q.object.value].append(q.subject.value)
+                    self.reviews[value_of(q.object)].append(value_of(q.subject))
 
     def one(self, node: str, pred: str) -> Term | None:
         values = self.props.get(node, {}).get(pred)
@@ -88,12 +88,12 @@ class Index:
     def label(self, node: Term | str | None) -> str:
         if node is None:
             return ""
-        key = node if isinstance(node, str) else node.value
+        key = node if isinstance(node, str) else value_of(node)
         found = self.one(key, LABEL.value)
-        return found.value if found is not None else key
+        return value_of(found) if found is not None else key
 
     def subjects_of_type(self, cls: str) -> list[str]:
-        return sorted(s for s, p in self.props.items() if any(o.value == cls for o in p.get(TYPE.value, [])))
+        return sorted(s for s, p in self.props.items() if any(value_of(o) == cls for o in p.get(TYPE.value, [])))
 
 
 REVIEWED = SCHEMA + "itemReviewed"
@@ -105,7 +105,7 @@ _DETAIL_PROPS = (("as_printed", TL + "relationText"), ("when", TL + "when"), ("r
 
 def _details(index: Index, claim: str) -> str:
     """The claim's own as-printed qualifiers (never the tie's: a tie carries none)."""
-    return "; ".join(f"{key}={v.value}" for key, pred in _DETAIL_PROPS for v in index.all(claim, pred))
+    return "; ".join(f"{key}={value_of(v)}" for key, pred in _DETAIL_PROPS for v in index.all(claim, pred))
 
 
 def _verdicts(index: Index, claim: str) -> str:
@@ -125,7 +125,7 @@ def _cell(value: str) -> str:
 def claim_row(index: Index, claim: str) -> list[str]:
     """One claim's row of the claim table, read from an index of the union graph."""
     tie_term = index.one(claim, TL + "tie")
-    tie = tie_term.value if tie_term is not None else None
+    tie = value_of(tie_term) if tie_term is not None else None
     if tie:
         subj, obj = index.one(tie, TL + "subject"), index.one(tie, TL + "object")
         relation = index.one(tie, TYPE.value)
@@ -138,14 +138,14 @@ def claim_row(index: Index, claim: str) -> list[str]:
     date = index.one(claim, TL + "when") or index.one(claim, TL + "year")
     modality = index.one(claim, TL + "modality")
     return [
-        claim, subj.value if subj else "", index.label(subj), relation.value if relation else "",
-        "statement" if relation and relation.value == TL + "about" else index.label(relation),
-        obj.value if obj else "", index.label(obj) if obj else "",
+        claim, value_of(subj) if subj else "", index.label(subj), value_of(relation) if relation else "",
+        "statement" if relation and value_of(relation) == TL + "about" else index.label(relation),
+        value_of(obj) if obj else "", index.label(obj) if obj else "",
         index.label(stance) if stance else "",
         "; ".join(index.label(s) for s in index.all(claim, TL + "speaker")),
-        date.value if date else "", source.value if source else "", index.label(source),
-        " … ".join(q.value for q in index.all(claim, TL + "quote")), _details(index, claim),
-        "; ".join(s.value for s in index.all(claim, TL + "speaker")),
+        value_of(date) if date else "", value_of(source) if source else "", index.label(source),
+        " … ".join(value_of(q) for q in index.all(claim, TL + "quote")), _details(index, claim),
+        "; ".join(value_of(s) for s in index.all(claim, TL + "speaker")),
         "; ".join(index.label(r) for r in index.all(claim, TL + "reportedBy")),
         index.label(modality) if modality is not None else "", _verdicts(index, claim),
     ]
@@ -197,7 +197,7 @@ def duplicate_triples(shared_quads: list[ox.Quad], rank: dict[str, int]) -> dict
     states: the union-graph dumps (Turtle, N-Triples) write each triple once. Only nodes described
     in several graphs can repeat."""
     # one Triple per quad, made once (making it twice was most of ~0.25 s at 1M quads)
-    ranked = [(q.triple, rank[q.graph_name.value], q.graph_name.value) for q in shared_quads]
+    ranked = [(q.triple, rank[value_of(q.graph_name)], value_of(q.graph_name)) for q in shared_quads]
     first: dict[ox.Triple, int] = {}
     for t, r, _g in ranked:
         if r < first.get(t, len(rank)):
@@ -227,8 +227,8 @@ def without_triples(nt: bytes, drop: set[ox.Triple], prefixes: dict[str, str]) -
     """A graph's union-dump bodies (N-Triples, Turtle) without the triples an earlier graph states:
     the N-Triples lines of those triples left out (N-Triples is one triple per line, by its grammar),
     and the Turtle written again from the lines kept (no reading of the serializer's layout)."""
-    gone = {serialized([t], ox.RdfFormat.N_TRIPLES) for t in drop}
+    gone = {serialize_rdf([t], ox.RdfFormat.N_TRIPLES) for t in drop}
     kept = b"".join(line for line in nt.splitlines(keepends=True) if line not in gone)
     triples = list(ox.parse(kept, format=ox.RdfFormat.N_TRIPLES))
-    ttl = strip_prefixes(serialized(triples, ox.RdfFormat.TURTLE, prefixes)) if triples else b""
+    ttl = strip_prefixes(serialize_rdf(triples, ox.RdfFormat.TURTLE, prefixes)) if triples else b""
     return {"nt": kept, "ttl": ttl}

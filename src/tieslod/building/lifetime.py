@@ -77,10 +77,8 @@ def release(fd: int) -> None:
 
 def _close_held() -> None:
     for fd in list(_HELD):
-        try:
+        with contextlib.suppress(OSError):
             os.close(fd)
-        except OSError:
-            pass
     _HELD.clear()
 
 

@@ -15,11 +15,12 @@ from typing import Any
 import pyoxigraph as ox
 
 from ..config import Settings
-from ..model.graph import Part, plain_part, enrich_article
+from ..formats import serialize_rdf
+from ..model.graph import Part, enrich_article, plain_part
 from ..model.jsonld import Compactor, graph_object
 from ..model.sources import parse_turtle, read_article
 from ..validation.shacl import Violation
-from ..vocab import OA, SCHEMA, TL, TYPE, serialized
+from ..vocab import OA, SCHEMA, TL, TYPE, value_of
 from .bodies import gz, strip_prefixes, subject_span
 
 COUNTED = (TL + "Claim", TL + "Source")
@@ -96,38 +97,38 @@ def union_bodies(quads: list[ox.Quad], prefixes: dict[str, str], nquads: bytes |
     and Turtle is written from a parse of them: both cheaper than a Triple made from each Quad."""
     if not quads:
         return {"nt": b"", "ttl": b""}
-    nquads = nquads if nquads is not None else serialized(quads, ox.RdfFormat.N_QUADS)
+    nquads = nquads if nquads is not None else serialize_rdf(quads, ox.RdfFormat.N_QUADS)
     nt = nquads.replace(f" {quads[0].graph_name} .\n".encode(), b" .\n")
     triples = ox.parse(nt, format=ox.RdfFormat.N_TRIPLES)
-    return {"nt": nt, "ttl": strip_prefixes(serialized(triples, ox.RdfFormat.TURTLE, prefixes))}
+    return {"nt": nt, "ttl": strip_prefixes(serialize_rdf(triples, ox.RdfFormat.TURTLE, prefixes))}
 
 
 def _is_fact(q: ox.Quad) -> bool:
     p = q.predicate.value
     if p.startswith(OA) or p in _FACT_SKIP:
         return False
-    return not (p == TYPE.value and q.object.value.startswith(OA))
+    return not (p == TYPE.value and value_of(q.object).startswith(OA))
 
 
 def render(part: Part, compactor: Compactor, prefixes: dict[str, str], origins: dict[str, str]) -> Chunk:
     quads = part.quads   # sorted by (subject, predicate, object) in graph.py
-    nquads = serialized(quads, ox.RdfFormat.N_QUADS)
+    nquads = serialize_rdf(quads, ox.RdfFormat.N_QUADS)
     bodies = {"nq": nquads,
-              "trig": strip_prefixes(serialized(quads, ox.RdfFormat.TRIG, prefixes)),
+              "trig": strip_prefixes(serialize_rdf(quads, ox.RdfFormat.TRIG, prefixes)),
               "jsonld": graph_object(compactor, part.graph.value, quads), **union_bodies(quads, prefixes, nquads)}
     # one str object per subject, shared by subjects and typed: pickle then writes each once, and
     # loading every chunk's metadata (2,500 files at 1M quads) is a third cheaper. Only our own
     # classes are listed (claims, sources, ties: what the claim table and the counts read); the Web
     # Annotation types of the evidence nodes were over a third of the metadata.
-    subject = {s: s for s in (q.subject.value for q in quads)}
+    subject = {s: s for s in (value_of(q.subject) for q in quads)}
     typed: dict[str, list[str]] = {}
     for q in quads:
-        if q.predicate == TYPE and q.object.value.startswith(TL):
-            typed.setdefault(q.object.value, []).append(subject[q.subject.value])
+        if q.predicate == TYPE and value_of(q.object).startswith(TL):
+            typed.setdefault(value_of(q.object), []).append(subject[value_of(q.subject)])
     return Chunk(
         part.key, part.graph.value, str(part.origin), part.digest, len(quads),
         sorted(subject), typed, bodies, {name: gz(body) for name, body in bodies.items()},
-        serialized([q for q in quads if _is_fact(q)], ox.RdfFormat.N_QUADS), origins=origins)
+        serialize_rdf([q for q in quads if _is_fact(q)], ox.RdfFormat.N_QUADS), origins=origins)
 
 
 # ---------------------------------------------------------------- worker side
@@ -154,7 +155,7 @@ def make_part(task: Task) -> tuple[Part, dict[str, str]]:
     origins: dict[str, str] = {}
     for f in files:
         for q in f.quads:
-            origins.setdefault(q.subject.value, str(f.path))
+            origins.setdefault(value_of(q.subject), str(f.path))
     return plain_part(task.key, files, settings), origins
 
 

@@ -5,31 +5,32 @@ from __future__ import annotations
 import functools
 import gc
 import hashlib
-import multiprocessing
 import json
+import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
+from typing import Self
 
 import pyoxigraph as ox
 
-from ..validation import compiled, shards
-from .cache import Cache, key_of
-from .bodies import gz
-from .parts import Chunk, Task, init_worker, make_chunks, make_less
 from ..config import Settings
-from .dumps import dump_prefixes, load_context, without_triples
-from .dumpparts import Bodies, Source
-from .plan import Made, Plan
-from .storeupdate import RESERVED
 from ..errors import InputError, UsageError
-from .lifetime import die_with_parent
+from ..formats import serialize_rdf
 from ..model.graph import labels_of
 from ..model.sources import parse_turtle
-from ..vocab import serialized
+from ..validation import compiled, shards
+from .bodies import gz
+from .cache import Cache, key_of
+from .dumpparts import Bodies, Source
+from .dumps import dump_prefixes, load_context, without_triples
+from .lifetime import die_with_parent
+from .parts import Chunk, Task, init_worker, make_chunks, make_less
+from .plan import Made, Plan
+from .storeupdate import RESERVED
 
 Progress = Callable[[str], None]
 BATCH = 24            # parts per pyshacl call: amortises its per-call cost (~20 ms)
@@ -222,7 +223,7 @@ def _make_stored(batch: list[tuple[Task, str]]) -> list[Chunk]:
     metadata; passing the bodies back to the main process to pickle them again cost it ~9 CPU-s at
     1M quads, on a core the workers needed."""
     chunks = make_chunks([task for task, _ in batch])
-    return [_store_chunk(_WORKER_CACHE[0], chunk, key) for chunk, (_, key) in zip(chunks, batch)]
+    return [_store_chunk(_WORKER_CACHE[0], chunk, key) for chunk, (_, key) in zip(chunks, batch, strict=True)]
 
 
 class Workers:
@@ -239,7 +240,7 @@ class Workers:
                                             initializer=functools.partial(_pool_init, os.getpid(), *self.args))
         return self.pool
 
-    def __enter__(self) -> Workers:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *_exc: object) -> None:
@@ -333,8 +334,8 @@ class UnionPieces:
         self.cache, self.work, self.made, self.drop = cache, work, made, drop
         self.prefixes = dump_prefixes(work.settings)
         self.pieces = []
-        for task, meta in zip(work.tasks, made.metas):
-            dropped = sorted(serialized([t], ox.RdfFormat.N_TRIPLES) for t in drop.get(meta.graph, ()))
+        for task, meta in zip(work.tasks, made.metas, strict=True):
+            dropped = sorted(serialize_rdf([t], ox.RdfFormat.N_TRIPLES) for t in drop.get(meta.graph, ()))
             self.pieces.append((task, meta, key_of(task.cache_key, *dropped), b"".join(dropped)))
         jobs = [(cache.base, t.cache_key, key, nt, self.prefixes) for t, m, key, nt in self.pieces
                 if m.graph in drop and not cache.has("union-less", key)
@@ -343,7 +344,7 @@ class UnionPieces:
         pool = workers.get() if len(jobs) > INLINE_MAX else None
         self.ahead = {job[2]: pool.submit(make_less, job) for job in jobs} if pool is not None else {}
 
-    def __enter__(self) -> UnionPieces:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *_exc: object) -> None:

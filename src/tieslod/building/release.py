@@ -17,25 +17,34 @@ from typing import Any, TypeVar
 
 import pyoxigraph as ox
 
-from ..config import __version__
-from .lifetime import locked
-from ..config import Settings
+from ..config import Settings, __version__
+from ..errors import DamagedCache, DiskFull, IncompleteRelease, NonConformance, disk_full
+from ..formats import CSV_DUMP, Format, media_type, rdf_format, serialize_rdf
+from ..model import jsonld
+from ..validation.shacl import Report
+from ..vocab import TL
 from .cache import Cache
-from .void import TIE_CLASSES, FileInfo, describe
+from .checks import Shared, shared_quads, validation_report
 from .claims_csv import Table, claims_csv, write_claim_files
 from .dumpparts import PARTS, Parts, records_digest
 from .dumps import DUMP_KINDS, dump_frame, dump_prefixes
-from .plan import Made, Plan
-from .checks import Shared, shared_quads, validation_report
-from .pipeline import (Workers, bodies, facts_reader, file_digests, input_files, make_all, nq_bodies,
-                       plan, relative, UnionPieces)
-from .storeupdate import StoreUpdate, changed_graphs, load_store, sst_sums, update_or_load, verified_store
-from ..errors import DamagedCache, DiskFull, IncompleteRelease, NonConformance, disk_full
+from .lifetime import locked
 from .manifest import differences, find_release, new_release_dir, read_manifest, settings_record
-from ..formats import CSV_DUMP, Format, media_type, rdf_format
-from ..model import jsonld
-from ..validation.shacl import Report
-from ..vocab import TL, serialized
+from .pipeline import (
+    UnionPieces,
+    Workers,
+    bodies,
+    facts_reader,
+    file_digests,
+    input_files,
+    make_all,
+    nq_bodies,
+    plan,
+    relative,
+)
+from .plan import Made, Plan
+from .storeupdate import StoreUpdate, changed_graphs, load_store, sst_sums, update_or_load, verified_store
+from .void import TIE_CLASSES, FileInfo, describe
 
 DUMP_NAMES: tuple[tuple[str, Format], ...] = tuple(
     [(f"tieslod.{rdf_format(name).extension}", rdf_format(name))
@@ -294,7 +303,7 @@ def _write_release(work: Plan, made: Made, cache: Cache, tmp: Path, version: str
     counts = _summary_counts(made, drop)
     with stage("describe"):
         summary = (counts, [(m.key, ox.NamedNode(m.graph), m.quads) for m in made.metas])
-        void = serialized(describe(None, infos, version, settings, summary), ox.RdfFormat.TURTLE,
+        void = serialize_rdf(describe(None, infos, version, settings, summary), ox.RdfFormat.TURTLE,
                             prefixes=dump_prefixes(settings))
         (dumps / "void.ttl").write_bytes(void)
         infos.append(_file_info(dumps / "void.ttl", media_type("turtle")))
@@ -303,7 +312,7 @@ def _write_release(work: Plan, made: Made, cache: Cache, tmp: Path, version: str
     manifest = {"version": version, "release_name": settings.release_name, "base_uri": settings.base_uri,
                 "settings": settings_record(settings), "tieslod": __version__, "counts": counts,
                 "graphs": {m.key: {"iri": m.graph, "quads": m.quads, "digest": m.digest, "chunk": t.cache_key}
-                           for m, t in sorted(zip(made.metas, work.tasks), key=lambda x: x[0].key)},
+                           for m, t in sorted(zip(made.metas, work.tasks, strict=True), key=lambda x: x[0].key)},
                 "files": [i.__dict__ for i in infos],
                 "parts": parts.records(),
                 "build": {"store": update.mode, "remade": len(made.remade), "stages": stage.times,

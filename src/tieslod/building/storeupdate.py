@@ -2,6 +2,7 @@
 bulk load; and what changed, so the cross-document checks look only near it (checks.cross_focus)."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -13,9 +14,9 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from ..vocab import Term
 from .cache import Cache
 from .plan import Made, Plan
-from ..vocab import Term
 
 RESERVED = ("entities", "ontology", "lifecycle")
 
@@ -36,7 +37,7 @@ def changed_graphs(made: Made, work: Plan, previous: Path | None) -> tuple[list[
     """(graphs gone, graphs new or changed) since the previous release, or None if its store cannot
     be updated in place of a fresh load (none, or more than a quarter of the graphs changed)."""
     old = _previous_chunks(previous)
-    now = {m.graph: t.cache_key for m, t in zip(made.metas, work.tasks)}
+    now = {m.graph: t.cache_key for m, t in zip(made.metas, work.tasks, strict=True)}
     changed = [g for g, k in now.items() if old.get(g) != k]
     if old and previous is not None and (previous / "store").is_dir() and len(changed) <= len(now) // 4:
         return [g for g in old if g not in now], changed
@@ -55,7 +56,7 @@ def update_store(path: Path, made: Made, work: Plan, cache: Cache, previous: Pat
         _touch(update, store.quads_for_pattern(None, None, None, ox.NamedNode(graph)))
         update.reserved_changed |= graph in reserved
         store.remove_graph(ox.NamedNode(graph))
-    keys = {m.graph: t.cache_key for m, t in zip(made.metas, work.tasks)}
+    keys = {m.graph: t.cache_key for m, t in zip(made.metas, work.tasks, strict=True)}
     for graph in changed:
         data = cache.need("nq", keys[graph])[0]
         _touch(update, ox.parse(data, format=ox.RdfFormat.N_QUADS))
@@ -73,7 +74,7 @@ def update_or_load(path: Path, made: Made, work: Plan, cache: Cache, previous: P
     from ..errors import disk_full
     try:
         return update_store(path, made, work, cache, previous, graphs)
-    except Exception as exc:       # noqa: BLE001 - pyoxigraph raises OSError or RuntimeError
+    except Exception as exc:
         if disk_full(exc) is not None:
             raise
         say(f"{previous / 'store'} could not be updated ({exc}): the store is loaded afresh")
@@ -99,12 +100,9 @@ def load_store(path: Path, nquads: Callable[[], Iterable[bytes]]) -> StoreUpdate
 
 
 def _feed(fd: int, nquads: Callable[[], Iterable[bytes]]) -> None:
-    with open(fd, "wb", buffering=1 << 20) as pipe:
-        try:
-            for body in nquads():
-                pipe.write(body)
-        except BrokenPipeError:     # the load stopped first: its own error is the one to see
-            pass
+    # a broken pipe: the load stopped first, and its own error is the one to see
+    with open(fd, "wb", buffering=1 << 20) as pipe, contextlib.suppress(BrokenPipeError):
+        pipe.writelines(nquads())
 
 
 def _crc(path: Path) -> int:

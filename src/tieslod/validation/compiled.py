@@ -30,8 +30,9 @@ import pyoxigraph as ox
 import rdflib
 
 from ..errors import UnsupportedShape as Unsupported
-from .shacl import Violation, locate, short_term, rdflib_term as _rdflib
-from ..vocab import Term
+from ..vocab import Term, value_of
+from .shacl import Violation, locate, short_term
+from .shacl import rdflib_term as _rdflib
 
 SH = rdflib.Namespace("http://www.w3.org/ns/shacl#")
 RDF_TYPE, SUBCLASS, LABEL = rdflib.RDF.type, rdflib.RDFS.subClassOf, rdflib.RDFS.label
@@ -110,7 +111,7 @@ def _property(graph: rdflib.Graph, node: rdflib.term.Node) -> PropertyCheck:
     in_list = _one(graph, node, SH["in"])
     kind = _one(graph, node, SH.nodeKind)
     flags = str(_one(graph, node, SH.flags) or "").lower()
-    re_flags = (re.I if "i" in flags else 0) | (re.M if "m" in flags else 0)
+    re_flags = (re.IGNORECASE if "i" in flags else 0) | (re.MULTILINE if "m" in flags else 0)
     severity = _one(graph, node, SH.severity)
     return PropertyCheck(
         str(path), short_term(path, _NS), str(_one(graph, node, SH.message) or ""),
@@ -232,7 +233,7 @@ def datatype_ok(value: Term, rule: str) -> bool:
 
 def _text(value: Term) -> str | None:
     """What sh:pattern and sh:minLength read; None for a blank node (which always fails them)."""
-    return None if isinstance(value, ox.BlankNode) else value.value
+    return None if isinstance(value, ox.BlankNode) else value_of(value)
 
 
 def _value_failures(check: PropertyCheck, values: list[Term]) -> Iterable[Term | None]:
@@ -300,10 +301,11 @@ def _focus_nodes(shapes: tuple[NodeCheck, ...], index: _Index,
     by_type: dict[str, list[int]] = {}
     for node, props in index.props.items():
         for t in props.get(TYPE_IRI, ()):
-            if t.value not in by_type:
-                classes = supers.get(t.value, {t.value})
-                by_type[t.value] = [i for i, s in enumerate(shapes) if s.classes & classes]
-            for i in by_type[t.value]:
+            cls = value_of(t)
+            if cls not in by_type:
+                classes = supers.get(cls, {cls})
+                by_type[cls] = [i for i, s in enumerate(shapes) if s.classes & classes]
+            for i in by_type[cls]:
                 out[i].add(node)
         for i, shape in enumerate(shapes):
             if any(pred in props for pred in shape.subjects_of):
@@ -321,12 +323,12 @@ def check(shapes: tuple[NodeCheck, ...], quads: Iterable[ox.Quad], subclass: Ite
     wanted = {TYPE_IRI} | {c.path for s in shapes for _, c in s.props} | {p for s in shapes for p in s.subjects_of}
     index = _Index(quads, wanted, {p for s in shapes for p in s.objects_of})
     out = []
-    for shape, focus_nodes in zip(shapes, _focus_nodes(shapes, index, _superclasses(subclass))):
+    for shape, focus_nodes in zip(shapes, _focus_nodes(shapes, index, _superclasses(subclass)), strict=True):
         for focus in focus_nodes:
             for label, prop in shape.props:
                 for value in _value_failures(prop, index.values(focus, prop.path)):
-                    file, line = locate(focus.value, origins)
+                    file, line = locate(value_of(focus), origins)
                     shown = "" if value is None else short_term(_rdflib(value), _NS)
-                    out.append(Violation(label, focus.value, prop.message, prop.shown, shown,
+                    out.append(Violation(label, value_of(focus), prop.message, prop.shown, shown,
                                          prop.severity, file, line))
     return out

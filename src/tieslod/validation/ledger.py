@@ -15,7 +15,7 @@ import pyoxigraph as ox
 
 from ..config import Settings
 from ..errors import LedgerError
-from ..vocab import DCT, OWL, Term
+from ..vocab import DCT, OWL, Term, solutions, value_of
 
 LEDGER_NAME = "uris.txt"
 HEADER = (
@@ -63,7 +63,7 @@ def _relative(iri: str, base: str) -> str | None:
 
 
 def _rows(store: ox.Store, query: str) -> list[list[Term]]:
-    return [list(row) for row in store.query(query)]   # consumed here: results are thread-bound
+    return [list(row) for row in solutions(store.query(query))]   # consumed here: results are thread-bound
 
 
 def published(store: ox.Store, settings: Settings) -> set[str]:
@@ -72,7 +72,7 @@ def published(store: ox.Store, settings: Settings) -> set[str]:
     base, lifecycle_graph = settings.base_uri, settings.graph_iri("lifecycle")
     rows = _rows(store, f"""SELECT DISTINCT ?s WHERE {{ GRAPH ?g {{ ?s ?p ?o }}
         FILTER (?g != <{lifecycle_graph}> && isIRI(?s) && STRSTARTS(STR(?s), "{base}id/")) }}""")
-    return {rel for (s,) in rows if (rel := _relative(s.value, base))}
+    return {rel for (s,) in rows if (rel := _relative(value_of(s), base))}
 
 
 def lifecycle(store: ox.Store, settings: Settings) -> dict[str, str]:
@@ -83,9 +83,9 @@ def lifecycle(store: ox.Store, settings: Settings) -> dict[str, str]:
         rel = _relative(s.value, settings.base_uri) if isinstance(s, ox.NamedNode) else None
         if rel is None:
             continue
-        if p.value in (DCT + "isReplacedBy", OWL + "sameAs"):
+        if value_of(p) in (DCT + "isReplacedBy", OWL + "sameAs"):
             records[rel] = "replaced"
-        elif p.value == OWL + "deprecated" and o.value in ("true", "1"):
+        elif value_of(p) == OWL + "deprecated" and value_of(o) in ("true", "1"):
             records.setdefault(rel, "withdrawn")
     return records
 

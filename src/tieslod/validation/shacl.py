@@ -3,8 +3,8 @@ every evidence offset points at its quote in the source text."""
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
 from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -13,7 +13,7 @@ import rdflib
 from ..config import Settings
 from ..model.graph import Dataset
 from ..model.sources import line_of
-from ..vocab import OA, SCHEMA, Term
+from ..vocab import OA, SCHEMA, Term, value_of
 
 SH = rdflib.Namespace("http://www.w3.org/ns/shacl#")
 
@@ -70,6 +70,8 @@ def rdflib_term(term: Term) -> rdflib.term.Node:
         return rdflib.URIRef(term.value)
     if isinstance(term, ox.BlankNode):
         return rdflib.BNode(term.value)
+    if isinstance(term, ox.Triple):   # RDF 1.2 triple terms: tieslod's data holds none (as in vocab.value_of)
+        raise TypeError(f"a triple term has no rdflib form here: {term}")
     if term.language:
         return rdflib.Literal(term.value, lang=term.language)
     return rdflib.Literal(term.value, datatype=rdflib.URIRef(term.datatype.value), normalize=False)
@@ -135,9 +137,9 @@ def offset_report(dataset: Dataset) -> list[Violation]:
     props: dict[str, dict[str, str]] = {}
     for q in dataset.quads():
         if q.predicate.value == SCHEMA + "text":
-            texts[q.subject.value] = q.object.value
+            texts[value_of(q.subject)] = value_of(q.object)
         elif q.predicate.value in (OA + "exact", OA + "start", OA + "end", OA + "hasSource"):
-            props.setdefault(q.subject.value, {})[q.predicate.value] = q.object.value
+            props.setdefault(value_of(q.subject), {})[q.predicate.value] = value_of(q.object)
     out = []
     for node, values in props.items():
         if OA + "start" not in values:

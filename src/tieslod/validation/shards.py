@@ -19,21 +19,24 @@ from __future__ import annotations
 import hashlib
 import re
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 import rdflib
 
-from . import compiled
 from ..errors import UnsupportedShape
+from ..formats import serialize_rdf
 from ..model.graph import Dataset, Part
-from .shacl import Violation, locate as locate_focus, short_term, rdflib_term as _rdflib, offset_report, shacl_report
-from ..vocab import Term, serialized, solutions
+from ..vocab import Term, solutions, value_of
+from . import compiled
+from .shacl import Violation, offset_report, shacl_report, short_term
+from .shacl import locate as locate_focus
+from .shacl import rdflib_term as _rdflib
 
 SH = rdflib.Namespace("http://www.w3.org/ns/shacl#")
 RDF_TYPE, SUBCLASS = rdflib.RDF.type, rdflib.RDFS.subClassOf
@@ -82,7 +85,7 @@ def run_local(quads: list[ox.Quad], subclass: list[ox.Triple], shapes_text: str,
     checks = coverage(shapes_text).checks
     if not quads or not checks:
         return []
-    pairs = [(t.subject.value, t.object.value) for t in subclass]
+    pairs = [(value_of(t.subject), value_of(t.object)) for t in subclass]
     return compiled.check(checks, quads, pairs, origins)
 
 
@@ -97,11 +100,11 @@ class LocalChecker:
         subclass = [q.triple for q in ox.parse(self.subclass_nt, format=ox.RdfFormat.N_TRIPLES)] \
             if self.subclass_nt else []
         origins: dict[str, str] = {}      # strings: only the nodes a report names become Paths
-        for part, chunk in zip(parts, chunks):
+        for chunk in chunks:
             origins.update(dict.fromkeys(chunk.subjects, chunk.origin))
             origins.update((n, o) for n, o in chunk.origins.items() if n in origins)
         found = run_local([q for p in parts for q in p.quads], subclass, self.shapes_text, origins)
-        for part, chunk in zip(parts, chunks):
+        for part, chunk in zip(parts, chunks, strict=True):
             mine = set(chunk.subjects)
             chunk.violations = [v for v in found if v.focus in mine]
             dataset = Dataset(part.graph.value, {part.key: part}, {n: Path(origins[n]) for n in mine})
@@ -111,7 +114,7 @@ class LocalChecker:
 def subclass_triples(ontology_quads: list[ox.Quad] | tuple[ox.Quad, ...]) -> bytes:
     sub = [ox.Triple(q.subject, q.predicate, q.object) for q in ontology_quads
            if q.predicate.value == str(SUBCLASS)]
-    return serialized(sorted(sub, key=str), ox.RdfFormat.N_TRIPLES)
+    return serialize_rdf(sorted(sub, key=str), ox.RdfFormat.N_TRIPLES)
 
 
 # ---------------------------------------------------------------- cross-document rules in Oxigraph
@@ -196,7 +199,7 @@ def _prefixes(shapes: rdflib.Graph, constraint: rdflib.term.Node) -> str:
 def _sparql_rule(shapes: rdflib.Graph, node: rdflib.term.Node, constraint: rdflib.term.Node) -> Rule:
     select = str(shapes.value(constraint, SH.select)).replace("$this", "?this")
     head, brace, body = select.partition("{")
-    head = re.sub(r"^\s*SELECT\s+", "SELECT DISTINCT ", head, flags=re.I)
+    head = re.sub(r"^\s*SELECT\s+", "SELECT DISTINCT ", head, flags=re.IGNORECASE)
     prefixes, target = _prefixes(shapes, constraint), _target(shapes, node)
     query = f"{prefixes}\n{head}{brace} {FOCUS}{target} {body}"
     full = f"{prefixes}\n{head}{brace} {_subquery('?this', target)} {_hash_joined(body)}"
@@ -222,7 +225,7 @@ def _hash_joined(body: str) -> str:
 def _class_rule(shapes: rdflib.Graph, node: rdflib.term.Node, prop: rdflib.term.Node) -> Rule:
     path, cls = shapes.value(prop, SH.path), shapes.value(prop, SH["class"])
     if not isinstance(path, rdflib.URIRef):
-        raise ValueError(f"sh:class on a complex path is not compiled: {path}")
+        raise TypeError(f"sh:class on a complex path is not compiled: {path}")
     target, typed = _target(shapes, node), f"?value a ?_vc . FILTER(?_vc IN ({_closure([f'<{cls}>'])}))"
     query = f"SELECT DISTINCT ?this ?value WHERE {{ {FOCUS}{target} ?this <{path}> ?value . FILTER NOT EXISTS {{ {typed} }} }}"
     full = (f"SELECT DISTINCT ?this ?value WHERE {{ {_subquery('?this', target)} "
@@ -256,7 +259,7 @@ def coverage(text: str) -> Coverage:
                 rules += _node_rules(shapes, node)
             except UnsupportedShape as exc:
                 uncovered[str(node)] = str(exc)
-    checks = tuple(c for c, name in zip(local.checks, local.shapes) if name not in uncovered)
+    checks = tuple(c for c, name in zip(local.checks, local.shapes, strict=True) if name not in uncovered)
     rules = [r for r in rules if r.node not in uncovered]
     return Coverage(checks, tuple(rules), tuple(sorted(uncovered.items())))
 
@@ -328,7 +331,7 @@ def _fill(message: str, row: dict[str, Term | None]) -> str:
     """pyshacl's substitution of {$this} and {?var} in sh:message."""
     def sub(match: re.Match[str]) -> str:
         term = row.get(match.group(1))
-        return "" if term is None else term.value
+        return "" if term is None else value_of(term)
     return re.sub(r"\{[$?](\w+)\}", sub, message)
 
 
@@ -359,12 +362,12 @@ def run_cross(store: ox.Store, shapes_text: str, locate: Mapping[str, Path | str
     with ThreadPoolExecutor(2) as pool:
         answers = list(pool.map(lambda rule: _solutions(store, rule, focus), rules))
     out = []
-    for rule, rows in zip(rules, answers):
+    for rule, rows in zip(rules, answers, strict=True):
         for this, value in rows:
             row = {"this": this, "value": value}
             shown = value if value is not None else this
-            file, line = locate_focus(this.value, locate)
-            out.append(Violation(rule.shape, this.value, _fill(rule.message, row), rule.path,
+            file, line = locate_focus(value_of(this), locate)
+            out.append(Violation(rule.shape, value_of(this), _fill(rule.message, row), rule.path,
                                  short_term(_rdflib(shown), _NS), "Violation", file, line))
     return out
 
@@ -373,7 +376,7 @@ def run_cross(store: ox.Store, shapes_text: str, locate: Mapping[str, Path | str
 
 def quad_order(q: ox.Quad) -> tuple[str, str, str, str]:
     """The stable order of the shared shard's quads (its cache key hashes them in this order)."""
-    return q.subject.value, q.predicate.value, str(q.object), q.graph_name.value
+    return value_of(q.subject), q.predicate.value, str(q.object), value_of(q.graph_name)
 
 
 def shared_key(nquads: bytes, shapes_text: str, subclass_nt: bytes) -> str:
@@ -386,5 +389,5 @@ def shared_key(nquads: bytes, shapes_text: str, subclass_nt: bytes) -> str:
 def run_shared(quads: list[ox.Quad], shapes_text: str, subclass_nt: bytes,
                locate: Mapping[str, Path | str]) -> list[Violation]:
     subclass = [q.triple for q in ox.parse(subclass_nt, format=ox.RdfFormat.N_TRIPLES)] if subclass_nt else []
-    keep = {q.subject.value for q in quads}
+    keep = {value_of(q.subject) for q in quads}
     return [v for v in run_local(quads, subclass, shapes_text, locate) if v.focus in keep]
