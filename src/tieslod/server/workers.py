@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import errno
 import logging
 import marshal
 import multiprocessing
+import os
 import pickle
 import signal
 import socket
@@ -29,6 +29,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from ..building.lifetime import die_with_parent
 from ..errors import InternalError, QueryTimeout, SandboxError, ServerBusy, TiesError
 from ..formats import rdf_format, result_format
 from ..querying.store import Answer, run_query
@@ -100,9 +101,10 @@ def _answer(message: Frame) -> tuple[Frame, bytes]:
 
 
 def _die_with_parent() -> None:
-    # Linux: SIGKILL this worker when the HTTP process that made it dies, even mid-query.
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG
+    # Linux: SIGKILL this worker when the process that made it dies, even mid-query (one prctl call for
+    # build and query workers: building/lifetime.py says why through ctypes).
+    with contextlib.suppress(OSError):
+        die_with_parent(os.getppid())
 
 
 def serve_worker(conn: socket.socket, release: str) -> None:
