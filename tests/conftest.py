@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import socket
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -80,8 +82,6 @@ class ServerProcess:
 def tieslod_serve():
     """Start `tieslod serve ARGS...` (with --port added) and wait until /sparql answers; each is
     stopped with SIGINT (as Ctrl-C would) at the end of the module. Usage: server = tieslod_serve(*args)."""
-    import signal
-    import subprocess
     import sys
     import tempfile
     import time
@@ -111,13 +111,18 @@ def tieslod_serve():
 
     yield start
     for proc in started:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_process(proc, 15)
+
+
+def stop_process(proc: subprocess.Popen[bytes], timeout: float) -> None:
+    """SIGINT (a clean shutdown), then SIGKILL if the process has not exited within `timeout` s."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 # ------------------------------------------------------------------ real servers for pages and browser tests

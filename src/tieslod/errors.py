@@ -230,11 +230,6 @@ def outcome(exc: BaseException) -> Outcome:
     return Outcome(InternalError.exit_code, InternalError.http_status)
 
 
-def exit_code_for(exc: BaseException) -> int:
-    """The process exit code for an exception (outcome's first half)."""
-    return outcome(exc).exit_code
-
-
 _FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from tieslod.building.release import build
 from tieslod.config import Settings
-from tieslod.errors import InternalError, exit_code_for
+from tieslod.errors import InternalError, outcome
 
 
 def test_a_missing_entry_is_reported_as_a_damaged_cache(mini_settings: Settings) -> None:
@@ -21,6 +21,6 @@ def test_a_missing_entry_is_reported_as_a_damaged_cache(mini_settings: Settings)
     body.unlink()
     with pytest.raises(InternalError, match="delete .*cache and build again") as caught:
         build(mini_settings, force=True)
-    assert exit_code_for(caught.value) == 3
+    assert outcome(caught.value).exit_code == 3
     shutil.rmtree(out / "cache")
     assert build(mini_settings, force=True).release_dir.is_dir()

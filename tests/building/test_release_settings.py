@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -14,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import free_port
+from conftest import free_port, stop_process
 from tieslod.building.release import build, current_release, ensure_built
 from tieslod.config import Settings
 
@@ -78,12 +77,7 @@ def test_a_server_with_another_base_survives_commands_in_the_same_directory(tmp_
             said = log.read().decode()
             assert "not switching to release" in said and "base_uri" in said, said
         finally:
-            server.send_signal(signal.SIGINT)
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+            stop_process(server, 20)
 
 
 def test_the_watcher_follows_another_data_dir_with_a_warning_but_never_another_base(

@@ -115,22 +115,17 @@ def test_normalised_quotes_spaces_and_case_are_accepted(mini_settings: Settings)
     assemble(read_inputs(mini_settings), mini_settings)   # "a “grant” of" is printed in the sentence
 
 
-def test_a_descriptor_claim_about_two_entities_is_refused(mini_settings: Settings) -> None:
+@pytest.mark.parametrize(("about", "message"), [
+    ("e:carol, e:acme", "about exactly one entity"),
+    ('"Carol"', "not a literal"),   # regression: a literal here crashed the build with exit 3
+])
+def test_a_descriptor_claim_not_about_one_entity_is_refused(mini_settings: Settings, about: str,
+                                                             message: str) -> None:
     path = mini_settings.data_dir / "articles" / "mini.ttl"
-    path.write_text(path.read_text(encoding="utf-8") + '\nc:mini-05 a tl:Claim ; tl:about e:carol, e:acme ; '
+    path.write_text(path.read_text(encoding="utf-8") + f'\nc:mini-05 a tl:Claim ; tl:about {about} ; '
                     'tl:stance tl:Asserts ; tl:speaker s:mini ; tl:summary "x" ; tl:quote "Carol did not respond." ; '
                     'tl:descriptor "Carol" .\n', encoding="utf-8")
-    with pytest.raises(InputError, match="about exactly one entity"):
-        assemble(read_inputs(mini_settings), mini_settings)
-
-
-def test_a_descriptor_claim_about_a_literal_is_an_input_error(mini_settings: Settings) -> None:
-    """Regression: `tl:about "Carol"` (a literal, not an entity) crashed the build with exit 3."""
-    path = mini_settings.data_dir / "articles" / "mini.ttl"
-    path.write_text(path.read_text(encoding="utf-8") + '\nc:mini-05 a tl:Claim ; tl:about "Carol" ; '
-                    'tl:stance tl:Asserts ; tl:speaker s:mini ; tl:summary "x" ; tl:quote "Carol did not respond." ; '
-                    'tl:descriptor "Carol" .\n', encoding="utf-8")
-    with pytest.raises(InputError, match="not a literal"):
+    with pytest.raises(InputError, match=message):
         assemble(read_inputs(mini_settings), mini_settings)
 
 

@@ -141,10 +141,6 @@ def to_request(params: Params, accept: str | None) -> QueryRequest:
                         tuple(params.default_graphs), tuple(params.named_graphs))
 
 
-def status_of(exc: TiesError) -> int:
-    return outcome(exc).http_status   # errors.py maps every exception, for the CLI and the server
-
-
 def _graphs_of(release: Release) -> tuple[tuple[str, int], ...]:
     return tuple((g["iri"], g["quads"]) for _, g in sorted(release.manifest.get("graphs", {}).items()))
 
@@ -210,7 +206,7 @@ class SparqlEndpoint:
         except BackendError:
             raise   # the remote database failed: 502/503/504 with Retry-After (app.backend_failed)
         except TiesError as exc:
-            return _problem(status_of(exc), str(exc))
+            return _problem(outcome(exc).http_status, str(exc))
         return Response(answer.body, media_type=content_type(answer.fmt),
                         headers={"Vary": "Accept", "X-Tieslod-Release": release})
 
@@ -292,7 +288,7 @@ class LeanRoute:
         except BackendError as exc:
             response = self.backend_failed(Request(scope, receive), exc)
         except TiesError as exc:
-            response = _problem(status_of(exc), str(exc))
+            response = _problem(outcome(exc).http_status, str(exc))
         else:
             headers = [(b"content-type", content_type(answer.fmt).encode()), (b"vary", b"Accept"),
                        (b"x-tieslod-release", release.encode())]
