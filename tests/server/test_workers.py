@@ -218,3 +218,22 @@ def test_workers_follow_the_release_they_are_given(real_build, mini_settings):
     assert counts == [real_build.counts["quads"], mini.counts["quads"]] * 2
 
 
+
+
+def test_starts_under_way_when_the_loop_ends_leave_the_fork_server_serving(real_build):
+    """Regression (CI, 2026-12-01): asyncio.run cancelled the task that was starting a replacement
+    worker, its done callback closed the worker's socket while the thread was still handing it to the
+    fork server, the fork server read a request without descriptors and died, and every later start
+    was refused (ConnectionRefusedError)."""
+    async def body(pool: QueryWorkers) -> None:
+        for _ in range(4):   # replacements under way when the test's loop ends
+            pool._background(pool._start_one())
+        await asyncio.sleep(0)
+
+    for _ in range(5):
+        run(with_pool(QueryWorkers(1, 10, 10_000_000), body))
+
+    async def count(pool: QueryWorkers) -> int:
+        return count_of(await pool.run(real_build.release_dir, QueryRequest(COUNT)))
+
+    assert run(with_pool(QueryWorkers(2, 10, 10_000_000), count)) == real_build.counts["quads"]

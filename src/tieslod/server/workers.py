@@ -12,6 +12,7 @@ reports what a TCP connect then gives; a worker whose connect is not refused is 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import errno
 import logging
@@ -164,12 +165,16 @@ def _exitcode(worker: Worker) -> int | None:
 
 
 def _abandon(proc: multiprocessing.process.BaseProcess, *sockets: socket.socket) -> None:
-    """Kill a worker nobody will use, close its sockets, and reap it in a thread of its own."""
+    """Kill a worker nobody will use, close its sockets, and reap it in a thread of its own. Called
+    only once its start has returned (or never ran): the start pickles the child socket's descriptor
+    number and sends it to the fork server, so closing it under a running start would have the fork
+    server read a request with no descriptors and die (the CI failure of 2026-12-01)."""
     with contextlib.suppress(OSError, ValueError, AttributeError):
         proc.kill()
     for sock in sockets:
         sock.close()
-    threading.Thread(target=proc.join, args=(5,), daemon=True).start()
+    if proc.pid is not None:   # started: reap it; a start that never ran has nothing to reap
+        threading.Thread(target=proc.join, args=(5,), daemon=True).start()
 
 
 def _context() -> multiprocessing.context.BaseContext:
@@ -194,6 +199,8 @@ class QueryWorkers:
         self._tasks: set[asyncio.Task[None]] = set()
         self._release = ""
         self._stopped = False
+        # Threads that start worker processes (a start blocks on the fork server for a few ms).
+        self._starter = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="tieslod-start")
 
     def pids(self) -> set[int]:
         return {w.proc.pid for w in self._all if w.proc.pid is not None}
@@ -203,12 +210,18 @@ class QueryWorkers:
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         proc = _context().Process(target=serve_worker, args=(child, self._release),  # type: ignore[attr-defined]
                                   name="tieslod-query")
-        started = asyncio.ensure_future(asyncio.to_thread(proc.start))   # the first also starts the fork server
+        # The first start also starts the fork server. A concurrent future, not an asyncio task: a task
+        # is cancelled with every other one when the loop shuts down, and its done callback would then
+        # close the sockets while the thread is still starting the process.
+        started = self._starter.submit(proc.start)
         try:
-            await asyncio.shield(started)
+            await asyncio.shield(asyncio.wrap_future(started))
         except asyncio.CancelledError:   # stop() during a start: the thread still starts it, then it goes
             started.add_done_callback(lambda _: _abandon(proc, parent, child))
             raise
+        except (OSError, EOFError) as exc:   # the fork server is gone: an error the caller may retry
+            _abandon(proc, parent, child)
+            raise InternalError(f"a query worker could not be started: {type(exc).__name__}: {exc}") from None
         child.close()
         reader, writer = await asyncio.open_unix_connection(sock=parent, limit=2 ** 20)
         worker = Worker(proc, reader, writer)
@@ -339,6 +352,7 @@ class QueryWorkers:
     def stop(self) -> None:
         """Kill the workers now (a running query would otherwise hold shutdown up to its deadline)."""
         self._stopped = True
+        self._starter.shutdown(wait=False)   # a start under way finishes, and its worker is abandoned
         for task in list(self._tasks):
             task.cancel()
         for worker in list(self._all):
