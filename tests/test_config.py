@@ -23,6 +23,7 @@ def test_serve_defaults_come_from_settings() -> None:
     assert len(shared) >= 18
     assert shared == {name: getattr(DEFAULTS, name) for name in shared}
     assert found["cache_mb"] * 1_000_000 == DEFAULTS.cache_bytes
+    assert found["worker_memory_mb"] * 1_000_000 == DEFAULTS.worker_memory_bytes
     assert found["out"] == DEFAULTS.out_dir and found["base_uri"] == DEFAULTS.base_uri
 
 
@@ -33,6 +34,7 @@ def test_settings_hold_the_server_process_options() -> None:
 
 @pytest.mark.parametrize(("change", "message"), [({"port": 70000}, "--port"), ({"http_workers": 0}, "--http-workers"),
                                                   ({"cache_bytes": -1}, "--cache-mb"),
+                                                  ({"worker_memory_bytes": -1}, "--worker-memory-mb"),
                                                   ({"max_result_bytes": 0}, "--max-result-bytes")])
 def test_settings_validate_once(change: dict[str, int], message: str) -> None:
     with pytest.raises(UsageError, match=message):

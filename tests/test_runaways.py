@@ -3,6 +3,7 @@ process or descriptor, no wedged worker, and no answer cut short, ever."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 
 import httpx
@@ -99,3 +100,36 @@ def test_answers_beside_runaways_are_whole(server, real_build):
     for response in bigs:
         if response.status_code == 503:
             assert "deadline" in response.text or "busy" in response.text
+
+
+HUNGRY = "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f } ORDER BY ?a ?d"   # ~1 GB a second without a limit
+
+
+def test_a_memory_hungry_query_is_stopped_at_the_worker_memory_limit(tieslod_serve, real_settings, real_build):
+    """A sort of a cross product grew to 7 GB in 8 s in one worker (measured), so two clients could take
+    a 24 GB machine well within the default 10 s deadline. With --worker-memory-mb the worker aborts
+    at its limit: the client gets 503 naming the limit, the server's memory stays bounded, and a
+    fresh worker answers the next query."""
+    server = tieslod_serve("--out", str(real_settings.out_dir), "--workers", "2", "--timeout", "30",
+                           "--cache-mb", "0", "--worker-memory-mb", "300", "--no-access-log")
+    peak = 0
+    start = time.monotonic()
+    with httpx.Client(timeout=60) as client:
+        pending = client.build_request("GET", server.sparql, params={"query": HUNGRY})
+        done: list[httpx.Response] = []
+        thread = threading.Thread(target=lambda: done.append(client.send(pending)))
+        thread.start()
+        while thread.is_alive():
+            rss = sum(p.memory_info().rss for p in live(tree(server.proc.pid)))
+            peak = max(peak, rss)
+            time.sleep(0.05)
+        thread.join()
+        (answer,) = done
+        assert answer.status_code == 503, answer.text
+        assert "more than the 300 MB of memory" in answer.text
+        assert time.monotonic() - start < 10   # the limit stopped it, not the 30 s deadline
+        again = client.get(server.sparql, params={"query": COUNT})
+        assert again.status_code == 200
+        assert int(again.json()["results"]["bindings"][0]["n"]["value"]) == real_build.counts["quads"]
+    assert peak < 1_500_000_000, f"the server's processes reached {peak / 1e6:,.0f} MB"
+    assert "Traceback" not in server.log()

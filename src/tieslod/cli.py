@@ -318,6 +318,7 @@ def serve(host: Annotated[str, typer.Option("--host", help="Address to listen on
           public_url: Annotated[str | None, typer.Option("--public-url", help="This server's public origin, when entity URIs live elsewhere.")] = DEFAULTS.public_url,
           access_log: Annotated[bool, typer.Option("--access-log/--no-access-log", help="Log each request to stderr.")] = DEFAULTS.access_log,
           cache_mb: Annotated[float, typer.Option("--cache-mb", help="Memory for answers to repeated queries (0: none).")] = DEFAULTS.cache_bytes / 1_000_000,
+          worker_memory_mb: Annotated[float, typer.Option("--worker-memory-mb", help="Memory one query worker may use; a query needing more is stopped with 503 (0: no limit).")] = DEFAULTS.worker_memory_bytes / 1_000_000,
           max_body_bytes: Annotated[int, typer.Option("--max-body-bytes", help="Largest request body (413).")] = DEFAULTS.max_body_bytes,
           max_header_bytes: Annotated[int, typer.Option("--max-header-bytes", help="Largest request line + headers (431).")] = DEFAULTS.max_header_bytes,
           max_url_bytes: Annotated[int, typer.Option("--max-url-bytes", help="Longest URL, path + query (414).")] = DEFAULTS.max_url_bytes,
@@ -337,7 +338,7 @@ def serve(host: Annotated[str, typer.Option("--host", help="Address to listen on
     """Serve SPARQL (/sparql) and the linked-data pages, building the dataset first if needed
     (with --sparql-endpoint: from a remote SPARQL database, nothing built).
 
-    Each query runs in a query worker process, one query at a time, reached over a Unix socket; workers have no network. Past --timeout a worker is killed at once (its CPU freed), a fresh one takes its place and the client gets 503; no other request shares the killed process. One client holds at most --client-concurrent workers, so its runaways leave the others served.
+    Each query runs in a query worker process, one query at a time, reached over a Unix socket; workers have no network. Past --timeout a worker is killed at once (its CPU freed), a fresh one takes its place and the client gets 503; no other request shares the killed process. A query that needs more than --worker-memory-mb of memory (a sort or join of a cross product grows ~1 GB/s) is stopped the same way. One client holds at most --client-concurrent workers, so its runaways leave the others served.
 
     Speed (BENCHMARKS.md, 2 shared cores, --http-workers 2 --workers 2): queries that reach a worker came at 0.16-0.28x `oxigraph serve-read-only`'s rate (c=8): the trip to a worker costs the HTTP process ~100 µs of CPU per query, as much as a lookup itself. Repeated ones, from the answer cache (--cache-mb), at 0.62-1.55x. GET /sparql?query= without Origin skips Starlette's middleware (the same answers)."""
     if sparql_auth is not None and not sparql_endpoint:
@@ -355,7 +356,8 @@ def serve(host: Annotated[str, typer.Option("--host", help="Address to listen on
                              sparql_endpoint=sparql_endpoint, sparql_auth=sparql_auth,
                              sparql_timeout=sparql_timeout, sparql_connections=sparql_connections,
                              http_workers=http_workers, access_log=access_log,
-                             cache_bytes=int(cache_mb * 1_000_000))
+                             cache_bytes=int(cache_mb * 1_000_000),
+                             worker_memory_bytes=int(worker_memory_mb * 1_000_000))
     api.serve(settings, progress_printer())
 
 

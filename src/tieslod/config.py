@@ -46,6 +46,9 @@ class Settings:
     timeout: float = 10.0
     max_body_bytes: int = 1_000_000
     max_result_bytes: int = 100_000_000
+    # the memory one query worker may use (heap: Oxigraph's sorts and joins); past it the query
+    # is stopped with 503 instead of taking the machine's memory (0: no limit). docs/security.md
+    worker_memory_bytes: int = 2_000_000_000
     public_url: str | None = None      # the server's own origin, when entity URIs live elsewhere
     # HTTP limits (README, "Limits"): the first four are granian's (hyper's), the rest server/limits.py's
     max_header_bytes: int = 81_920     # request line + headers (a 64 KiB URL must fit): 431 past it
@@ -82,6 +85,8 @@ class Settings:
             raise UsageError("--max-result-bytes must be positive")
         if self.cache_bytes < 0:
             raise UsageError("--cache-mb cannot be negative")
+        if self.worker_memory_bytes < 0:
+            raise UsageError("--worker-memory-mb cannot be negative")
         if self.max_header_bytes < 8192:
             raise UsageError("--max-header-bytes must be at least 8192")
         for name in ("header_timeout", "body_timeout", "send_timeout"):

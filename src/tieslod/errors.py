@@ -129,6 +129,10 @@ class ServerBusy(QueryTimeout):
     """Every worker stayed busy for the whole queue wait: the query was never started."""
 
 
+class QueryMemoryExceeded(QueryTimeout):
+    """A query needed more memory than a query worker may use, and was stopped (like a deadline)."""
+
+
 class ResultTooLarge(TiesError):
     """A query result exceeded the configured size limit."""
 

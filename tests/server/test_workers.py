@@ -10,7 +10,7 @@ import psutil
 import pytest
 
 from tieslod.building.release import build
-from tieslod.errors import InternalError, QueryError, QueryTimeout, ResultTooLarge, ServerBusy
+from tieslod.errors import InternalError, QueryError, QueryMemoryExceeded, QueryTimeout, ResultTooLarge, ServerBusy
 from tieslod.formats import result_format
 from tieslod.querying.store import Answer, NotAcceptableResult
 from tieslod.server.context import QueryRequest
@@ -237,3 +237,37 @@ def test_starts_under_way_when_the_loop_ends_leave_the_fork_server_serving(real_
         return count_of(await pool.run(real_build.release_dir, QueryRequest(COUNT)))
 
     assert run(with_pool(QueryWorkers(2, 10, 10_000_000), count)) == real_build.counts["quads"]
+
+
+HUNGRY = "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f } ORDER BY ?a ?d"   # sorts 27M rows: ~1 GB a second
+
+
+def test_a_query_past_the_memory_limit_is_stopped_and_the_worker_replaced(real_build):
+    """Without a limit this query takes ~1 GB a second until its deadline (7 GB in 8 s, measured);
+    with one, the worker's allocation fails, it aborts, and the client gets 503, long before the deadline."""
+    release = real_build.release_dir
+
+    async def body(pool: QueryWorkers) -> None:
+        (pid,) = pool.pids()
+        start = time.monotonic()
+        with pytest.raises(QueryMemoryExceeded, match="more than the 400 MB") as caught:
+            await pool.run(release, QueryRequest(HUNGRY))
+        assert time.monotonic() - start < 5 and caught.value.http_status == 503
+        assert count_of(await pool.run(release, QueryRequest(COUNT))) == real_build.counts["quads"]
+        assert pid not in pool.pids() and pool.killed == 1
+
+    run(with_pool(QueryWorkers(1, 30, 10_000_000, memory_bytes=400_000_000), body))
+
+
+def test_a_worker_dying_otherwise_is_still_an_internal_error_with_a_memory_limit(real_build):
+    release = real_build.release_dir
+
+    async def body(pool: QueryWorkers) -> None:
+        (pid,) = pool.pids()
+        runaway = asyncio.ensure_future(pool.run(release, QueryRequest(ENDLESS)))
+        await asyncio.sleep(0.3)
+        psutil.Process(pid).kill()
+        with pytest.raises(InternalError, match="died"):
+            await runaway
+
+    run(with_pool(QueryWorkers(1, 30, 10_000_000, memory_bytes=400_000_000), body))

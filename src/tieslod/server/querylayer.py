@@ -75,7 +75,8 @@ class LocalBackend:
     def __init__(self, settings: Settings, release: Path, cache_bytes: int) -> None:
         self.settings = settings
         self.watcher = ReleaseWatcher(settings.out_dir, release, settings)
-        self.workers = QueryWorkers(settings.workers, settings.timeout, settings.max_result_bytes)
+        self.workers = QueryWorkers(settings.workers, settings.timeout, settings.max_result_bytes,
+                                    memory_bytes=settings.worker_memory_bytes)
         self.cache = AnswerCache(cache_bytes)
         self.budget = _budget(settings, self.workers.queue_wait)
         self._served = self.watcher.current()   # the release the cache holds answers for

@@ -20,6 +20,7 @@ import marshal
 import multiprocessing
 import os
 import pickle
+import resource
 import signal
 import socket
 import struct
@@ -31,7 +32,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from ..building.lifetime import die_with_parent
-from ..errors import InternalError, QueryTimeout, SandboxError, ServerBusy, TiesError
+from ..errors import InternalError, QueryMemoryExceeded, QueryTimeout, SandboxError, ServerBusy, TiesError
 from ..formats import rdf_format, result_format
 from ..querying.store import Answer, run_query
 from .context import QueryRequest
@@ -108,10 +109,22 @@ def _die_with_parent() -> None:
         die_with_parent(os.getppid())
 
 
-def serve_worker(conn: socket.socket, release: str) -> None:
+def limit_memory(limit: int) -> None:
+    """Cap this worker's heap at `limit` bytes (0: no cap). RLIMIT_DATA counts the heap and private
+    anonymous mappings (Linux >= 4.7), where Oxigraph sorts and joins: a query past it fails to
+    allocate and Rust aborts the process (SIGABRT), which the HTTP process reports as a stopped
+    query. Without it one query (a sort of a cross product grows ~1 GB/s) takes the machine's memory
+    long before its deadline. No core file: an abort at the limit is expected, not a crash to debug."""
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if limit:
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+
+
+def serve_worker(conn: socket.socket, release: str, memory_bytes: int = 0) -> None:
     """The worker's whole life: sandbox, open the store, report, then answer frames until EOF."""
     _die_with_parent()
     deny_network()   # first of all; if it raises, the worker dies before reporting and is not used
+    limit_memory(memory_bytes)
     signal.signal(signal.SIGINT, signal.SIG_IGN)    # Ctrl-C is the HTTP process's to handle
     signal.signal(signal.SIGTERM, signal.SIG_DFL)   # a Python handler would not run during a query
     with contextlib.suppress(OSError):
@@ -188,8 +201,10 @@ def _context() -> multiprocessing.context.BaseContext:
 class QueryWorkers:
     """The app's query workers. `run` is what AppContext.run_query awaits."""
 
-    def __init__(self, workers: int, timeout: float, max_result_bytes: int, queue_wait: float | None = None) -> None:
+    def __init__(self, workers: int, timeout: float, max_result_bytes: int, queue_wait: float | None = None,
+                 memory_bytes: int = 0) -> None:
         self.workers, self.timeout, self.max_result_bytes = workers, timeout, max_result_bytes
+        self.memory_bytes = memory_bytes   # each worker's heap limit (0: none)
         # How long a query may wait for a free worker before 503: two deadlines, so queries queued
         # behind runaways that hold every worker get one once those are killed and replaced.
         self.queue_wait = 2 * timeout if queue_wait is None else queue_wait
@@ -208,7 +223,7 @@ class QueryWorkers:
     async def _spawn(self) -> Worker:
         """Start one worker and wait for its report; SandboxError if its connect was not refused."""
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        proc = _context().Process(target=serve_worker, args=(child, self._release),  # type: ignore[attr-defined]
+        proc = _context().Process(target=serve_worker, args=(child, self._release, self.memory_bytes),  # type: ignore[attr-defined]
                                   name="tieslod-query")
         # The first start also starts the fork server. A concurrent future, not an asyncio task: a task
         # is cancelled with every other one when the loop shuts down, and its done callback would then
@@ -234,7 +249,9 @@ class QueryWorkers:
         except (TimeoutError, asyncio.IncompleteReadError, ConnectionError):
             worker.kill()
             await asyncio.to_thread(worker.reap)   # reap() closes proc: its exit code is read before
-            raise InternalError(f"a query worker did not start (exit code {worker.exitcode})") from None
+            hint = (f": it ran out of its {self.memory_bytes / 1e6:,.0f} MB (--worker-memory-mb) opening the store"
+                    if self.memory_bytes and worker.exitcode == -signal.SIGABRT else "")
+            raise InternalError(f"a query worker did not start (exit code {worker.exitcode}){hint}") from None
         if header[1] != errno.EPERM:
             worker.kill()
             await asyncio.to_thread(worker.reap)
@@ -321,12 +338,24 @@ class QueryWorkers:
                 await asyncio.wait_for(asyncio.shield(replacement), READY_WAIT)
             raise QueryTimeout(f"the query ran past its deadline of {self.timeout:g} s and was stopped") from None
         except (asyncio.IncompleteReadError, ConnectionError):
-            raise InternalError(f"the worker running the query died (exit code {_exitcode(worker)})") from None
+            raise await self._death(worker) from None
         finally:
             if healthy:
                 self._idle.put_nowait(worker)
             elif healthy is False:
                 self._kill(worker)   # died, or an error of ours: never reused
+
+    async def _death(self, worker: Worker) -> TiesError:
+        """What a worker's death mid-query means: its memory limit (Rust aborts when an allocation
+        fails) is the query's fault, a 503 like a deadline; anything else is ours, a 500."""
+        if self.memory_bytes:
+            with contextlib.suppress(ValueError):   # closed: reaped already, the exit code is kept
+                await asyncio.to_thread(worker.proc.join, 1.0)   # it is exiting: its socket closed
+        code = _exitcode(worker)
+        if self.memory_bytes and code == -signal.SIGABRT:
+            return QueryMemoryExceeded(f"the query needed more than the {self.memory_bytes / 1e6:,.0f} MB of memory "
+                                       "a query worker may use, and was stopped")
+        return InternalError(f"the worker running the query died (exit code {code})")
 
     async def call(self, message: Frame) -> tuple[Frame, bytes]:
         """Send one frame to a free worker; ServerBusy if none frees up within the queue wait."""
