@@ -14,6 +14,26 @@ import httpx
 OXIGRAPH = Path(sys.executable).with_name("oxigraph")
 
 
+def freeze(pid: int, wait: float = 5.0) -> None:
+    """SIGSTOP a server and return once every thread of it is stopped. kill() only queues the signal;
+    a clean-clone run (2026-12-01) had the "frozen" Oxigraph answer the first query sent right after
+    it, so the tests wait for the state they need instead of assuming it."""
+    os.kill(pid, signal.SIGSTOP)
+    deadline = time.monotonic() + wait
+    states: list[str] = []
+    while time.monotonic() < deadline:
+        states = []
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            try:   # "tid (comm) S ...": the state follows the last parenthesis (comm may hold any)
+                states.append((task / "stat").read_text().rsplit(")", 1)[1].split()[0])
+            except (OSError, IndexError):
+                continue   # a thread that ended meanwhile
+        if states and all(state in "tT" for state in states):
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"process {pid} did not stop within {wait} s (thread states {states})")
+
+
 @dataclass
 class Oxigraph:
     """`oxigraph serve` that can be stopped, frozen and started again on the same port and store."""

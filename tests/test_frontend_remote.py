@@ -21,7 +21,7 @@ import pytest
 import rdflib
 from rdflib.compare import to_isomorphic
 
-from _oxigraph import Oxigraph
+from _oxigraph import Oxigraph, freeze
 from _recorder import Recorder
 from conftest import free_port
 from tieslod.api import push
@@ -221,7 +221,7 @@ def test_database_stopped_then_back(front: Front) -> None:
 def test_database_frozen_is_a_gateway_timeout(front: Front) -> None:
     assert fresh_query(front.url).status_code == 200
     pid = front.db.pid()
-    os.kill(pid, signal.SIGSTOP)
+    freeze(pid)
     try:
         began = time.monotonic()
         slow = fresh_query(front.url)

@@ -18,7 +18,7 @@ import pytest
 import rdflib
 from rdflib.compare import to_isomorphic
 
-from _oxigraph import Oxigraph
+from _oxigraph import Oxigraph, freeze
 from conftest import free_port
 from tieslod.api import push
 from tieslod.config import Settings
@@ -242,7 +242,7 @@ def test_a_hung_endpoint_is_a_504_and_a_full_pool_a_503(oxigraph: Oxigraph, real
         try:
             await backend.release()                   # read before the freeze: only the query hangs
             assert oxigraph.proc is not None
-            os.kill(oxigraph.proc.pid, signal.SIGSTOP)
+            freeze(oxigraph.proc.pid)
             began = time.monotonic()
             results = await asyncio.gather(backend.query("ASK { ?s ?p ?o }"), backend.query("ASK { ?s ?p ?o }"),
                                            return_exceptions=True)
