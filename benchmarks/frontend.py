@@ -143,7 +143,8 @@ def run(args: argparse.Namespace, work: Path) -> str:
     rows = []
 
     def row(name: str, got: dict[str, float]) -> None:
-        rows.append(f"| {label} | {name} | {got['rps']:.1f} | {got['p50']:.0f} | {got['bad']} | {got['load']:.1f} |")
+        median = f"{got['p50']:.0f}" if got["p50"] else f"no page within {args.seconds:g} s"
+        rows.append(f"| {label} | {name} | {got['rps']:.1f} | {median} | {got['bad']} | {got['load']:.1f} |")
         print(rows[-1], file=sys.stderr, flush=True)
     dbs = (("oxigraph serve", base + "/query", base + "/store", base + "/update", None, None),
            ("Virtuoso 7.2.5", virtuoso.sparql, virtuoso.gsp, virtuoso.base + "/sparql-auth", virtuoso.auth,
