@@ -3,6 +3,7 @@ process or descriptor, no wedged worker, and no answer cut short, ever."""
 from __future__ import annotations
 
 import asyncio
+import signal
 import threading
 import time
 
@@ -133,3 +134,12 @@ def test_a_memory_hungry_query_is_stopped_at_the_worker_memory_limit(tieslod_ser
         assert int(again.json()["results"]["bindings"][0]["n"]["value"]) == real_build.counts["quads"]
     assert peak < 1_500_000_000, f"the server's processes reached {peak / 1e6:,.0f} MB"
     assert "Traceback" not in server.log()
+    # and it still shuts down: the replacement started after the abort once kept its HTTP process
+    # waiting for it forever in multiprocessing's exit handler (a regression test)
+    processes = tree(server.proc.pid)
+    server.proc.send_signal(signal.SIGINT)
+    server.proc.wait(15)
+    deadline = time.monotonic() + 10
+    while live(processes) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not live(processes), [" ".join(p.cmdline())[:80] for p in live(processes)]

@@ -271,3 +271,26 @@ def test_a_worker_dying_otherwise_is_still_an_internal_error_with_a_memory_limit
             await runaway
 
     run(with_pool(QueryWorkers(1, 30, 10_000_000, memory_bytes=400_000_000), body))
+
+
+def test_stop_kills_a_replacement_still_starting_even_if_the_loop_never_runs_again(real_build):
+    """Regression (found this session): granian closed its loop right after the app's shutdown, so a
+    replacement worker still starting (after a worker died) never ran its cancelled clean-up; it stayed
+    alive, and the HTTP process hung forever in multiprocessing's exit handler waiting for it."""
+    release = real_build.release_dir
+    pool = QueryWorkers(1, 30, 10_000_000, memory_bytes=400_000_000)
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(pool.start(release))
+        with pytest.raises(QueryMemoryExceeded):
+            loop.run_until_complete(pool.run(release, QueryRequest(HUNGRY)))
+        assert pool._tasks, "the replacement should still be starting"
+        pool.stop()   # as the app's shutdown does; the loop does not run again before the check
+        deadline = time.monotonic() + 5
+        while workers() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert workers() == set()
+    finally:   # only now let the cancelled tasks finish, so that nothing is left pending at exit
+        pending = asyncio.all_tasks(loop)
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.close()

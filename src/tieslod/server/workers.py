@@ -212,6 +212,9 @@ class QueryWorkers:
         self._idle: asyncio.Queue[Worker] = asyncio.Queue()
         self._all: set[Worker] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        # Processes being started, not yet in _all: stop() kills them itself, because a server's loop may
+        # be closed right after shutdown, before a cancelled start runs its own clean-up.
+        self._starting: set[multiprocessing.process.BaseProcess] = set()
         self._release = ""
         self._stopped = False
         # Threads that start worker processes (a start blocks on the fork server for a few ms).
@@ -223,8 +226,18 @@ class QueryWorkers:
     async def _spawn(self) -> Worker:
         """Start one worker and wait for its report; SandboxError if its connect was not refused."""
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        # daemon: a process that exits (a granian worker at shutdown) terminates its workers rather than
+        # waiting for them in multiprocessing's exit handler, where a worker left alive hung it forever
         proc = _context().Process(target=serve_worker, args=(child, self._release, self.memory_bytes),  # type: ignore[attr-defined]
-                                  name="tieslod-query")
+                                  name="tieslod-query", daemon=True)
+        self._starting.add(proc)
+        try:
+            return await self._start(proc, parent, child)
+        finally:
+            self._starting.discard(proc)
+
+    async def _start(self, proc: multiprocessing.process.BaseProcess, parent: socket.socket,
+                     child: socket.socket) -> Worker:
         # The first start also starts the fork server. A concurrent future, not an asyncio task: a task
         # is cancelled with every other one when the loop shuts down, and its done callback would then
         # close the sockets while the thread is still starting the process.
@@ -381,7 +394,9 @@ class QueryWorkers:
     def stop(self) -> None:
         """Kill the workers now (a running query would otherwise hold shutdown up to its deadline)."""
         self._stopped = True
-        self._starter.shutdown(wait=False)   # a start under way finishes, and its worker is abandoned
+        self._starter.shutdown(wait=True)   # a start under way finishes first (milliseconds), then dies:
+        for proc in list(self._starting):
+            _abandon(proc)
         for task in list(self._tasks):
             task.cancel()
         for worker in list(self._all):
